@@ -1,0 +1,106 @@
+"""litkg's one settings object: defaults, overridden by environment variables.
+
+=========================  ==================================  ==========================
+setting                    environment variable                default
+=========================  ==================================  ==========================
+data_dir                   ``LITKG_DATA_DIR``                  ``./data``
+s2_api_url                 ``S2_API_URL``                      ``https://api.semanticscholar.org``
+s2_api_key                 ``S2_API_KEY`` (or                  unset
+                           ``SEMANTIC_SCHOLAR_API_KEY``)
+s2_timeout                 ``LITKG_S2_TIMEOUT`` (seconds)      ``30``
+s2_max_retries             ``LITKG_S2_MAX_RETRIES``            ``6``
+s2_min_interval            ``LITKG_S2_MIN_INTERVAL`` (seconds  ``1.0`` (S2's introductory
+                           between requests)                   keyed limit is 1 req/s)
+s2_backoff                 ``LITKG_S2_BACKOFF`` (first wait)   ``2.0``
+s2_backoff_max             ``LITKG_S2_BACKOFF_MAX``            ``60``
+match_threshold            ``LITKG_MATCH_THRESHOLD``           ``0.85`` (title similarity
+                                                               below which a title match
+                                                               is reported, not accepted)
+=========================  ==================================  ==========================
+
+The API key is a secret: it is read from the environment only and never
+written to disk or logs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from kg.errors import ConfigError
+
+DEFAULT_S2_API_URL = "https://api.semanticscholar.org"
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number; set it to e.g. {default}") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must be >= 0")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer; set it to e.g. {default}") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must be >= 0")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    s2_api_url: str = DEFAULT_S2_API_URL
+    s2_api_key: str | None = field(default=None, repr=False)
+    s2_timeout: float = 30.0
+    s2_max_retries: int = 6
+    s2_min_interval: float = 1.0
+    s2_backoff: float = 2.0
+    s2_backoff_max: float = 60.0
+    match_threshold: float = 0.85
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        url = (env.get("S2_API_URL") or DEFAULT_S2_API_URL).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"S2_API_URL={url!r} must start with http:// or https://")
+        settings = cls(
+            data_dir=Path(env.get("LITKG_DATA_DIR") or "data"),
+            s2_api_url=url,
+            s2_api_key=env.get("S2_API_KEY") or env.get("SEMANTIC_SCHOLAR_API_KEY") or None,
+            s2_timeout=_float(env, "LITKG_S2_TIMEOUT", 30.0),
+            s2_max_retries=_int(env, "LITKG_S2_MAX_RETRIES", 6),
+            s2_min_interval=_float(env, "LITKG_S2_MIN_INTERVAL", 1.0),
+            s2_backoff=_float(env, "LITKG_S2_BACKOFF", 2.0),
+            s2_backoff_max=_float(env, "LITKG_S2_BACKOFF_MAX", 60.0),
+            match_threshold=_float(env, "LITKG_MATCH_THRESHOLD", 0.85),
+        )
+        return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
+
+    @property
+    def corpus_path(self) -> Path:
+        """The corpus store (SQLite)."""
+        return self.data_dir / "corpus.sqlite"
+
+    @property
+    def cache_path(self) -> Path:
+        """The S2 response cache (SQLite)."""
+        return self.data_dir / "cache" / "s2-responses.sqlite"
+
+    @property
+    def seeds_dir(self) -> Path:
+        return self.data_dir / "seeds"
