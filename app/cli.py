@@ -1,0 +1,203 @@
+"""The ``litkg`` command line: a thin typer adapter over the library.
+
+Each command parses its options, calls one library function, and prints.
+Errors from the library (``IngestError``, ``KGError``) are shown as one
+clear message and exit code 2; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from ingest.errors import IngestError
+from kg.errors import KGError
+
+app = typer.Typer(
+    name="litkg",
+    help="litkg: a literature knowledge graph and 'what to read next' recommender.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly(func: F) -> F:
+    """Turn library errors into one line on stderr and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (IngestError, KGError, ValueError) as exc:
+            typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            typer.secho(
+                "interrupted: everything fetched so far is stored; run the same command to resume",
+                err=True,
+            )
+            raise typer.Exit(code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings() -> Any:
+    from kg.settings import Settings
+
+    return Settings.from_env()
+
+
+@app.command()
+@_friendly
+def ingest(
+    sources: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Seed page (DokuWiki/Markdown), BibTeX/Zotero export, or id list. "
+            "Default: the bundled mechanistic-interpretability seed list.",
+        ),
+    ] = None,
+    depth: Annotated[
+        int, typer.Option(help="0: seeds only; 1: + references and citations; 2: + theirs")
+    ] = 1,
+    max_citations: Annotated[
+        int, typer.Option(help="Citing papers kept per paper (ranked by influence)")
+    ] = 100,
+    max_references: Annotated[int, typer.Option(help="Referenced papers kept per paper")] = 100,
+    budget: Annotated[int, typer.Option(help="Overall cap on papers in the corpus")] = 20_000,
+    offline: Annotated[
+        bool, typer.Option(help="Do not call S2: keep BibTeX entries as local papers")
+    ] = False,
+    fallback_offline: Annotated[
+        bool, typer.Option(help="If S2 cannot be reached, keep BibTeX entries as local papers")
+    ] = False,
+    refresh: Annotated[
+        str | None, typer.Option(help="Re-fetch cached S2 answers older than this (e.g. 30d, 12h)")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """Resolve listed papers on Semantic Scholar and fetch their citation neighbourhood."""
+    from ingest.crawl import CrawlPolicy
+    from ingest.pipeline import run_ingest
+    from ingest.s2 import S2Client, parse_duration
+
+    settings = _settings()
+    policy = CrawlPolicy(
+        depth=depth,
+        max_citations=max_citations,
+        max_references=max_references,
+        paper_budget=budget,
+    )
+    client = None
+    if not offline:
+        client = S2Client(settings, refresh_older_than=parse_duration(refresh) if refresh else None)
+    try:
+        summary = run_ingest(
+            sources,
+            settings=settings,
+            client=client,
+            policy=policy,
+            offline=offline,
+            fallback_offline=fallback_offline,
+            progress=progress and sys.stderr.isatty(),
+            echo=lambda m: typer.echo(m, err=True),
+        )
+    finally:
+        if client is not None:
+            client.close()
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in summary.lines():
+            typer.echo(line)
+
+
+@app.command()
+@_friendly
+def status(
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Counts of papers, edges, seeds and unresolved listings; the last fetch."""
+    from kg.corpus import CorpusStore
+
+    settings = _settings()
+    with CorpusStore(settings.corpus_path, create=False) as store:
+        st = store.status()
+    if fmt == "json":
+        typer.echo(json.dumps(st.as_dict(), indent=2, ensure_ascii=False))
+        return
+    if fmt != "text":
+        raise ValueError(f"--format must be text or json, not {fmt!r}")
+    typer.echo(f"Corpus: {st.path}")
+    typer.echo(
+        f"Papers: {st.papers} ({st.papers_full} with full details, "
+        f"{st.papers_unresolved} local-only, {st.with_abstract} with abstract, "
+        f"{st.with_specter} with SPECTER vectors)"
+    )
+    typer.echo(f"Citation edges: {st.citations}")
+    typer.echo(
+        f"Seeds: {st.seeds} listed: {st.seeds_resolved} resolved, "
+        f"{st.seeds_unresolved} unresolved, {st.seeds_low_confidence} low confidence, "
+        f"{st.seeds_offline} offline"
+    )
+    typer.echo(f"Last fetch: {st.last_fetch or 'never'}")
+
+
+@app.command()
+@_friendly
+def sources(
+    paths: Annotated[list[Path], typer.Argument(help="Files to parse")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,
+) -> None:
+    """Parse sources and list the papers they name, without calling S2."""
+    from ingest.pipeline import load_sources
+
+    refs, skipped, _ = load_sources(paths)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "papers": [
+                        {
+                            "title": r.title,
+                            "ids": list(r.ids),
+                            "url": r.url,
+                            "section": list(r.section_path),
+                            "year": r.year,
+                        }
+                        for r in refs
+                    ],
+                    "skipped": [
+                        {"text": s.text, "url": s.url, "reason": s.reason} for s in skipped
+                    ],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    for r in refs:
+        section = " > ".join(r.section_path) or "-"
+        typer.echo(f"{r.position:3d}  [{section}]  {r.title}  {' '.join(r.ids)}")
+    for s in skipped:
+        typer.echo(f"skip  {s.text} ({s.reason})")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""``litkg ingest`` as a library call: sources -> resolve -> store seeds -> crawl -> summary."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ingest.crawl import CrawlPolicy, CrawlReport, crawl
+from ingest.errors import SourceError
+from ingest.records import paper_from_s2, specter_from_s2
+from ingest.resolve import Resolution, resolve, twin_of
+from ingest.s2 import S2Client
+from ingest.sources import load_source
+from ingest.types import SeedRef, Skipped
+from kg.corpus import (
+    DETAIL_FULL,
+    DETAIL_LOCAL,
+    DUPLICATE,
+    LOW_CONFIDENCE,
+    OFFLINE,
+    RESOLVED,
+    UNRESOLVED,
+    CorpusStore,
+    SeedRow,
+)
+from kg.model import Paper
+from kg.settings import Settings
+
+#: The bundled seed list, used when ``litkg ingest`` is given no source.
+BUNDLED_SEEDS = Path(__file__).resolve().parents[1] / "data" / "seeds"
+
+
+def default_sources() -> list[Path]:
+    found = sorted(BUNDLED_SEEDS.glob("*.json"))
+    if not found:
+        raise SourceError(
+            f"No source given and no bundled seed list in {BUNDLED_SEEDS}. "
+            f"Pass a seed page, BibTeX file or id list: `litkg ingest FILE`."
+        )
+    return found
+
+
+@dataclass
+class IngestSummary:
+    sources: list[str] = field(default_factory=list)
+    listed: int = 0
+    resolved: int = 0
+    offline: int = 0
+    duplicates: int = 0
+    low_confidence: list[dict[str, Any]] = field(default_factory=list)
+    unresolved: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    papers: int = 0
+    citations: int = 0
+    papers_added: int = 0
+    edges_added: int = 0
+    api_calls: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    crawl: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        """The human summary printed at the end of ``litkg ingest``."""
+        out = [
+            f"Seeds resolved: {self.resolved} / {self.listed} listed"
+            + (f" ({self.offline} kept offline from local metadata)" if self.offline else "")
+            + (f", {self.duplicates} duplicate listings folded" if self.duplicates else ""),
+        ]
+        if self.low_confidence:
+            out.append(f"Low-confidence title matches, not accepted ({len(self.low_confidence)}):")
+            out += [f"  - {u['title']}: {u['reason']}" for u in self.low_confidence]
+        if self.unresolved:
+            out.append(f"Unresolved ({len(self.unresolved)}):")
+            out += [f"  - {u['title']}: {u['reason']}" for u in self.unresolved]
+        if self.skipped:
+            out.append(
+                f"Skipped, not papers ({len(self.skipped)}): "
+                + "; ".join(f"{s['text'][:40]} ({s['reason']})" for s in self.skipped[:8])
+                + (" ..." if len(self.skipped) > 8 else "")
+            )
+        out.append(
+            f"Stored: {self.papers} papers, {self.citations} citation edges "
+            f"(+{self.papers_added} papers, +{self.edges_added} edges this run)"
+        )
+        out.append(
+            f"API calls: {self.api_calls} (cache hits {self.cache_hits}, retries {self.retries}); "
+            f"time {self.seconds:.1f}s"
+        )
+        return out
+
+
+def load_sources(paths: Sequence[Path]) -> tuple[list[SeedRef], list[Skipped], list[str]]:
+    refs: list[SeedRef] = []
+    skipped: list[Skipped] = []
+    names: list[str] = []
+    for path in paths:
+        result = load_source(Path(path))
+        refs.extend(result.refs)
+        skipped.extend(result.skipped)
+        names.append(str(path))
+    return refs, skipped, names
+
+
+def store_resolutions(store: CorpusStore, resolutions: Sequence[Resolution]) -> None:
+    """Seed rows and seed papers, in one transaction."""
+    with store.transaction():
+        for res in resolutions:
+            ref = res.ref
+            paper_id = res.paper_id
+            if res.status in (RESOLVED, DUPLICATE) and res.record is not None:
+                paper = paper_from_s2(res.record)
+                if ref.metadata is not None and ref.metadata.tags:
+                    paper = _tagged(paper, ref.metadata.tags)
+                store.upsert_paper(
+                    paper,
+                    detail=DETAIL_FULL,
+                    endpoint="batch" if res.method and res.method.startswith("id") else "match",
+                    specter=specter_from_s2(res.record),
+                )
+                if ref.metadata is not None and store.detail(ref.metadata.paper_id) >= 0:
+                    # An earlier offline run stored it locally: fold it in, no duplicate.
+                    store.replace_paper_id(ref.metadata.paper_id, paper.paper_id)
+                for ident in ref.ids:
+                    if not ident.startswith("URL:"):
+                        store.add_alias(ident, paper.paper_id)
+            elif ref.metadata is not None and res.status in (OFFLINE, UNRESOLVED):
+                store.upsert_paper(ref.metadata, detail=DETAIL_LOCAL, endpoint=ref.source)
+                paper_id = ref.metadata.paper_id
+            canonical = twin_of(res)
+            if canonical and res.paper_id and canonical != res.paper_id:
+                store.set_same_as(res.paper_id, canonical, res.reason or "twin")
+            store.put_seed(
+                SeedRow(
+                    source=ref.source,
+                    position=ref.position,
+                    title=ref.title,
+                    status=res.status,
+                    paper_id=paper_id,
+                    url=ref.url,
+                    ids=ref.ids,
+                    section_path=ref.section_path,
+                    note=ref.note,
+                    method=res.method,
+                    match_score=res.match_score,
+                    reason=res.reason,
+                )
+            )
+
+
+def _tagged(paper: Paper, tags: tuple[str, ...]) -> Paper:
+    return replace(paper, tags=tuple(dict.fromkeys(paper.tags + tags)))
+
+
+def run_ingest(
+    sources: Sequence[Path] | None = None,
+    *,
+    settings: Settings | None = None,
+    client: S2Client | None = None,
+    policy: CrawlPolicy | None = None,
+    offline: bool = False,
+    fallback_offline: bool = False,
+    progress: bool = True,
+    echo: Callable[[str], None] | None = None,
+) -> IngestSummary:
+    """Ingest sources into the corpus store under ``settings.data_dir``.
+
+    Raises :class:`ingest.errors.IngestError` subclasses with messages that say
+    what to fix; everything committed before the error stays in the store.
+    """
+    settings = settings or Settings.from_env()
+    policy = policy or CrawlPolicy()
+    started = time.monotonic()
+    paths = list(sources) if sources else default_sources()
+    refs, skipped, names = load_sources(paths)
+    say = echo or (lambda _msg: None)
+    say(f"{len(refs)} papers listed in {len(names)} source(s); {len(skipped)} links skipped")
+
+    own_client = client is None and not offline
+    if own_client:
+        client = S2Client(settings)
+    summary = IngestSummary(sources=names)
+    try:
+        with CorpusStore(settings.corpus_path) as store:
+            before = store.status()
+            run_id = store.start_run()
+
+            def fall_back(exc: Exception) -> bool:
+                if fallback_offline:
+                    say(f"S2 unreachable ({exc}); keeping local metadata (--fallback-offline)")
+                return fallback_offline
+
+            resolutions = resolve(
+                refs,
+                None if offline else client,
+                threshold=settings.match_threshold,
+                offline=offline,
+                progress=progress,
+                on_unavailable=fall_back,
+            )
+            store_resolutions(store, resolutions)
+            report = CrawlReport()
+            went_offline = offline or any(r.status == OFFLINE for r in resolutions)
+            if client is not None and not went_offline and policy.depth > 0:
+                report = crawl(store, client, store.seed_paper_ids(), policy, progress=progress)
+            after = store.status()
+            _fill(summary, resolutions, skipped, report, before.papers, before.citations, after)
+            if client is not None:
+                summary.api_calls = client.stats.http_requests
+                summary.cache_hits = client.stats.cache_hits
+                summary.retries = client.stats.retries
+            summary.seconds = round(time.monotonic() - started, 2)
+            store.finish_run(run_id, summary.as_dict())
+    finally:
+        if own_client and client is not None:
+            client.close()
+    return summary
+
+
+def _fill(
+    summary: IngestSummary,
+    resolutions: Sequence[Resolution],
+    skipped: Sequence[Skipped],
+    report: CrawlReport,
+    papers_before: int,
+    citations_before: int,
+    after: Any,
+) -> None:
+    summary.listed = len(resolutions)
+    summary.resolved = sum(r.status == RESOLVED for r in resolutions)
+    summary.offline = sum(r.status == OFFLINE for r in resolutions)
+    summary.duplicates = sum(r.status == DUPLICATE for r in resolutions)
+    for r in resolutions:
+        row = {
+            "title": r.ref.title,
+            "source": r.ref.source,
+            "position": r.ref.position,
+            "reason": r.reason,
+            "candidate": r.paper_id,
+            "score": r.match_score,
+        }
+        if r.status == UNRESOLVED:
+            summary.unresolved.append(row)
+        elif r.status == LOW_CONFIDENCE:
+            summary.low_confidence.append(row)
+    summary.skipped = [
+        {"text": s.text, "url": s.url, "reason": s.reason, "source": s.source} for s in skipped
+    ]
+    summary.papers = after.papers
+    summary.citations = after.citations
+    summary.papers_added = after.papers - papers_before
+    summary.edges_added = after.citations - citations_before
+    summary.crawl = asdict(report)

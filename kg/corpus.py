@@ -1,0 +1,559 @@
+"""The corpus store: the canonical local record of papers, citations, seeds and provenance.
+
+SQLite, one file (``<data dir>/corpus.sqlite``). Why SQLite: it ships with
+Python, every write is a transaction (a kill at any moment leaves the last
+committed state, never a half-written file), it is queryable with plain SQL
+for debugging, it handles the 200k-paper scale in one file, and other readers
+(the app) can read while an ingest writes (WAL mode).
+
+The store lives in ``kg`` because it is the boundary between the two
+packages: ``ingest`` writes it, ``kg`` reads it, and so every import points
+downstream (ingest -> kg), never back up.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kg.errors import KGError
+from kg.model import Author, Citation, Paper
+
+SCHEMA_VERSION = 1
+
+#: How much we know of a paper; a richer record never gets replaced by a poorer one.
+DETAIL_STUB = 0  # a neighbour as listed on a references/citations page
+DETAIL_LOCAL = 1  # from a user's BibTeX/Zotero file, not yet on S2
+DETAIL_FULL = 2  # details from /paper/batch or /paper/{id}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS papers (
+    paper_id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    detail INTEGER NOT NULL,
+    resolved INTEGER NOT NULL,
+    specter BLOB,
+    endpoint TEXT,
+    fetched_at TEXT
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    alias TEXT PRIMARY KEY,
+    paper_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aliases_paper ON aliases(paper_id);
+CREATE TABLE IF NOT EXISTS citations (
+    citing TEXT NOT NULL,
+    cited TEXT NOT NULL,
+    contexts TEXT NOT NULL DEFAULT '[]',
+    intents TEXT NOT NULL DEFAULT '[]',
+    is_influential INTEGER,
+    endpoint TEXT,
+    fetched_at TEXT,
+    PRIMARY KEY (citing, cited)
+);
+CREATE INDEX IF NOT EXISTS citations_cited ON citations(cited);
+CREATE TABLE IF NOT EXISTS seeds (
+    source TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    url TEXT,
+    ids TEXT NOT NULL DEFAULT '[]',
+    section_path TEXT NOT NULL DEFAULT '[]',
+    note TEXT,
+    status TEXT NOT NULL,
+    paper_id TEXT,
+    method TEXT,
+    match_score REAL,
+    reason TEXT,
+    updated_at TEXT,
+    PRIMARY KEY (source, position)
+);
+CREATE INDEX IF NOT EXISTS seeds_paper ON seeds(paper_id);
+CREATE TABLE IF NOT EXISTS same_as (
+    paper_id TEXT PRIMARY KEY,
+    canonical_id TEXT NOT NULL,
+    reason TEXT
+);
+CREATE TABLE IF NOT EXISTS neighbourhoods (
+    paper_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    kept INTEGER NOT NULL,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (paper_id, direction)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    summary TEXT
+);
+"""
+
+#: Seed statuses.
+RESOLVED = "resolved"
+LOW_CONFIDENCE = "low_confidence"
+UNRESOLVED = "unresolved"
+OFFLINE = "offline"
+DUPLICATE = "duplicate"
+
+
+class CorpusError(KGError):
+    """The corpus store is missing, corrupt, or of another version."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def paper_to_json(paper: Paper) -> str:
+    data = asdict(paper)
+    data["external_ids"] = dict(paper.external_ids)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def paper_from_json(text: str) -> Paper:
+    data = json.loads(text)
+    data["authors"] = tuple(Author(**a) for a in data.get("authors") or ())
+    for key in ("publication_types", "fields_of_study", "tags"):
+        data[key] = tuple(data.get(key) or ())
+    data["external_ids"] = dict(data.get("external_ids") or {})
+    return Paper(**data)
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """A listed paper and what became of it."""
+
+    source: str
+    position: int
+    title: str
+    status: str
+    paper_id: str | None = None
+    url: str | None = None
+    ids: tuple[str, ...] = ()
+    section_path: tuple[str, ...] = ()
+    note: str | None = None
+    method: str | None = None
+    match_score: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CorpusStatus:
+    papers: int
+    papers_full: int
+    papers_unresolved: int
+    citations: int
+    seeds: int
+    seeds_resolved: int
+    seeds_unresolved: int
+    seeds_low_confidence: int
+    seeds_offline: int
+    with_abstract: int
+    with_specter: int
+    last_fetch: str | None
+    last_run: dict[str, Any] | None
+    path: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class CorpusStore:
+    """Read/write access to one corpus file. Use as a context manager."""
+
+    def __init__(self, path: Path, *, create: bool = True):
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise CorpusError(
+                f"No corpus at {self.path}. Run `litkg ingest` first "
+                f"(or set LITKG_DATA_DIR to the folder that holds corpus.sqlite)."
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=OFF")
+            self._check_and_migrate()
+        except sqlite3.DatabaseError as exc:
+            raise CorpusError(
+                f"The corpus store {self.path} is corrupt or not a litkg store ({exc}). "
+                f"Move it aside and run `litkg ingest` again to rebuild it; the S2 response "
+                f"cache makes the rebuild fast."
+            ) from exc
+
+    def _check_and_migrate(self) -> None:
+        has_meta = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        if has_meta:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is not None and int(row[0]) > SCHEMA_VERSION:
+                raise CorpusError(
+                    f"{self.path} was written by a newer litkg (schema {row[0]}, this one "
+                    f"reads {SCHEMA_VERSION}). Upgrade litkg, or use another LITKG_DATA_DIR."
+                )
+        else:
+            tables = self._db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type='table'"
+            ).fetchone()[0]
+            if tables:
+                raise CorpusError(
+                    f"{self.path} is an SQLite file but not a litkg corpus. Point "
+                    f"LITKG_DATA_DIR elsewhere, or move the file aside."
+                )
+        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        self._db.execute("PRAGMA quick_check").fetchone()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> CorpusStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ papers
+    def upsert_paper(
+        self,
+        paper: Paper,
+        *,
+        detail: int,
+        endpoint: str | None = None,
+        specter: Sequence[float] | None = None,
+        fetched_at: str | None = None,
+    ) -> None:
+        """Store a paper unless a richer record of it is already there; tags are merged."""
+        row = self._db.execute(
+            "SELECT data, detail, specter FROM papers WHERE paper_id = ?", (paper.paper_id,)
+        ).fetchone()
+        blob = np.asarray(specter, dtype=np.float32).tobytes() if specter else None
+        if row is not None:
+            old = paper_from_json(row[0])
+            tags = tuple(dict.fromkeys(old.tags + paper.tags))
+            if int(row[1]) > detail:
+                if tags != old.tags:
+                    self._db.execute(
+                        "UPDATE papers SET data = ? WHERE paper_id = ?",
+                        (paper_to_json(_with_tags(old, tags)), paper.paper_id),
+                    )
+                return
+            paper = _with_tags(paper, tags)
+            blob = blob or row[2]
+        self._db.execute(
+            "INSERT OR REPLACE INTO papers VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                paper.paper_id,
+                paper_to_json(paper),
+                detail,
+                int(paper.resolved),
+                blob,
+                endpoint,
+                fetched_at or now_iso(),
+            ),
+        )
+        self._add_aliases(paper)
+
+    def _add_aliases(self, paper: Paper) -> None:
+        aliases = [paper.paper_id]
+        for key, value in paper.external_ids.items():
+            prefix = {"ArXiv": "ARXIV", "DOI": "DOI", "CorpusId": "CorpusId"}.get(key)
+            if prefix:
+                aliases.append(f"{prefix}:{value.lower() if prefix == 'DOI' else value}")
+        self._db.executemany(
+            "INSERT OR REPLACE INTO aliases VALUES (?, ?)", [(a, paper.paper_id) for a in aliases]
+        )
+
+    def add_alias(self, alias: str, paper_id: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?)", (alias, paper_id))
+
+    def replace_paper_id(self, old_id: str, new_id: str) -> None:
+        """Fold a local (offline) paper into its S2 record: tags kept, references moved."""
+        old = self.get_paper(old_id)
+        if old is None:
+            return
+        new = self.get_paper(new_id)
+        if new is not None and old.tags:
+            self.upsert_paper(_with_tags(new, old.tags), detail=self.detail(new_id))
+        self._db.execute("DELETE FROM papers WHERE paper_id = ?", (old_id,))
+        self._db.execute("UPDATE aliases SET paper_id = ? WHERE paper_id = ?", (new_id, old_id))
+        self._db.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?)", (old_id, new_id))
+        self._db.execute("UPDATE seeds SET paper_id = ? WHERE paper_id = ?", (new_id, old_id))
+        for col in ("citing", "cited"):
+            self._db.execute(
+                f"UPDATE OR IGNORE citations SET {col} = ? WHERE {col} = ?",  # noqa: S608
+                (new_id, old_id),
+            )
+        self._db.execute("DELETE FROM citations WHERE citing = ? OR cited = ?", (old_id, old_id))
+
+    def detail(self, paper_id: str) -> int:
+        row = self._db.execute(
+            "SELECT detail FROM papers WHERE paper_id = ?", (paper_id,)
+        ).fetchone()
+        return int(row[0]) if row else -1
+
+    def get_paper(self, paper_id: str) -> Paper | None:
+        row = self._db.execute("SELECT data FROM papers WHERE paper_id = ?", (paper_id,)).fetchone()
+        return paper_from_json(row[0]) if row else None
+
+    def lookup(self, alias: str) -> str | None:
+        """The stored paper id for any id form we index (S2 id, ARXIV:, DOI:, CorpusId:)."""
+        if alias.upper().startswith("DOI:"):
+            alias = "DOI:" + alias[4:].lower()
+        elif alias.upper().startswith("ARXIV:"):
+            alias = "ARXIV:" + alias[6:]
+        row = self._db.execute("SELECT paper_id FROM aliases WHERE alias = ?", (alias,)).fetchone()
+        return str(row[0]) if row else None
+
+    def papers(self, *, min_detail: int = DETAIL_STUB) -> Iterator[Paper]:
+        for (data,) in self._db.execute(
+            "SELECT data FROM papers WHERE detail >= ? ORDER BY paper_id", (min_detail,)
+        ):
+            yield paper_from_json(data)
+
+    def paper_ids(
+        self, *, min_detail: int = DETAIL_STUB, max_detail: int = DETAIL_FULL
+    ) -> list[str]:
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT paper_id FROM papers WHERE detail BETWEEN ? AND ? ORDER BY paper_id",
+                (min_detail, max_detail),
+            )
+        ]
+
+    def paper_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM papers").fetchone()[0])
+
+    def neighbours(self, paper_ids: Sequence[str]) -> list[str]:
+        """Papers cited by or citing any of ``paper_ids``, most influential first."""
+        ids = list(dict.fromkeys(paper_ids))
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS frontier (id TEXT PRIMARY KEY)")
+        self._db.execute("DELETE FROM frontier")
+        self._db.executemany("INSERT OR IGNORE INTO frontier VALUES (?)", [(i,) for i in ids])
+        rows = self._db.execute(
+            "SELECT p.paper_id, coalesce(json_extract(p.data, '$.influential_citation_count'), 0) "
+            "AS infl FROM papers p WHERE p.paper_id NOT IN (SELECT id FROM frontier) AND ("
+            " p.paper_id IN (SELECT cited FROM citations WHERE citing IN frontier)"
+            " OR p.paper_id IN (SELECT citing FROM citations WHERE cited IN frontier))"
+            " ORDER BY infl DESC, p.paper_id"
+        ).fetchall()
+        self._db.execute("DELETE FROM frontier")
+        return [str(r[0]) for r in rows]
+
+    def specter(self, paper_id: str) -> np.ndarray | None:
+        row = self._db.execute(
+            "SELECT specter FROM papers WHERE paper_id = ?", (paper_id,)
+        ).fetchone()
+        if not row or row[0] is None:
+            return None
+        return np.frombuffer(row[0], dtype=np.float32)
+
+    # ------------------------------------------------------------------ citations
+    def add_citations(
+        self, citations: Iterable[Citation], *, endpoint: str, fetched_at: str | None = None
+    ) -> int:
+        stamp = fetched_at or now_iso()
+        rows = [
+            (
+                c.citing,
+                c.cited,
+                json.dumps(list(c.contexts), ensure_ascii=False),
+                json.dumps(list(c.intents)),
+                None if c.is_influential is None else int(c.is_influential),
+                endpoint,
+                stamp,
+            )
+            for c in citations
+        ]
+        self._db.executemany("INSERT OR REPLACE INTO citations VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def citations(self) -> Iterator[Citation]:
+        return self._iter_where("1 = 1 ORDER BY citing, cited", ())
+
+    def citations_of(self, paper_id: str) -> list[Citation]:
+        """Edges touching a paper, either direction."""
+        return list(self._iter_where("citing = ? OR cited = ?", (paper_id, paper_id)))
+
+    def _iter_where(self, where: str, args: tuple[Any, ...]) -> Iterator[Citation]:
+        for citing, cited, contexts, intents, infl in self._db.execute(
+            "SELECT citing, cited, contexts, intents, is_influential FROM citations WHERE "  # noqa: S608
+            + where,
+            args,
+        ):
+            yield Citation(
+                citing,
+                cited,
+                tuple(json.loads(contexts)),
+                tuple(json.loads(intents)),
+                None if infl is None else bool(infl),
+            )
+
+    # ------------------------------------------------------------------ neighbourhoods
+    def mark_neighbourhood(self, paper_id: str, direction: str, total: int, kept: int) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO neighbourhoods VALUES (?, ?, ?, ?, ?)",
+            (paper_id, direction, total, kept, now_iso()),
+        )
+
+    def neighbourhood_done(self, paper_id: str, direction: str) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM neighbourhoods WHERE paper_id = ? AND direction = ?",
+                (paper_id, direction),
+            ).fetchone()
+            is not None
+        )
+
+    # ------------------------------------------------------------------ seeds
+    def put_seed(self, row: SeedRow) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO seeds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.source,
+                row.position,
+                row.title,
+                row.url,
+                json.dumps(list(row.ids)),
+                json.dumps(list(row.section_path), ensure_ascii=False),
+                row.note,
+                row.status,
+                row.paper_id,
+                row.method,
+                row.match_score,
+                row.reason,
+                now_iso(),
+            ),
+        )
+
+    def seeds(self, source: str | None = None) -> list[SeedRow]:
+        sql = (
+            "SELECT source, position, title, status, paper_id, url, ids, section_path, note, "
+            "method, match_score, reason FROM seeds"
+        )
+        args: tuple[Any, ...] = ()
+        if source is not None:
+            sql += " WHERE source = ?"
+            args = (source,)
+        rows = self._db.execute(sql + " ORDER BY source, position", args).fetchall()
+        return [
+            SeedRow(
+                source=r[0],
+                position=r[1],
+                title=r[2],
+                status=r[3],
+                paper_id=r[4],
+                url=r[5],
+                ids=tuple(json.loads(r[6])),
+                section_path=tuple(json.loads(r[7])),
+                note=r[8],
+                method=r[9],
+                match_score=r[10],
+                reason=r[11],
+            )
+            for r in rows
+        ]
+
+    def seed_paper_ids(self) -> list[str]:
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT DISTINCT paper_id FROM seeds WHERE paper_id IS NOT NULL "
+                "AND status IN (?, ?) ORDER BY paper_id",
+                (RESOLVED, OFFLINE),
+            )
+        ]
+
+    # ------------------------------------------------------------------ twins
+    def set_same_as(self, paper_id: str, canonical_id: str, reason: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO same_as VALUES (?, ?, ?)", (paper_id, canonical_id, reason)
+        )
+
+    def same_as(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self._db.execute("SELECT paper_id, canonical_id FROM same_as")}
+
+    # ------------------------------------------------------------------ runs and status
+    def start_run(self) -> int:
+        cur = self._db.execute("INSERT INTO runs (started_at) VALUES (?)", (now_iso(),))
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, summary: dict[str, Any]) -> None:
+        self._db.execute(
+            "UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?",
+            (now_iso(), json.dumps(summary, ensure_ascii=False), run_id),
+        )
+
+    def last_run(self) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT run_id, started_at, finished_at, summary FROM runs ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return {
+            "run_id": row[0],
+            "started_at": row[1],
+            "finished_at": row[2],
+            "summary": json.loads(row[3]) if row[3] else None,
+        }
+
+    def status(self) -> CorpusStatus:
+        def one(sql: str, *args: Any) -> Any:
+            return self._db.execute(sql, args).fetchone()[0]
+
+        seed_counts = dict(
+            self._db.execute("SELECT status, count(*) FROM seeds GROUP BY status").fetchall()
+        )
+        return CorpusStatus(
+            papers=one("SELECT count(*) FROM papers"),
+            papers_full=one("SELECT count(*) FROM papers WHERE detail = ?", DETAIL_FULL),
+            papers_unresolved=one("SELECT count(*) FROM papers WHERE resolved = 0"),
+            citations=one("SELECT count(*) FROM citations"),
+            seeds=one("SELECT count(*) FROM seeds"),
+            seeds_resolved=seed_counts.get(RESOLVED, 0),
+            seeds_unresolved=seed_counts.get(UNRESOLVED, 0),
+            seeds_low_confidence=seed_counts.get(LOW_CONFIDENCE, 0),
+            seeds_offline=seed_counts.get(OFFLINE, 0),
+            with_abstract=one(
+                "SELECT count(*) FROM papers WHERE json_extract(data, '$.abstract') IS NOT NULL"
+            ),
+            with_specter=one("SELECT count(*) FROM papers WHERE specter IS NOT NULL"),
+            last_fetch=one("SELECT max(fetched_at) FROM papers WHERE detail = ?", DETAIL_FULL),
+            last_run=self.last_run(),
+            path=str(self.path),
+        )
+
+    def integrity_ok(self) -> bool:
+        return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+
+def _with_tags(paper: Paper, tags: tuple[str, ...]) -> Paper:
+    return replace(paper, tags=tags)
