@@ -1,0 +1,147 @@
+"""The corpus store: upserts never lose detail, aliases, resume markers, corruption errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kg.corpus import (
+    DETAIL_FULL,
+    DETAIL_LOCAL,
+    DETAIL_STUB,
+    RESOLVED,
+    CorpusError,
+    CorpusStore,
+    SeedRow,
+    paper_from_json,
+    paper_to_json,
+)
+from kg.model import Author, Citation, Paper
+
+text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
+papers = st.builds(
+    Paper,
+    paper_id=st.from_regex(r"[0-9a-f]{40}", fullmatch=True),
+    title=text,
+    abstract=st.none() | text,
+    year=st.none() | st.integers(1900, 2030),
+    venue=st.none() | text,
+    authors=st.lists(
+        st.builds(
+            Author, name=text, author_id=st.none() | st.from_regex(r"[0-9]{3,8}", fullmatch=True)
+        ),
+        max_size=4,
+    ).map(tuple),
+    external_ids=st.dictionaries(st.sampled_from(["ArXiv", "DOI", "CorpusId"]), text, max_size=3),
+    tags=st.lists(text, max_size=3, unique=True).map(tuple),
+    citation_count=st.none() | st.integers(0, 10**6),
+    is_open_access=st.none() | st.booleans(),
+    resolved=st.booleans(),
+)
+
+
+@given(papers)
+@settings(max_examples=60, deadline=None)
+def test_paper_json_round_trip(paper: Paper) -> None:
+    assert paper_from_json(paper_to_json(paper)) == paper
+
+
+def P(pid: str, title: str = "T", **kw: object) -> Paper:  # noqa: N802
+    return Paper(paper_id=pid, title=title, **kw)  # type: ignore[arg-type]
+
+
+def test_richer_record_is_never_replaced_by_a_stub(tmp_path: Path) -> None:
+    with CorpusStore(tmp_path / "c.sqlite") as store:
+        full = P("a" * 40, "Full title", abstract="Abstract", external_ids={"ArXiv": "2211.00593"})
+        store.upsert_paper(full, detail=DETAIL_FULL, specter=[0.5] * 4)
+        store.upsert_paper(P("a" * 40, "stub", tags=("x",)), detail=DETAIL_STUB)
+        got = store.get_paper("a" * 40)
+        assert got is not None and got.title == "Full title" and got.tags == ("x",)
+        assert store.specter("a" * 40) is not None
+        assert store.lookup("ARXIV:2211.00593") == "a" * 40
+
+
+def test_local_paper_folds_into_s2_record(tmp_path: Path) -> None:
+    with CorpusStore(tmp_path / "c.sqlite") as store:
+        local = P("local:abc", "My paper", tags=("mechinterp",), resolved=False)
+        store.upsert_paper(local, detail=DETAIL_LOCAL)
+        store.put_seed(SeedRow("lib.bib", 0, "My paper", "offline", paper_id="local:abc"))
+        store.upsert_paper(P("b" * 40, "My paper"), detail=DETAIL_FULL)
+        store.replace_paper_id("local:abc", "b" * 40)
+        assert store.get_paper("local:abc") is None
+        merged = store.get_paper("b" * 40)
+        assert merged is not None and merged.tags == ("mechinterp",)
+        assert store.lookup("local:abc") == "b" * 40
+        assert store.seeds()[0].paper_id == "b" * 40
+        assert store.paper_count() == 1
+
+
+def test_citations_and_neighbours(tmp_path: Path) -> None:
+    with CorpusStore(tmp_path / "c.sqlite") as store:
+        for pid, infl in (("a", 1), ("b", 5), ("c", 9)):
+            store.upsert_paper(P(pid * 40, influential_citation_count=infl), detail=DETAIL_FULL)
+        store.add_citations(
+            [
+                Citation("a" * 40, "b" * 40, ("ctx",), ("background",), True),
+                Citation("c" * 40, "a" * 40),
+            ],
+            endpoint="references",
+        )
+        assert {(c.citing[0], c.cited[0]) for c in store.citations()} == {("a", "b"), ("c", "a")}
+        assert store.neighbours(["a" * 40]) == ["c" * 40, "b" * 40]  # most influential first
+        assert store.citations_of("b" * 40)[0].contexts == ("ctx",)
+
+
+def test_neighbourhood_markers_and_status(tmp_path: Path) -> None:
+    with CorpusStore(tmp_path / "c.sqlite") as store:
+        assert not store.neighbourhood_done("a", "references")
+        store.mark_neighbourhood("a", "references", total=10, kept=3)
+        assert store.neighbourhood_done("a", "references")
+        store.put_seed(SeedRow("s", 0, "T", RESOLVED, paper_id="a" * 40))
+        st_ = store.status()
+        assert st_.seeds == 1 and st_.seeds_resolved == 1
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    with CorpusStore(tmp_path / "c.sqlite") as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.upsert_paper(P("d" * 40), detail=DETAIL_FULL)
+            raise RuntimeError("killed mid-way")
+        assert store.paper_count() == 0
+
+
+def test_missing_store_says_run_ingest(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="litkg ingest"):
+        CorpusStore(tmp_path / "none.sqlite", create=False)
+
+
+def test_corrupt_store_says_how_to_rebuild(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    path.write_bytes(b"garbage" * 1000)
+    with pytest.raises(CorpusError, match="rebuild"):
+        CorpusStore(path)
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE other (x)")
+    db.commit()
+    db.close()
+    with pytest.raises(CorpusError, match="not a litkg corpus"):
+        CorpusStore(path)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    CorpusStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(CorpusError, match="newer litkg"):
+        CorpusStore(path)
