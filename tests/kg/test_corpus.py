@@ -50,7 +50,7 @@ def test_paper_json_round_trip(paper: Paper) -> None:
     assert paper_from_json(paper_to_json(paper)) == paper
 
 
-def P(pid: str, title: str = "T", **kw: object) -> Paper:  # noqa: N802
+def P(pid: str, title: str = "T", **kw: object) -> Paper:
     return Paper(paper_id=pid, title=title, **kw)  # type: ignore[arg-type]
 
 
