@@ -38,10 +38,12 @@ def title_similarity(a: str, b: str) -> float:
         return 0.0
     if na == nb:
         return 1.0
-    ratio = SequenceMatcher(None, na, nb, autojunk=False).ratio()
+    ratio = max(
+        SequenceMatcher(None, na, nb, autojunk=False).ratio(),
+        SequenceMatcher(None, nb, na, autojunk=False).ratio(),
+    )
     # A listed short title that is the full title's main clause ("Title: subtitle").
-    head_a, head_b = na.split("  ")[0], nb.split("  ")[0]
-    if min(len(head_a), len(head_b)) > 20 and (nb.startswith(na) or na.startswith(nb)):
+    if min(len(na), len(nb)) > 20 and (nb.startswith(na) or na.startswith(nb)):
         ratio = max(ratio, 0.9)
     return round(ratio, 4)
 

@@ -1,0 +1,62 @@
+"""Resolver rules that need no server: title similarity, offline mode, deduplication."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest.resolve import Resolution, _dedupe, normalise_title, resolve, title_similarity, twin_of
+from ingest.types import SeedRef
+from kg.corpus import DUPLICATE, OFFLINE, RESOLVED, UNRESOLVED
+from kg.model import Paper
+
+
+def test_title_similarity_tolerates_case_and_punctuation() -> None:
+    a = "How does GPT-2 compute greater-than?: Interpreting mathematical abilities"
+    b = "How does GPT-2 compute greater-than? Interpreting Mathematical Abilities"
+    assert title_similarity(a, b) == 1.0
+    assert title_similarity("Scaling Monosemanticity", "Attention is all you need") < 0.5
+    assert normalise_title("Kramár’s “Atlas”") == "kramars atlas"
+
+
+@given(st.text(min_size=1, max_size=60))
+def test_similarity_is_symmetric_and_bounded(title: str) -> None:
+    other = title[::-1]
+    s = title_similarity(title, other)
+    assert 0.0 <= s <= 1.0
+    assert s == title_similarity(other, title)
+
+
+def test_offline_keeps_metadata_and_reports_the_rest() -> None:
+    meta = Paper(paper_id="local:1", title="Causal Scrubbing", resolved=False)
+    refs = [
+        SeedRef(title="Causal Scrubbing", source="lib.bib", metadata=meta),
+        SeedRef(title="No metadata", source="ids.txt", ids=("ARXIV:2211.00593",), position=1),
+    ]
+    out = resolve(refs, None, offline=True)
+    assert [r.status for r in out] == [OFFLINE, UNRESOLVED]
+    assert out[0].paper_id == "local:1"
+    assert out[1].reason and "offline" in out[1].reason
+
+
+def _res(pid: str, title: str, pos: int, year: int = 2023) -> Resolution:
+    ref = SeedRef(title=title, source="page", position=pos)
+    return Resolution(ref, RESOLVED, paper_id=pid, record={"title": title, "year": year})
+
+
+def test_same_work_listed_twice_is_folded() -> None:
+    out = _dedupe([_res("a" * 40, "Paper One Title Here", 0), _res("a" * 40, "Paper one", 1)])
+    assert out[0].status == RESOLVED
+    assert out[1].status == DUPLICATE and "same work as page #0" in (out[1].reason or "")
+
+
+def test_preprint_published_twins_are_folded() -> None:
+    out = _dedupe(
+        [
+            _res("a" * 40, "Towards Automated Circuit Discovery", 0, 2023),
+            _res("b" * 40, "Towards automated circuit discovery.", 1, 2024),
+            _res("c" * 40, "Towards automated circuit discovery", 2, 2015),
+        ]
+    )
+    assert [r.status for r in out] == [RESOLVED, DUPLICATE, RESOLVED]
+    assert twin_of(out[1]) == "a" * 40
