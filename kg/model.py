@@ -110,3 +110,12 @@ class Recommendation:
     paper_id: str
     score: float
     reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TopicMembership:
+    """``paper_id`` belongs to ``topic_id`` with a score in 0..1 (1 for curated listings)."""
+
+    paper_id: str
+    topic_id: str
+    score: float = 1.0

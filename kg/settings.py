@@ -16,6 +16,13 @@ s2_backoff_max             ``LITKG_S2_BACKOFF_MAX``            ``60``
 match_threshold            ``LITKG_MATCH_THRESHOLD``           ``0.85`` (title similarity
                                                                below which a title match
                                                                is reported, not accepted)
+sparql_query_url           ``LITKG_SPARQL_QUERY_URL``          unset: the embedded Oxigraph
+                                                               store under the data dir
+sparql_update_url          ``LITKG_SPARQL_UPDATE_URL``         unset (defaults to the query
+                                                               URL when that is set)
+sparql_timeout             ``LITKG_SPARQL_TIMEOUT`` (seconds)  ``10``
+sparql_max_rows            ``LITKG_SPARQL_MAX_ROWS``           ``10000``
+embed_backend              ``LITKG_EMBED_BACKEND``             see ``kg.embed``
 =========================  ==================================  ==========================
 
 The API key is a secret: it is read from the environment only and never
@@ -71,6 +78,11 @@ class Settings:
     s2_backoff: float = 2.0
     s2_backoff_max: float = 60.0
     match_threshold: float = 0.85
+    sparql_query_url: str | None = None
+    sparql_update_url: str | None = None
+    sparql_timeout: float = 10.0
+    sparql_max_rows: int = 10_000
+    embed_backend: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -88,6 +100,13 @@ class Settings:
             s2_backoff=_float(env, "LITKG_S2_BACKOFF", 2.0),
             s2_backoff_max=_float(env, "LITKG_S2_BACKOFF_MAX", 60.0),
             match_threshold=_float(env, "LITKG_MATCH_THRESHOLD", 0.85),
+            sparql_query_url=env.get("LITKG_SPARQL_QUERY_URL") or None,
+            sparql_update_url=env.get("LITKG_SPARQL_UPDATE_URL")
+            or env.get("LITKG_SPARQL_QUERY_URL")
+            or None,
+            sparql_timeout=_float(env, "LITKG_SPARQL_TIMEOUT", 10.0),
+            sparql_max_rows=_int(env, "LITKG_SPARQL_MAX_ROWS", 10_000),
+            embed_backend=env.get("LITKG_EMBED_BACKEND") or None,
         )
         return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
 
@@ -102,5 +121,11 @@ class Settings:
         return self.data_dir / "cache" / "s2-responses.sqlite"
 
     @property
-    def seeds_dir(self) -> Path:
-        return self.data_dir / "seeds"
+    def rdf_path(self) -> Path:
+        """The embedded Oxigraph store (a directory)."""
+        return self.data_dir / "rdf"
+
+    @property
+    def graph_dir(self) -> Path:
+        """Built artefacts: embeddings, topics, NetworkX projection."""
+        return self.data_dir / "graph"
