@@ -194,6 +194,21 @@ def sources(
         typer.echo(f"skip  {s.text} ({s.reason})")
 
 
+def _register_command_modules() -> None:
+    """Commands of other rooms live in their own modules, each registering on ``app``."""
+    import importlib
+
+    for name in ("app.cli_graph", "app.cli_recommend", "app.cli_export"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+_register_command_modules()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()
