@@ -160,16 +160,18 @@ def _resolve_by_title(
     todo = [i for i, r in enumerate(refs) if results[i] is None]
     for i in tqdm(todo, desc="Matching titles", unit="title", disable=not progress or not todo):
         ref = refs[i]
-        tried = ", ".join(ref.ids) if ref.ids else "no id"
+        tried = f"S2 knows none of {', '.join(ref.ids)}" if ref.ids else "no id to look up"
         if not ref.title.strip():
-            results[i] = Resolution(ref, UNRESOLVED, reason=f"no title to match ({tried} unknown)")
+            results[i] = Resolution(
+                ref, UNRESOLVED, reason=f"{tried}, and there is no title to match; check the id"
+            )
             continue
         record = client.match_title(ref.title, PAPER_FIELDS)
         if record is None or not record.get("paperId"):
             results[i] = Resolution(
                 ref,
                 UNRESOLVED,
-                reason=f"S2 knows no paper titled {ref.title!r} ({tried} not found)",
+                reason=f"S2 has no title match for {ref.title!r} ({tried})",
             )
             continue
         score = title_similarity(ref.title, str(record.get("title") or ""))

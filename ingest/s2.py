@@ -154,6 +154,10 @@ class ResponseCache:
                 (key, method, url, status, gzip.compress(body, 5), time.time()),
             )
 
+    def keys(self) -> set[str]:
+        with self._lock:
+            return {str(r[0]) for r in self._db.execute("SELECT key FROM responses")}
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM responses").fetchone()[0])
