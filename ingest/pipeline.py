@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -80,10 +82,11 @@ class IngestSummary:
             out.append(f"Unresolved ({len(self.unresolved)}):")
             out += [f"  - {u['title']}: {u['reason']}" for u in self.unresolved]
         if self.skipped:
+            kinds = Counter(re.split(r"[(;,]", s["reason"])[0].strip() for s in self.skipped)
             out.append(
-                f"Skipped, not papers ({len(self.skipped)}): "
-                + "; ".join(f"{s['text'][:40]} ({s['reason']})" for s in self.skipped[:8])
-                + (" ..." if len(self.skipped) > 8 else "")
+                f"Skipped {len(self.skipped)} links that are not papers: "
+                + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+                + " (`litkg sources FILE` lists them)"
             )
         out.append(
             f"Stored: {self.papers} papers, {self.citations} citation edges "

@@ -121,7 +121,7 @@ def test_summary_reports_calls_and_time(clean_run: dict[str, Any]) -> None:
     text = "\n".join(clean_run["summary"].lines())
     assert "Seeds resolved: 22 / 22" in text
     assert "API calls:" in text and "Stored:" in text
-    assert "Skipped, not papers (20)" in text
+    assert "Skipped 20 links that are not papers: 13 wiki cross-link" in text
 
 
 def test_rerun_is_served_from_cache(clean_run: dict[str, Any], module_server: S2Server) -> None:
