@@ -1,0 +1,332 @@
+"""Topic schemes: curated sections, discovered clusters on planted blobs, S2 fields, save/load."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kg.corpus import LOW_CONFIDENCE, RESOLVED, SeedRow
+from kg.model import Paper, Topic, TopicMembership
+from kg.topics import (
+    CURATED,
+    DISCOVERED,
+    S2_FIELDS,
+    DiscoveredTopics,
+    TopicError,
+    TopicModel,
+    build_topic_model,
+    coarse_k,
+    ctfidf,
+    curated_scheme,
+    default_path,
+    discover_topics,
+    fine_k,
+    link_topics,
+    nmi,
+    purity,
+    s2_fields_scheme,
+    slugify,
+    spherical_kmeans,
+    terms,
+    top_keywords,
+)
+from tests.conftest import shared_path
+
+# Four coarse themes, each with three sub-themes; every paper's text uses its words.
+THEMES = {
+    "sparse autoencoders": ["dictionary features", "feature splitting", "monosemantic units"],
+    "induction heads": ["copying circuits", "attention patterns", "phase change"],
+    "reward hacking": ["specification gaming", "goal misgeneralization", "proxy objectives"],
+    "protein folding": ["amino acids", "structure prediction", "molecular dynamics"],
+}
+FILLER = ["we", "study", "the", "model", "and", "report", "results", "on", "benchmarks"]
+
+
+def blobs(
+    per_sub: int = 25, dim: int = 48, seed: int = 0
+) -> tuple[list[str], np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """Ids, embeddings (coarse centre + sub offset + noise), texts, coarse and fine truth."""
+    rng = np.random.default_rng(seed)
+    ids: list[str] = []
+    vecs: list[np.ndarray] = []
+    texts: list[str] = []
+    coarse: list[int] = []
+    fine: list[int] = []
+    for c, (theme, subs) in enumerate(THEMES.items()):
+        centre = rng.normal(size=dim) * 3
+        for s, sub in enumerate(subs):
+            offset = rng.normal(size=dim) * 1.2
+            for i in range(per_sub):
+                ids.append(f"p{c}-{s}-{i}")
+                vecs.append(centre + offset + rng.normal(size=dim) * 0.3)
+                words = " ".join(rng.choice(FILLER, size=6))
+                texts.append(f"{theme.title()} and {sub}. We look at {theme} via {sub}; {words}.")
+                coarse.append(c)
+                fine.append(c * 3 + s)
+    return ids, np.array(vecs, dtype=np.float32), texts, np.array(coarse), np.array(fine)
+
+
+Found = tuple[DiscoveredTopics, list[str], np.ndarray, np.ndarray]
+
+
+@pytest.fixture(scope="module")
+def found() -> Found:
+    ids, x, texts, coarse, fine = blobs()
+    return discover_topics(ids, x, texts, k1=4, k2=3, seed=0), ids, coarse, fine
+
+
+HEADS = "Induction Heads"
+
+
+def test_curated_scheme_from_section_paths() -> None:
+    seeds = [
+        SeedRow("page", 0, "Overview", RESOLVED, paper_id="a", section_path=("Overviews",)),
+        SeedRow("page", 1, "IOI", RESOLVED, paper_id="b", section_path=("Papers",)),
+        SeedRow("page", 2, "Olsson", RESOLVED, paper_id="c", section_path=("Papers", HEADS)),
+        SeedRow("page", 3, "Singh", RESOLVED, paper_id="pre", section_path=("Papers", HEADS)),
+        SeedRow("page", 4, "Maybe", LOW_CONFIDENCE, paper_id="d", section_path=("Papers",)),
+        SeedRow("page", 5, "Prose", RESOLVED, paper_id="e", section_path=()),
+    ]  # fmt: skip
+    topics, members = curated_scheme(seeds, same_as={"pre": "pub"})
+    by_id = {t.topic_id: t for t in topics}
+    assert set(by_id) == {"curated/overviews", "curated/papers", "curated/papers/induction-heads"}
+    heads = by_id["curated/papers/induction-heads"]
+    assert heads.label == "Induction Heads" and heads.scheme == CURATED
+    assert heads.broader == "curated/papers" and by_id["curated/papers"].broader is None
+    got = {(m.paper_id, m.topic_id, m.score) for m in members}
+    assert got == {
+        ("a", "curated/overviews", 1.0),
+        ("b", "curated/papers", 1.0),
+        ("c", "curated/papers/induction-heads", 1.0),
+        ("pub", "curated/papers/induction-heads", 1.0),  # twin folded
+    }
+
+
+def test_slugify() -> None:
+    assert slugify("Induction Heads") == "induction-heads"
+    assert slugify("Überblick & Co.") == "uberblick-co"
+    assert slugify("???").startswith("x")
+
+
+def test_s2_fields_scheme() -> None:
+    papers = [
+        Paper("a", "A", fields_of_study=("Computer Science", "Mathematics")),
+        Paper("b", "B", fields_of_study=("Computer Science",)),
+        Paper("c", "C"),
+    ]
+    topics, members = s2_fields_scheme(papers)
+    assert [(t.topic_id, t.label, t.scheme) for t in topics] == [
+        ("s2-fields/computer-science", "Computer Science", S2_FIELDS),
+        ("s2-fields/mathematics", "Mathematics", S2_FIELDS),
+    ]
+    assert len(members) == 3 and all(m.score == 1.0 for m in members)
+
+
+def test_discovered_clusters_recover_planted_blobs(found: Found) -> None:
+    d, ids, coarse, fine = found
+    assert d.ids == ids
+    assert nmi(d.coarse, coarse) > 0.9
+    assert nmi(d.fine, fine) > 0.9
+    assert purity(d.coarse, coarse) > 0.95
+    coarse_topics = [t for t in d.topics if t.broader is None]
+    fine_topics = [t for t in d.topics if t.broader is not None]
+    assert len(coarse_topics) == 4 and len(fine_topics) == 12
+    assert all(t.scheme == DISCOVERED for t in d.topics)
+    assert {t.broader for t in fine_topics} == {t.topic_id for t in coarse_topics}
+
+
+def test_keywords_are_distinctive(found: Found) -> None:
+    d = found[0]
+    for t in d.topics:
+        if t.broader is None:
+            theme = next(th for th in THEMES if th in t.keywords[:3])
+            assert theme.split()[0] in t.label
+            assert set(t.keywords[:4]) == {theme, *THEMES[theme]}, t.keywords
+        else:
+            parent = next(p for p in d.topics if p.topic_id == t.broader)
+            theme = next(th for th in THEMES if th in parent.keywords[:3])
+            assert any(sub in t.keywords[:3] for sub in THEMES[theme]), (t.keywords, theme)
+    labels = [t.label for t in d.topics]
+    assert len(set(labels)) == len(labels)
+
+
+def test_memberships_are_scored_and_bounded(found: Found) -> None:
+    d = found[0]
+    by_paper: dict[str, list[TopicMembership]] = {}
+    for m in d.memberships:
+        by_paper.setdefault(m.paper_id, []).append(m)
+        assert 0 < m.score <= 1
+    for pid, ms in by_paper.items():
+        top = [m for m in ms if m.topic_id.count("/") == 1]
+        assert 1 <= len(top) <= 3 and sum(m.score for m in top) <= 1 + 1e-6, pid
+        assert max(m.score for m in top) > 0.5
+
+
+def test_discovery_is_deterministic() -> None:
+    ids, x, texts, _, _ = blobs(per_sub=10)
+    a = discover_topics(ids, x, texts, seed=3)
+    b = discover_topics(ids, x, texts, seed=3)
+    assert a.topics == b.topics and a.memberships == b.memberships
+    assert a.params["k1"] == coarse_k(len(ids))
+
+
+def test_discovery_rejects_bad_input() -> None:
+    ids, x, texts, _, _ = blobs(per_sub=2)
+    with pytest.raises(TopicError, match="aligned"):
+        discover_topics(ids[:-1], x, texts)
+    bad = x.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(TopicError, match="NaN"):
+        discover_topics(ids, bad, texts)
+    zero = x.copy()
+    zero[0] = 0
+    assert ids[0] not in discover_topics(ids, zero, texts).ids
+
+
+def test_k_follows_data_size() -> None:
+    assert coarse_k(3) == 1 and coarse_k(300) == 2 and coarse_k(3000) == 8
+    assert coarse_k(21_000) == 20 and coarse_k(10**6) == 20
+    assert fine_k(10) == 1 and fine_k(100) == 2 and fine_k(1000) == 6 and fine_k(10**5) == 8
+
+
+def test_spherical_kmeans_numbers_clusters_by_size() -> None:
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(size=(5, 8)) + 9, rng.normal(size=(20, 8)) - 9])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    labels, centroids = spherical_kmeans(x, 2)
+    assert (labels[5:] == 0).all() and (labels[:5] == 1).all()
+    assert np.allclose(np.linalg.norm(centroids, axis=1), 1)
+
+
+def test_terms_and_ctfidf() -> None:
+    assert terms("Sparse autoencoders, and the model's features.") == [
+        "sparse",
+        "autoencoders",
+        "sparse autoencoders",
+        "model",
+        "features",
+        "model features",
+    ]
+    texts = ["apple pie apple", "apple tart", "engine oil", "engine parts oil"]
+    w, vocab = ctfidf(texts, np.array([0, 0, 1, 1]), 2, min_df=1)
+    assert top_keywords(w[0], vocab, 2)[0][0] in {"apple", "apple pie"}
+    assert top_keywords(w[1], vocab, 1)[0][0] in {"engine", "oil"}
+    # a bigram replaces its two words; a plural repeats its singular
+    vocab = ["sparse", "autoencoders", "sparse autoencoders", "sparses"]
+    kw = top_keywords(np.array([3.0, 2.0, 1.0, 0.5]), vocab)
+    assert [t for t, _ in kw] == ["sparse autoencoders"]
+
+
+def test_nmi_and_purity_match_definitions() -> None:
+    assert nmi([0, 0, 1, 1], ["a", "a", "b", "b"]) == pytest.approx(1.0)
+    assert nmi([0, 1, 0, 1], ["a", "a", "b", "b"]) == pytest.approx(0.0, abs=1e-12)
+    assert purity([0, 0, 0, 1], ["a", "a", "b", "b"]) == pytest.approx(0.75)
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 5, 200), rng.integers(0, 7, 200)
+    assert nmi(a, b) == pytest.approx(metrics.normalized_mutual_info_score(a, b))
+
+
+def test_link_topics_by_overlap() -> None:
+    curated = [TopicMembership(p, "curated/heads") for p in ("a", "b", "c", "z")]
+    curated += [TopicMembership("d", "curated/saes")]
+    discovered = [
+        TopicMembership("a", "discovered/0", 0.9),
+        TopicMembership("b", "discovered/0", 0.8),
+        TopicMembership("c", "discovered/1", 1.0),
+        TopicMembership("d", "discovered/1", 0.7),
+    ]
+    links = link_topics(curated, discovered)
+    # z has no embedding; heads: (0.9+0.8)/3 in discovered/0; only one paper in /1
+    assert links == [
+        ("curated/heads", "discovered/0", pytest.approx(1.7 / 3)),
+        ("curated/saes", "discovered/1", pytest.approx(0.7)),
+    ]
+
+
+def test_build_topic_model_and_round_trip(tmp_path: Path) -> None:
+    ids, x, texts, _, _ = blobs(per_sub=8)
+    papers = [
+        Paper(pid, t.split(".")[0], abstract=t, fields_of_study=("Computer Science",))
+        for pid, t in zip(ids, texts, strict=True)
+    ]
+    seeds = [
+        SeedRow("page", i, "t", RESOLVED, paper_id=pid, section_path=("Papers", "SAEs"))
+        for i, pid in enumerate(ids[:20])
+    ]
+    model = build_topic_model(papers, seeds, ids=ids, embeddings=x, seed=1, k1=4)
+    schemes = {t.scheme for t in model.topics}
+    assert schemes == {CURATED, DISCOVERED, S2_FIELDS}
+    assert model.links and model.links[0][0] == "curated/papers/saes"
+    assert model.links[0][2] > 0.9
+    assert len(model.members("s2-fields/computer-science")) == len(ids)
+    assert model.topics_of(ids[0])
+    assert model.narrower("curated/papers")[0].topic_id == "curated/papers/saes"
+    path = model.save(default_path(tmp_path / "graph"))
+    assert path.name == "topics.json"
+    assert TopicModel.load(path) == model
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    with pytest.raises(TopicError, match="litkg build"):
+        TopicModel.load(tmp_path / "missing.json")
+    (tmp_path / "x.json").write_text("{not json")
+    with pytest.raises(TopicError, match="Cannot read"):
+        TopicModel.load(tmp_path / "x.json")
+    (tmp_path / "y.json").write_text(json.dumps({"format": "other"}))
+    with pytest.raises(TopicError, match="not a litkg topics file"):
+        TopicModel.load(tmp_path / "y.json")
+
+
+ident = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12)
+score = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+models = st.builds(
+    TopicModel,
+    topics=st.lists(
+        st.builds(
+            Topic,
+            topic_id=ident,
+            label=ident,
+            scheme=st.sampled_from([CURATED, DISCOVERED, S2_FIELDS]),
+            broader=st.none() | ident,
+            keywords=st.lists(ident, max_size=3).map(tuple),
+        ),
+        max_size=4,
+    ),
+    memberships=st.lists(st.builds(TopicMembership, ident, ident, score), max_size=6),
+    links=st.lists(st.tuples(ident, ident, score), max_size=3),
+    keywords=st.dictionaries(ident, st.lists(st.tuples(ident, score), max_size=3), max_size=3),
+    params=st.dictionaries(ident, st.integers() | ident, max_size=3),
+)
+
+
+@given(models)
+@settings(max_examples=50, deadline=None)
+def test_topic_model_json_round_trip(model: TopicModel) -> None:
+    assert TopicModel.from_json(json.loads(json.dumps(model.to_json()))) == model
+
+
+@pytest.mark.needs_shared
+def test_real_abstracts_give_readable_keywords() -> None:
+    """On 600 real LLM-paper abstracts the keywords are words a reader recognises."""
+    path = shared_path("corpus", "llm-papers.jsonl.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for _, line in zip(range(600), fh, strict=False)]
+    texts = [f"{r['title']}. {r.get('abstract') or ''}" for r in rows]
+    ids = [r["bibkey"] for r in rows]
+    # a cheap stand-in for embeddings: the rows of a hashed bag of words
+    vocab: dict[str, int] = {}
+    x = np.zeros((len(texts), 512), dtype=np.float32)
+    for i, text in enumerate(texts):
+        for term in terms(text, bigrams=False):
+            x[i, vocab.setdefault(term, len(vocab)) % 512] += 1
+    d = discover_topics(ids, x, texts, k1=4, k2=2)
+    for t in d.topics:
+        assert len(t.keywords) >= 5
+        assert not set(t.keywords) & {"the", "we", "propose", "paper", "results"}
