@@ -156,6 +156,33 @@ def status(
 
 @app.command()
 @_friendly
+def build(
+    rebuild: Annotated[
+        bool, typer.Option(help="Reload every RDF graph, not only changed ones")
+    ] = False,
+    no_rdf: Annotated[bool, typer.Option("--no-rdf", help="Skip the RDF store")] = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Build the knowledge graph: embeddings, topics, RDF store (only new work on re-runs)."""
+    from kg.build import build as run_build
+
+    report = run_build(
+        _settings(),
+        progress=progress and sys.stderr.isatty(),
+        rdf=not no_rdf,
+        rebuild=rebuild,
+        echo=lambda m: typer.echo(m, err=True),
+    )
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for line in report.lines():
+            typer.echo(line)
+
+
+@app.command()
+@_friendly
 def sources(
     paths: Annotated[list[Path], typer.Argument(help="Files to parse")],
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,

@@ -1,0 +1,302 @@
+"""``litkg build``: corpus store -> embeddings, topics, RDF store, graph artefacts.
+
+Re-running after a new ingest only does the new work: embeddings are cached by
+content hash (unchanged papers are never re-embedded), and the RDF store is
+refilled from the corpus (fast bulk load). Artefacts are written atomically
+(temp file + rename), so a killed build leaves the previous build readable.
+
+:class:`KnowledgeGraph` is what every reader (recommender, app, CLI) loads:
+papers, the citation projection, both vector spaces, the topic model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kg.corpus import CorpusError, CorpusStore, SeedRow, now_iso
+from kg.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
+from kg.errors import KGError
+from kg.graph import CitationGraph
+from kg.model import Paper
+from kg.settings import Settings
+from kg.topics import TopicModel, build_topic_model
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+EMBEDDINGS = "embeddings.npz"
+SPECTER = "specter.npz"
+TOPICS = "topics.json"
+WEIGHTS = "weights.json"
+
+
+class BuildError(KGError):
+    """The graph has not been built, or its artefacts are unreadable."""
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    _atomic_write_bytes(path, text.encode())
+
+
+def _atomic_savez(path: Path, **arrays: Any) -> None:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    _atomic_write_bytes(path, buf.getvalue())
+
+
+@dataclass
+class BuildReport:
+    papers: int = 0
+    citations: int = 0
+    embedded_new: int = 0
+    embedded_cached: int = 0
+    title_only: int = 0
+    with_specter: int = 0
+    topics: dict[str, int] = field(default_factory=dict)
+    triples: int | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"Papers: {self.papers}, citation edges: {self.citations}",
+            f"Embeddings: {self.embedded_new} new, {self.embedded_cached} from cache "
+            f"({self.title_only} title-only: no abstract); SPECTER vectors kept for "
+            f"{self.with_specter}",
+            "Topics: " + ", ".join(f"{n} {scheme}" for scheme, n in self.topics.items()),
+        ]
+        if self.triples is not None:
+            out.append(f"RDF: {self.triples} triples")
+        out.append("Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()))
+        return out
+
+
+def default_embedder(settings: Settings) -> Embedder:
+    return MiniLMEmbedder.from_env(model_dir=settings.graph_dir / "models")
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+    rdf: bool = True,
+    rebuild: bool = False,
+    echo: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """Build every artefact under ``settings.graph_dir`` (and the RDF store)."""
+    settings = settings or Settings.from_env()
+    say = echo or (lambda _m: None)
+    report = BuildReport()
+    clock = time.perf_counter()
+    graph_dir = settings.graph_dir
+    graph_dir.mkdir(parents=True, exist_ok=True)
+    with CorpusStore(settings.corpus_path, create=False) as store:
+        papers = list(store.papers())
+        if not papers:
+            raise BuildError(
+                f"The corpus at {settings.corpus_path} holds no papers: run `litkg ingest` first."
+            )
+        seeds = store.seeds()
+        same_as = store.same_as()
+        report.papers = len(papers)
+        report.citations = store.status().citations
+        ids = [p.paper_id for p in papers]
+        specter_rows = [(p.paper_id, store.specter(p.paper_id)) for p in papers]
+
+        # -- embeddings (content-hashed cache: only new or changed texts are embedded)
+        t0 = time.perf_counter()
+        texts, title_only = zip(*(paper_text(p.title, p.abstract) for p in papers), strict=True)
+        embedder = embedder or default_embedder(settings)
+        with EmbeddingCache(graph_dir) as cache:
+            before = len(cache)
+            vectors = embed_cached(embedder, list(texts), cache, progress=progress)
+            report.embedded_new = len(cache) - before
+        report.embedded_cached = len(papers) - report.embedded_new
+        report.title_only = int(sum(title_only))
+        _atomic_savez(
+            graph_dir / EMBEDDINGS,
+            ids=np.array(ids),
+            vectors=vectors.astype(np.float32),
+            title_only=np.array(title_only, dtype=bool),
+            model=np.array(embedder.name),
+        )
+        kept = [(pid, v) for pid, v in specter_rows if v is not None]
+        report.with_specter = len(kept)
+        _atomic_savez(
+            graph_dir / SPECTER,
+            ids=np.array([pid for pid, _ in kept]),
+            vectors=np.stack([v for _, v in kept]).astype(np.float32)
+            if kept
+            else np.zeros((0, 768), np.float32),
+        )
+        report.seconds["embeddings"] = time.perf_counter() - t0
+        say(f"embedded {report.embedded_new} new papers ({report.embedded_cached} cached)")
+
+        # -- topics
+        t0 = time.perf_counter()
+        topics = build_topic_model(papers, seeds, ids=ids, embeddings=vectors, same_as=same_as)
+        topics.save(graph_dir / TOPICS)
+        for topic in topics.topics:
+            report.topics[topic.scheme] = report.topics.get(topic.scheme, 0) + 1
+        report.seconds["topics"] = time.perf_counter() - t0
+
+        # -- RDF
+        if rdf:
+            t0 = time.perf_counter()
+            report.triples = _build_rdf(settings, store, topics, progress, rebuild)
+            report.seconds["rdf"] = time.perf_counter() - t0
+
+        manifest = {
+            "built_at": now_iso(),
+            "papers": report.papers,
+            "citations": report.citations,
+            "embedder": embedder.name,
+            "corpus": str(settings.corpus_path),
+            "last_ingest": (store.last_run() or {}).get("finished_at"),
+        }
+        atomic_write_text(graph_dir / MANIFEST, json.dumps(manifest, indent=2))
+    report.seconds["total"] = time.perf_counter() - clock
+    return report
+
+
+def _build_rdf(
+    settings: Settings, store: CorpusStore, topics: TopicModel, progress: bool, force: bool
+) -> int:
+    from kg import rdf
+
+    dataset = rdf.open_graph(settings, writable=True)
+    try:
+        result = rdf.build_rdf(
+            store,
+            dataset,
+            topics=topics.topics,
+            memberships=topics.memberships,
+            progress=progress,
+            force=force,
+        )
+    finally:
+        dataset.close()
+    return int(result.triples)
+
+
+@dataclass
+class KnowledgeGraph:
+    """Everything readers need, loaded once per process."""
+
+    papers: dict[str, Paper]
+    graph: CitationGraph
+    ids: list[str]
+    embeddings: np.ndarray
+    title_only: np.ndarray
+    specter_ids: list[str]
+    specter: np.ndarray
+    topics: TopicModel
+    seeds: list[SeedRow]
+    same_as: dict[str, str]
+    manifest: dict[str, Any]
+    weights: dict[str, float] | None = None
+    row: dict[str, int] = field(default_factory=dict)
+    specter_row: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.row = {pid: i for i, pid in enumerate(self.ids)}
+        self.specter_row = {pid: i for i, pid in enumerate(self.specter_ids)}
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> KnowledgeGraph:
+        settings = settings or Settings.from_env()
+        graph_dir = settings.graph_dir
+        manifest_path = graph_dir / MANIFEST
+        if not manifest_path.exists():
+            raise BuildError(
+                f"No built graph in {graph_dir}: run `litkg build` (after `litkg ingest`)."
+            )
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            with np.load(graph_dir / EMBEDDINGS) as emb:
+                ids = [str(x) for x in emb["ids"]]
+                vectors = emb["vectors"]
+                title_only = emb["title_only"]
+            with np.load(graph_dir / SPECTER) as sp:
+                specter_ids = [str(x) for x in sp["ids"]]
+                specter = sp["vectors"]
+            topics = TopicModel.load(graph_dir / TOPICS)
+        except (OSError, ValueError, KeyError) as exc:
+            raise BuildError(
+                f"The built graph in {graph_dir} is unreadable ({exc}). "
+                f"Run `litkg build` to rebuild it."
+            ) from exc
+        weights_path = graph_dir / WEIGHTS
+        weights = json.loads(weights_path.read_text()) if weights_path.exists() else None
+        try:
+            with CorpusStore(settings.corpus_path, create=False) as store:
+                papers = {p.paper_id: p for p in store.papers()}
+                graph = CitationGraph.from_store(
+                    store, topics=topics.topics, memberships=topics.memberships
+                )
+                seeds = store.seeds()
+                same_as = store.same_as()
+        except CorpusError:
+            raise
+        return cls(
+            papers=papers,
+            graph=graph,
+            ids=ids,
+            embeddings=vectors,
+            title_only=title_only,
+            specter_ids=specter_ids,
+            specter=specter,
+            topics=topics,
+            seeds=seeds,
+            same_as=same_as,
+            manifest=manifest,
+            weights=weights,
+        )
+
+    def vector(self, paper_id: str) -> np.ndarray | None:
+        i = self.row.get(paper_id)
+        return None if i is None else self.embeddings[i]
+
+    def seed_ids(self) -> list[str]:
+        return sorted({s.paper_id for s in self.seeds if s.paper_id and s.status == "resolved"})
+
+
+def save_weights(settings: Settings, weights: dict[str, float]) -> Path:
+    """Store tuned fusion weights with the graph (read by :class:`KnowledgeGraph`)."""
+    path = settings.graph_dir / WEIGHTS
+    atomic_write_text(path, json.dumps(weights, indent=2, sort_keys=True))
+    return path
+
+
+__all__: Sequence[str] = [
+    "BuildError",
+    "BuildReport",
+    "KnowledgeGraph",
+    "atomic_write_text",
+    "build",
+    "save_weights",
+]
