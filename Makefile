@@ -23,12 +23,13 @@ ingest: setup
 build: setup
 	$(VENV)/bin/litkg build
 
+# An ingest that cannot reach S2 says why; what is already stored is kept and used.
 run: setup
-	$(VENV)/bin/litkg ingest
+	$(VENV)/bin/litkg ingest || $(VENV)/bin/litkg status
 	$(VENV)/bin/litkg build
 	$(VENV)/bin/litkg app
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q
 
 lint: setup
