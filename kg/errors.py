@@ -7,3 +7,61 @@ class KGError(Exception):
 
 class ConfigError(KGError):
     """A setting is invalid (the message names the setting and the env var)."""
+
+
+class GraphStoreError(KGError):
+    """The RDF store cannot be opened or written (the message names the dir and the fix)."""
+
+
+class SparqlError(KGError):
+    """A SPARQL query could not be run."""
+
+
+class SparqlSyntaxError(SparqlError):
+    """The query does not parse; ``line`` and ``column`` are 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+class ReadOnlyError(SparqlError):
+    """A SPARQL Update was sent where only queries are allowed."""
+
+
+class QueryTimeout(SparqlError):
+    """A query ran past its time limit and was stopped."""
+
+
+class QueryParamError(SparqlError):
+    """A query parameter is missing, unknown or malformed."""
+
+
+class NotInGraphError(KGError):
+    """A resource asked for is not in the knowledge graph."""
+
+
+class RecommendError(KGError):
+    """A recommendation cannot be made (empty read set, filters that exclude everything)."""
+
+
+class UnknownPaperError(RecommendError):
+    """Paper ids or titles that match no paper (or several); ``unknown`` maps each input
+    to its closest suggestions."""
+
+    def __init__(self, message: str, unknown: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.unknown = dict(unknown or {})
+
+
+class EvaluationError(RecommendError):
+    """An evaluation cannot be run (too few papers with enough references, no groups)."""
+
+
+class ExportError(KGError):
+    """Papers cannot be exported or imported (unknown format, unreadable file)."""
+
+
+class ReadingListError(KGError):
+    """A reading-list operation failed (unknown list or paper, bad name, corrupt file)."""
