@@ -1,0 +1,199 @@
+"""``litkg recommend``, ``litkg path``, ``litkg eval``: thin adapters over kg.recommend and
+kg.evaluate (parse, call one library function, print)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from app.cli import _friendly, _settings, app
+
+if TYPE_CHECKING:
+    from kg.build import KnowledgeGraph
+    from kg.recommend import RecommendationResult
+
+
+def load_graph() -> KnowledgeGraph:
+    """The built graph of the current settings (tests replace this)."""
+    from kg.build import KnowledgeGraph
+
+    return KnowledgeGraph.load(_settings())
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise ValueError(f"--format must be table or json, not {fmt!r}")
+
+
+def _title(kg: KnowledgeGraph, pid: str) -> tuple[str, int | None]:
+    paper = kg.papers.get(pid)
+    if paper is None:
+        return pid, None
+    return paper.title, paper.year
+
+
+@app.command()
+@_friendly
+def recommend(
+    read: Annotated[
+        list[str],
+        typer.Option(
+            "--read",
+            "-r",
+            help="A paper you read or liked: S2 id, ARXIV:, DOI:, CorpusId:, arXiv URL or a "
+            "unique title prefix (repeat the option for more)",
+        ),
+    ],
+    not_relevant: Annotated[
+        list[str] | None,
+        typer.Option("--not", help="A paper you found not relevant (pushes similar ones down)"),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", "--k", help="How many papers to recommend")] = 20,
+    year_from: Annotated[int | None, typer.Option(help="Only papers from this year on")] = None,
+    year_to: Annotated[int | None, typer.Option(help="Only papers up to this year")] = None,
+    topic: Annotated[
+        list[str] | None, typer.Option(help="Only papers in this topic (id or label; repeatable)")
+    ] = None,
+    venue: Annotated[
+        str | None, typer.Option(help="Only venues/journals containing this text")
+    ] = None,
+    no_surveys: Annotated[
+        bool, typer.Option("--no-surveys", help="Leave out surveys and reviews")
+    ] = False,
+    open_access: Annotated[
+        bool, typer.Option("--open-access", help="Only open-access papers")
+    ] = False,
+    diversity: Annotated[
+        float, typer.Option(help="0: pure relevance .. 1: pure novelty (MMR)")
+    ] = 0.3,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    path: Annotated[
+        bool, typer.Option("--path", help="Print the recommendations as a reading path")
+    ] = False,
+) -> None:
+    """What to read next, with the reasons for each paper."""
+    from kg.recommend import Filters, reading_path, recommend_detailed
+
+    _check_format(fmt)
+    kg = load_graph()
+    filters = Filters(
+        year_from=year_from,
+        year_to=year_to,
+        topics=tuple(topic or ()),
+        venue=venue,
+        exclude_surveys=no_surveys,
+        open_access_only=open_access,
+    )
+    result = recommend_detailed(
+        kg, read, disliked=not_relevant or (), filters=filters, k=k, diversity=diversity
+    )
+    order = [r.paper_id for r in result.recommendations]
+    steps = reading_path(kg, order) if path and order else []
+    if steps:
+        by_id = {r.paper_id: r for r in result.recommendations}
+        ranked = [by_id[s.paper_id] for s in steps]
+    else:
+        ranked = list(result.recommendations)
+    if fmt == "json":
+        typer.echo(json.dumps(_as_json(kg, result, ranked, steps), indent=2, ensure_ascii=False))
+        return
+    typer.echo(
+        f"{len(ranked)} of {result.candidates:,} candidates for {len(result.read)} read paper(s)"
+        + (" (as a reading path)" if steps else "")
+        + f", in {result.seconds * 1000:.0f} ms"
+    )
+    step_of = {s.paper_id: s for s in steps}
+    for i, rec in enumerate(ranked, 1):
+        title, year = _title(kg, rec.paper_id)
+        typer.echo(f"{i:2d}. {title} ({year or 'n.d.'})  score {rec.score:.3f}  [{rec.paper_id}]")
+        if rec.paper_id in step_of:
+            typer.echo(f"      path: {step_of[rec.paper_id].reason}")
+        for reason in rec.reasons:
+            typer.echo(f"      - {reason}")
+
+
+def _as_json(
+    kg: KnowledgeGraph, result: RecommendationResult, ranked: list[Any], steps: list[Any]
+) -> dict[str, Any]:
+    step_of = {s.paper_id: s.reason for s in steps}
+    return {
+        "read": list(result.read),
+        "disliked": list(result.disliked),
+        "candidates": result.candidates,
+        "weights": dict(result.weights),
+        "reading_path": bool(steps),
+        "recommendations": [
+            {
+                "rank": i,
+                "paper_id": rec.paper_id,
+                "title": _title(kg, rec.paper_id)[0],
+                "year": _title(kg, rec.paper_id)[1],
+                "score": rec.score,
+                "reasons": list(rec.reasons),
+                "signals": dict(result.signals.get(rec.paper_id, {})),
+                **({"path_reason": step_of[rec.paper_id]} if rec.paper_id in step_of else {}),
+            }
+            for i, rec in enumerate(ranked, 1)
+        ],
+    }
+
+
+@app.command("path")
+@_friendly
+def path_command(
+    papers: Annotated[list[str], typer.Argument(help="Papers to order (any id form)")],
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Order papers into a reading path: what a paper builds on comes first."""
+    from kg.recommend import reading_path
+
+    _check_format(fmt)
+    kg = load_graph()
+    steps = reading_path(kg, papers)
+    if fmt == "json":
+        rows = [
+            {
+                "position": s.position,
+                "paper_id": s.paper_id,
+                "title": _title(kg, s.paper_id)[0],
+                "reason": s.reason,
+            }
+            for s in steps
+        ]
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for s in steps:
+        title, year = _title(kg, s.paper_id)
+        typer.echo(f"{s.position:2d}. {title} ({year or 'n.d.'})  [{s.paper_id}]")
+        typer.echo(f"      {s.reason}")
+
+
+@app.command("eval")
+@_friendly
+def eval_command(
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Fit the fusion weights first and save them")
+    ] = False,
+    queries: Annotated[int, typer.Option(help="Hold-out target papers to evaluate on")] = 200,
+    min_refs: Annotated[int, typer.Option(help="References in the graph a target paper needs")] = 8,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Time-ordered citation hold-out: every signal, the fused recommender and baselines."""
+    from kg.build import save_weights
+    from kg.evaluate import evaluate_holdout
+
+    _check_format(fmt)
+    kg = load_graph()
+    report = evaluate_holdout(kg, queries=queries, min_refs=min_refs, tune=tune)
+    saved = save_weights(_settings(), dict(report.tuned)) if report.tuned is not None else None
+    if fmt == "json":
+        data = report.as_dict()
+        data["saved_weights"] = str(saved) if saved else None
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    for line in report.lines():
+        typer.echo(line)
+    if saved:
+        typer.echo(f"Saved the tuned weights to {saved}; `litkg recommend` uses them from now on.")

@@ -1,0 +1,323 @@
+"""kg.evaluate: metrics with known values, the time-ordered hold-out (no leakage), group
+queries, tuning, the fused recommender on a planted fixture; the CLI adapters."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from kg.build import KnowledgeGraph
+from kg.errors import EvaluationError
+from kg.evaluate import (
+    FUSED,
+    FUSED_MMR,
+    Query,
+    _metrics,
+    evaluate_groups,
+    evaluate_holdout,
+    evaluate_queries,
+    fit_weights,
+    group_queries,
+    holdout_queries,
+    in_memory_graph,
+    ndcg_at_k,
+    precision_at_k,
+    prepare_queries,
+    recall_at_k,
+    reciprocal_rank,
+    tune_weights,
+)
+from kg.model import Author, Citation, Paper
+from kg.recommend import SIGNALS
+from tests.kg.recommend_fixtures import make_kg
+
+
+# --------------------------------------------------------------------------- metrics
+def test_metrics_on_a_toy_ranking() -> None:
+    ranked = ["a", "b", "c", "d", "e"]
+    relevant = {"b", "e", "z"}
+    assert recall_at_k(ranked, relevant, 3) == pytest.approx(1 / 3)
+    assert recall_at_k(ranked, relevant, 5) == pytest.approx(2 / 3)
+    assert precision_at_k(ranked, relevant, 5) == pytest.approx(2 / 5)
+    # DCG@3 = 1/log2(3); ideal with 3 relevant = 1 + 1/log2(3) + 1/2
+    assert ndcg_at_k(ranked, relevant, 3) == pytest.approx(
+        (1 / math.log2(3)) / (1 + 1 / math.log2(3) + 0.5)
+    )
+    assert ndcg_at_k(ranked, relevant, 3) == pytest.approx(0.29608, abs=1e-5)
+    # DCG@5 = 1/log2(3) + 1/log2(6)
+    assert ndcg_at_k(ranked, relevant, 5) == pytest.approx(
+        (1 / math.log2(3) + 1 / math.log2(6)) / (1 + 1 / math.log2(3) + 0.5)
+    )
+    assert reciprocal_rank(ranked, relevant) == 0.5
+    assert reciprocal_rank(ranked, {"q"}) == 0.0
+    assert ndcg_at_k(["b", "e", "z"], relevant, 10) == pytest.approx(1.0)
+    assert recall_at_k(ranked, set(), 3) == 0.0 and ndcg_at_k(ranked, set(), 3) == 0.0
+
+
+def test_vectorised_metrics_agree_with_the_plain_ones() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        ranked = [str(i) for i in rng.permutation(50)]
+        relevant = {str(i) for i in rng.choice(50, size=int(rng.integers(1, 12)), replace=False)}
+        hits = np.array([pid in relevant for pid in ranked])
+        got = _metrics(hits, len(relevant), 20, 10)
+        want = [
+            precision_at_k(ranked, relevant, 20),
+            recall_at_k(ranked, relevant, 20),
+            ndcg_at_k(ranked, relevant, 10),
+            reciprocal_rank(ranked, relevant),
+        ]
+        assert got == pytest.approx(want)
+
+
+# --------------------------------------------------------------------------- a toy citation world
+def citation_world(n: int = 320, seed: int = 0) -> KnowledgeGraph:
+    """Papers in publication order in 4 topical clusters (text follows the cluster); each
+    cites 8-14 earlier papers, mostly of its own cluster, preferring cited ones."""
+    rng = np.random.default_rng(seed)
+    cluster = rng.integers(0, 4, size=n)
+    centres = rng.standard_normal((4, 24))
+    vecs = centres[cluster] + 0.9 * rng.standard_normal((n, 24))
+    papers = [
+        Paper(
+            paper_id=f"p{i:04d}",
+            title=f"Paper {i} on subject {cluster[i]}",
+            year=1990 + i // 10,
+            authors=(Author(f"Author{i} Surname{i}"),),
+        )
+        for i in range(n)
+    ]
+    indeg = np.ones(n)
+    cites = []
+    for i in range(20, n):
+        same = np.flatnonzero(cluster[:i] == cluster[i])
+        pool = same if same.size >= 8 and rng.random() < 0.85 else np.arange(i)
+        p = indeg[pool] / indeg[pool].sum()
+        k = min(pool.size, int(rng.integers(8, 15)))
+        for j in rng.choice(pool, size=k, replace=False, p=p):
+            cites.append(Citation(papers[i].paper_id, papers[int(j)].paper_id))
+            indeg[j] += 1
+    return in_memory_graph(papers, cites, embeddings=vecs, k1=4, n_init=1)
+
+
+@pytest.fixture(scope="module")
+def world() -> KnowledgeGraph:
+    return citation_world()
+
+
+def test_holdout_queries_hide_the_newer_half_of_the_references(world: KnowledgeGraph) -> None:
+    qs = holdout_queries(world, n=30, seed=1)
+    assert len(qs) == 30 and len({q.target for q in qs}) == 30
+    g = world.graph.graph
+    for q in qs:
+        refs = set(g.successors(q.target))
+        assert set(q.read) | q.relevant == refs and not set(q.read) & q.relevant
+        assert len(q.read) == len(refs) // 2
+        newest_read = max(world.papers[p].year or 0 for p in q.read)
+        oldest_hidden = min(world.papers[p].year or 0 for p in q.relevant)
+        assert newest_read <= oldest_hidden
+    again = holdout_queries(world, n=30, seed=1)
+    assert again == qs, "seeded"
+    later = holdout_queries(world, n=30, seed=1, skip=30)
+    assert not {q.target for q in qs} & {q.target for q in later}
+
+
+def test_the_time_cut_removes_the_target_newer_papers_and_their_edges(
+    world: KnowledgeGraph,
+) -> None:
+    q = holdout_queries(world, n=1, seed=2)[0]
+    prep = prepare_queries(world, [q], time_cut=True)[0]
+    ids = [world.graph.ids[j] for j in prep.rows]
+    assert q.target not in ids
+    assert all((world.papers[p].year or 0) <= (q.year or 0) for p in ids)
+    assert not set(q.read) & set(ids)
+    # a paper newer than the target that cites read and hidden papers together would make
+    # co-citation perfect; with the time cut it adds nothing
+    leak = Paper("leak", "A later survey", year=2100)
+    cites = [Citation("leak", p) for p in (*q.read, *q.relevant)]
+    leaky = in_memory_graph(
+        [*world.papers.values(), leak],
+        [*(Citation(u, v) for u, v in world.graph.graph.edges), *cites],
+        embeddings=np.vstack([world.embeddings, world.embeddings[:1]]),
+        topics=world.topics,
+    )
+    w = {"cocitation": 1.0}
+    cut = evaluate_queries(leaky, [q], time_cut=True, weights=w).method("cocitation")
+    base = evaluate_queries(world, [q], time_cut=True, weights=w).method("cocitation")
+    open_ = evaluate_queries(leaky, [q], time_cut=False, weights=w).method("cocitation")
+    assert cut.ndcg == pytest.approx(base.ndcg)
+    assert open_.ndcg > cut.ndcg
+
+
+def test_holdout_reports_every_method_and_tunes_on_separate_queries(
+    world: KnowledgeGraph,
+) -> None:
+    report = evaluate_holdout(world, queries=40, tune=True, tune_queries=40)
+    names = {m.method for m in report.methods}
+    assert names == {*SIGNALS, FUSED, FUSED_MMR, "popularity", "random"}
+    assert report.queries == 40 and report.tuning_queries == 40
+    assert report.tuned is not None and sum(report.tuned.values()) == pytest.approx(1, abs=1e-2)
+    best = report.best_single()
+    assert best.method in SIGNALS
+    assert report.method("random").ndcg < best.ndcg
+    assert report.margin() == pytest.approx(report.method(FUSED).ndcg - best.ndcg)
+    text = "\n".join(report.lines())
+    assert "| method | P@20 | recall@20 | nDCG@10 | MRR |" in text
+    assert "the best single signal" in text and "Weights tuned on 40 separate queries" in text
+    data = report.as_dict()
+    assert data["best_single"] == best.method and json.dumps(data)
+
+
+def test_tune_weights_returns_normalised_signal_weights(world: KnowledgeGraph) -> None:
+    w = tune_weights(world, queries=30, skip=100)
+    assert set(w) == set(SIGNALS) and sum(w.values()) == pytest.approx(1, abs=1e-2)
+    assert all(v >= 0 for v in w.values())
+
+
+def test_holdout_needs_papers_with_enough_references() -> None:
+    with pytest.raises(EvaluationError, match=r"8 or more references.*Ingest deeper"):
+        holdout_queries(make_kg())
+
+
+# --------------------------------------------------------------------------- fused vs single
+def planted() -> tuple[KnowledgeGraph, list[Query]]:
+    """Each query has two hidden papers: one only co-citation finds (co-cited with the read
+    paper, unrelated text), one only text finds (similar text, no links). Distractors are
+    weakly co-cited or fairly similar."""
+    rng = np.random.default_rng(5)
+    papers, vecs, cites, queries = [], [], [], []
+    dim = 16
+
+    def add(pid: str, v: np.ndarray) -> None:
+        papers.append(Paper(pid, f"Title of {pid}", year=2020))
+        vecs.append(v / np.linalg.norm(v))
+
+    for q in range(6):
+        centre = rng.standard_normal(dim)
+        add(f"q{q}", centre)
+        add(f"a{q}", rng.standard_normal(dim))  # found by co-citation only
+        add(f"b{q}", centre + 0.2 * rng.standard_normal(dim))  # found by text only
+        for c in range(3):
+            add(f"c{q}_{c}", rng.standard_normal(dim))
+            cites += [Citation(f"c{q}_{c}", f"q{q}"), Citation(f"c{q}_{c}", f"a{q}")]
+        for d in range(6):  # distractors: co-cited once, or close-ish in text
+            add(f"d{q}_{d}", centre + 1.2 * rng.standard_normal(dim))
+            add(f"e{q}_{d}", rng.standard_normal(dim))
+            cites += [Citation(f"c{q}_{d % 3}", f"e{q}_{d}")]
+        queries.append(Query(read=(f"q{q}",), relevant=frozenset({f"a{q}", f"b{q}"})))
+    kg = in_memory_graph(papers, cites, embeddings=np.array(vecs), k1=3, n_init=1)
+    return kg, queries
+
+
+def test_fused_beats_the_best_single_signal_on_a_planted_fixture() -> None:
+    kg, queries = planted()
+    report = evaluate_queries(kg, queries, weights={"cocitation": 0.5, "text": 0.5})
+    best = report.best_single()
+    assert best.method in ("cocitation", "text")
+    assert report.method(FUSED).ndcg > best.ndcg + 0.2  # 0.94 vs 0.61
+    assert report.method(FUSED).recall == pytest.approx(1.0)
+    assert report.margin() > 0.2
+    # and tuning finds such weights by itself
+    preps = prepare_queries(kg, queries, time_cut=False)
+    weights, value = fit_weights(preps)
+    assert value == pytest.approx(1.0)
+    assert weights["cocitation"] > 0 and weights["text"] > 0
+
+
+# --------------------------------------------------------------------------- groups
+def test_group_queries_draw_read_papers_within_each_group() -> None:
+    groups = {"big": [f"p{i}" for i in range(8)], "tiny": ["x", "y", "z", "w"]}
+    qs = group_queries(groups, n_read=3, repeats=4, seed=0)
+    assert len(qs) == 4 and all(q.group == "big" for q in qs)
+    for q in qs:
+        assert len(q.read) == 3 and q.relevant == set(groups["big"]) - set(q.read)
+
+
+def test_group_evaluation_finds_text_groups(world: KnowledgeGraph) -> None:
+    groups: dict[str, list[str]] = {}
+    for pid, p in world.papers.items():
+        groups.setdefault(p.title.rsplit(" ", 1)[-1], []).append(pid)
+    report = evaluate_groups(world, groups, n_read=3, repeats=3)
+    assert report.kind == "groups" and len(report.groups) == 4
+    assert report.method("text").precision > 2 * report.method("random").precision
+    name, size, scores = report.groups[0]
+    assert size == len(groups[name]) and {s.method for s in scores} >= {"text", FUSED}
+    with pytest.raises(EvaluationError, match="No group has 5 or more papers"):
+        evaluate_groups(world, {"g": ["p0001", "p0002"]})
+
+
+# --------------------------------------------------------------------------- CLI
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    import app.cli_recommend as mod
+
+    graph = make_kg()
+    monkeypatch.setattr(mod, "load_graph", lambda: graph)
+    return CliRunner()
+
+
+def test_cli_recommend_table_and_json(cli: CliRunner) -> None:
+    from app.cli import app
+
+    res = cli.invoke(app, ["recommend", "--read", "ARXIV:2209.10652", "--read", "r2", "-k", "3"])
+    assert res.exit_code == 0, res.output
+    assert "3 of 19 candidates for 2 read paper(s)" in res.output
+    assert "- co-cited with Elhage et al. 2022 in 3 papers" in res.output
+    res = cli.invoke(
+        app, ["recommend", "-r", "r1", "-r", "r2", "-k", "2", "--format", "json", "--no-surveys"]
+    )
+    data = json.loads(res.output)
+    assert data["read"] == ["r1", "r2"] and len(data["recommendations"]) == 2
+    first = data["recommendations"][0]
+    assert first["reasons"] and set(first["signals"]) == set(SIGNALS)
+
+
+def test_cli_recommend_path_filters_and_errors(cli: CliRunner) -> None:
+    from app.cli import app
+
+    res = cli.invoke(app, ["recommend", "-r", "r1", "-r", "r2", "-k", "4", "--path"])
+    assert res.exit_code == 0 and "(as a reading path)" in res.output and "path: " in res.output
+    res = cli.invoke(app, ["recommend", "-r", "r1", "--year-from", "2030"])
+    assert res.exit_code == 2 and "years from 2030 excludes every one" in res.output
+    res = cli.invoke(app, ["recommend", "-r", "Toy Models of Superpositoin"])
+    assert res.exit_code == 2 and "did you mean" in res.output
+    res = cli.invoke(app, ["recommend", "-r", "r1", "--not", "t1", "--open-access", "-k", "1"])
+    assert res.exit_code == 0 and "Open paper at NeurIPS" in res.output
+
+
+def test_cli_path(cli: CliRunner) -> None:
+    from app.cli import app
+
+    res = cli.invoke(app, ["path", "y", "x", "r1"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith(" 1. Softmax Linear Units (2021)")
+    assert "foundational: cited by 1 paper in this list" in lines[1]
+    data = json.loads(cli.invoke(app, ["path", "y", "x", "--format", "json"]).output)
+    assert [d["paper_id"] for d in data] == ["x", "y"]
+
+
+def test_cli_eval_tunes_and_saves_weights(
+    monkeypatch: pytest.MonkeyPatch, world: KnowledgeGraph, tmp_path: Path
+) -> None:
+    import app.cli_recommend as mod
+    from app.cli import app
+
+    monkeypatch.setattr(mod, "load_graph", lambda: world)
+    runner = CliRunner()
+    res = runner.invoke(app, ["eval", "--queries", "20"])
+    assert res.exit_code == 0, res.output
+    assert "| method | P@20 | recall@20 | nDCG@10 | MRR |" in res.output
+    res = runner.invoke(app, ["eval", "--tune", "--queries", "20", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    saved = Path(data["saved_weights"])
+    assert saved.exists() and json.loads(saved.read_text()) == data["tuned"]
+    monkeypatch.setattr(mod, "load_graph", make_kg)
+    res = runner.invoke(app, ["eval"])
+    assert res.exit_code == 2 and "Ingest deeper" in res.output

@@ -1,0 +1,331 @@
+"""kg.recommend on a hand-made graph: each signal and its reason, twins, dislikes, MMR,
+filters, id resolution, bad input, reading paths."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from kg.build import KnowledgeGraph
+from kg.errors import KGError, RecommendError, UnknownPaperError
+from kg.model import Paper, Recommendation
+from kg.recommend import (
+    DEFAULT_WEIGHTS,
+    SIGNALS,
+    Filters,
+    RecommendIndex,
+    reading_path,
+    recommend,
+    recommend_detailed,
+    resolve_weights,
+    short_label,
+)
+from tests.kg.recommend_fixtures import HEX, P, authors, make_kg
+
+READ = ["r1", "r2"]
+
+
+@pytest.fixture(scope="module")
+def kg() -> KnowledgeGraph:
+    return make_kg()
+
+
+def only(signal: str) -> dict[str, float]:
+    return {s: (1.0 if s == signal else 0.0) for s in SIGNALS}
+
+
+def reasons_of(kg: KnowledgeGraph, signal: str, pid: str, read: list[str] = READ) -> list[str]:
+    recs = recommend(kg, read, weights=only(signal), k=30, diversity=0)
+    found = {r.paper_id: r for r in recs}
+    assert pid in found, f"{pid} not recommended for {signal}: {[r.paper_id for r in recs]}"
+    return list(found[pid].reasons)
+
+
+# --------------------------------------------------------------------------- signals, reasons
+@pytest.mark.parametrize(
+    ("signal", "top", "reason"),
+    [
+        ("cited_by", "x", "cited by 2 of your papers: Elhage et al. 2022, Bricken et al. 2023"),
+        ("cites", "y", "cites 2 of your papers: Elhage et al. 2022, Bricken et al. 2023"),
+        ("cocitation", "z", "co-cited with Elhage et al. 2022 in 3 papers"),
+        ("text", "t1", "close to Elhage et al. 2022 in content (0.97)"),
+        ("topic", "s1", "in topic Sparse Autoencoders"),
+        ("influence", "h1", "highly cited (5,000 citations)"),
+        ("recency", "n1", "recent (2025)"),
+        ("ppr", "x", "cited by 2 of your papers: Elhage et al. 2022, Bricken et al. 2023"),
+    ],
+)
+def test_each_signal_ranks_its_planted_paper_first_with_its_reason(
+    kg: KnowledgeGraph, signal: str, top: str, reason: str
+) -> None:
+    recs = recommend(kg, READ, weights=only(signal), k=3, diversity=0)
+    assert recs[0].paper_id == top
+    assert recs[0].reasons[0] == reason
+    assert recs[0].score == pytest.approx(1.0)
+
+
+def test_coupling_reason_counts_shared_references(kg: KnowledgeGraph) -> None:
+    assert "shares 3 references with Bricken et al. 2023" in reasons_of(kg, "coupling", "w")
+
+
+def test_two_step_reason_names_the_intermediate(kg: KnowledgeGraph) -> None:
+    reasons = reasons_of(kg, "ppr", "g")
+    assert reasons == ["two citation steps from Elhage et al. 2022 (via Hendrycks 2021)"]
+
+
+def test_reasons_are_ordered_by_contribution_and_skip_unweighted_signals(
+    kg: KnowledgeGraph,
+) -> None:
+    w = {**only("text"), "recency": 0.5}
+    rec = {r.paper_id: r for r in recommend(kg, READ, weights=w, k=30, diversity=0)}
+    assert rec["y"].reasons[0].startswith("cites 2 of your papers")  # direct links lead
+    assert "recent (2024)" in rec["y"].reasons
+    assert not any("highly cited" in r for r in rec["h1"].reasons), "influence weighs 0"
+
+
+def test_signals_and_weights_in_the_detailed_result(kg: KnowledgeGraph) -> None:
+    res = recommend_detailed(kg, READ, k=5)
+    assert set(res.signals) == {r.paper_id for r in res.recommendations}
+    for values in res.signals.values():
+        assert set(values) == set(SIGNALS)
+        assert all(0.0 <= v <= 1.0 for v in values.values())
+    assert sum(res.weights.values()) == pytest.approx(1.0)
+    assert len(kg.papers) == 22 and len(kg.graph) == 21  # tp folded into tq
+    assert res.read == ("r1", "r2") and res.candidates == 19
+    scores = [r.score for r in res.recommendations]
+    assert all(0 <= s <= 1 for s in scores)
+
+
+def test_default_weights_are_used_unless_the_graph_has_tuned_ones() -> None:
+    assert resolve_weights(None, None) == pytest.approx(
+        {k: v / sum(DEFAULT_WEIGHTS.values()) for k, v in DEFAULT_WEIGHTS.items()}
+    )
+    tuned = make_kg(weights=only("influence"))
+    assert recommend(tuned, READ, k=1)[0].paper_id == "h1"
+    with pytest.raises(RecommendError, match="Unknown signal weight"):
+        resolve_weights(None, {"popularity": 1.0})
+    with pytest.raises(RecommendError, match=">= 0"):
+        resolve_weights(None, {"text": -1.0})
+
+
+# --------------------------------------------------------------------------- candidates
+def test_read_papers_and_twins_of_read_papers_are_never_recommended(kg: KnowledgeGraph) -> None:
+    ids = [r.paper_id for r in recommend(kg, ["tp", "r1"], k=50, diversity=0)]
+    assert "tp" not in ids and "tq" not in ids and "r1" not in ids
+    ids = [r.paper_id for r in recommend(kg, ["r2"], k=50, diversity=0)]
+    assert ids.count("tq") == 1 and "tp" not in ids, "twins are one item, under the canonical id"
+
+
+def test_same_title_items_are_folded_even_without_same_as() -> None:
+    copy = P("dup", "Softmax Linear Units", 2021, "An activation function for interpretability.")
+    kg = make_kg(extra=[copy], edges=[("r1", "dup")])
+    ids = [r.paper_id for r in recommend(kg, READ, k=50, diversity=0)]
+    assert len({"x", "dup"} & set(ids)) == 1
+    ids = [r.paper_id for r in recommend(kg, ["x"], k=50, diversity=0)]
+    assert "dup" not in ids, "an unfolded twin of a read paper is not new"
+
+
+def test_disliked_papers_push_similar_candidates_down(kg: KnowledgeGraph) -> None:
+    def rank(recs: list[Recommendation], pid: str) -> int:
+        return [r.paper_id for r in recs].index(pid)
+
+    w = only("text")
+    before = recommend(kg, ["r2"], weights=w, k=30, diversity=0)
+    after = recommend(kg, ["r2"], disliked=["r1"], weights=w, k=30, diversity=0)
+    assert rank(after, "t1") > rank(before, "t1")  # t1 reads like r1, which is disliked
+    assert "r1" not in [r.paper_id for r in after]
+    t1 = next(r for r in after if r.paper_id == "t1")
+    assert any("which you marked not relevant" in r for r in t1.reasons)
+
+
+def test_mmr_spreads_near_duplicates() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal(32)
+    other = rng.standard_normal(32)
+    dups = [P(f"d{i}", f"Near duplicate number {i}", 2023, f"dup {i}") for i in range(5)]
+    alts = [P(f"e{i}", f"Different angle number {i}", 2023, f"alt {i}") for i in range(2)]
+    vectors = {"r1": base}
+    for i in range(5):
+        vectors[f"d{i}"] = base + 0.05 * rng.standard_normal(32)
+    for i in range(2):
+        vectors[f"e{i}"] = 0.8 * base + 0.9 * other + 0.1 * rng.standard_normal(32)
+    kg = make_kg(extra=[*dups, *alts], vectors=vectors)
+    plain = [r.paper_id for r in recommend(kg, ["r1"], weights=only("text"), k=4, diversity=0)]
+    assert all(pid.startswith("d") for pid in plain)
+    mixed = [r.paper_id for r in recommend(kg, ["r1"], weights=only("text"), k=4, diversity=0.5)]
+    assert mixed[0].startswith("d") and {"e0", "e1"} & set(mixed), mixed
+    assert len(set(mixed)) == 4
+
+
+# --------------------------------------------------------------------------- filters
+@pytest.mark.parametrize(
+    ("filters", "allowed"),
+    [
+        (Filters(year_from=2024), lambda p: (p.year or 0) >= 2024),
+        (Filters(year_to=2016), lambda p: (p.year or 9999) <= 2016),
+        (Filters(year_from=2016, year_to=2016), lambda p: p.year == 2016),
+        (Filters(topics=("Sparse Autoencoders",)), lambda p: p.paper_id == "s1"),
+        (Filters(topics=("curated/sae/scaling",)), lambda p: p.paper_id == "s1"),
+        (Filters(venue="neurips"), lambda p: p.paper_id == "oa"),
+        (Filters(exclude_surveys=True), lambda p: p.paper_id != "sv"),
+        (Filters(open_access_only=True), lambda p: p.paper_id == "oa"),
+    ],
+)
+def test_each_filter(kg: KnowledgeGraph, filters: Filters, allowed: object) -> None:
+    recs = recommend(kg, READ, filters=filters, k=50, diversity=0)
+    assert recs
+    for r in recs:
+        assert allowed(kg.papers[r.paper_id]), (filters, r.paper_id)  # type: ignore[operator]
+    everyone = {r.paper_id for r in recommend(kg, READ, k=50, diversity=0)}
+    kept = {pid for pid in everyone if allowed(kg.papers[pid])}  # type: ignore[operator]
+    assert {r.paper_id for r in recs} == kept
+
+
+def test_survey_keyword_in_title_counts_as_a_survey() -> None:
+    kg = make_kg(extra=[P("rv", "Sparse autoencoders: a review", 2024, "x")])
+    ids = {r.paper_id for r in recommend(kg, READ, filters=Filters(exclude_surveys=True), k=50)}
+    assert "rv" not in ids and "sv" not in ids
+
+
+def test_filters_that_exclude_everything_name_the_filter(kg: KnowledgeGraph) -> None:
+    with pytest.raises(RecommendError, match=r"years from 2030 excludes every one"):
+        recommend(kg, READ, filters=Filters(year_from=2030))
+    with pytest.raises(RecommendError, match="together they leave none") as err:
+        recommend(kg, READ, filters=Filters(venue="neurips", exclude_surveys=True, year_to=2016))
+    assert "venue containing 'neurips' leaves 1" in str(err.value)
+    with pytest.raises(RecommendError, match=r"Unknown topic 'Sparse Autoencoder'.*Did you mean"):
+        recommend(kg, READ, filters=Filters(topics=("Sparse Autoencoder",)))
+    with pytest.raises(RecommendError, match="swap them"):
+        recommend(kg, READ, filters=Filters(year_from=2024, year_to=2020))
+
+
+# --------------------------------------------------------------------------- ids and bad input
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "r1",
+        "ARXIV:2209.10652",
+        "arXiv:2209.10652v3",
+        "https://arxiv.org/abs/2209.10652v2",
+        "http://arxiv.org/pdf/2209.10652.pdf",
+        "2209.10652",
+        "DOI:10.48550/ARXIV.2209.10652",
+        "https://doi.org/10.48550/arXiv.2209.10652",
+        "CorpusId:252439050",
+        "toy models of super",
+        "Toy Models of Superposition",
+    ],
+)
+def test_every_id_form_resolves(kg: KnowledgeGraph, ref: str) -> None:
+    assert RecommendIndex.of(kg).resolve([ref]) == [RecommendIndex.of(kg).pos["r1"]]
+
+
+def test_s2_ids_twins_and_urls_resolve(kg: KnowledgeGraph) -> None:
+    index = RecommendIndex.of(kg)
+    url = f"https://www.semanticscholar.org/paper/Attribution-patching/{HEX.upper()}"
+    assert index.resolve([HEX.upper(), url]) == [index.pos[HEX]]
+    assert index.resolve(["tp", "ARXIV:2209.11895", "tq"]) == [index.pos["tq"]]
+
+
+def test_unknown_ids_are_named_with_suggestions(kg: KnowledgeGraph) -> None:
+    with pytest.raises(UnknownPaperError) as err:
+        recommend(kg, ["Toy Models of Superpositoin", "ARXIV:2209.10653", "r2"])
+    msg = str(err.value)
+    assert (
+        "'Toy Models of Superpositoin' (did you mean \"Toy Models of Superposition\" [r1]?)" in msg
+    )
+    assert "'ARXIV:2209.10653'" in msg and "arxiv:2209.10652" in msg
+    assert "litkg ingest" in msg
+    assert set(err.value.unknown) == {"Toy Models of Superpositoin", "ARXIV:2209.10653"}
+    assert isinstance(err.value, KGError)
+
+
+def test_ambiguous_title_prefix_asks_for_more(kg: KnowledgeGraph) -> None:
+    with pytest.raises(UnknownPaperError, match="'Citing paper' matches 3 titles"):
+        recommend(kg, ["Citing paper"])
+
+
+def test_unknown_disliked_paper_is_named_as_such(kg: KnowledgeGraph) -> None:
+    with pytest.raises(UnknownPaperError, match="Unknown disliked paper: 'nope'"):
+        recommend(kg, READ, disliked=["nope"])
+
+
+def test_empty_read_set_asks_for_a_paper(kg: KnowledgeGraph) -> None:
+    for read in ([], ["", "  "]):
+        with pytest.raises(RecommendError, match="at least one paper"):
+            recommend(kg, read)
+    with pytest.raises(RecommendError, match="k must be at least 1"):
+        recommend(kg, READ, k=0)
+
+
+def test_nothing_left_when_everything_is_read(kg: KnowledgeGraph) -> None:
+    every = [p for p in kg.papers if p != "tp"]
+    with pytest.raises(RecommendError, match="nothing is left to recommend"):
+        recommend(kg, every)
+
+
+def test_specter_vectors_join_the_text_signal(kg: KnowledgeGraph) -> None:
+    spec = np.zeros((3, 8), dtype=np.float32)
+    spec[0, 0] = spec[1, 0] = 1.0  # r1 and z alike in SPECTER space
+    spec[2, 1] = 1.0
+    with_spec = dataclasses.replace(kg, specter_ids=["r1", "z", "t1"], specter=spec)
+    res = recommend_detailed(with_spec, ["r1"], weights=only("text"), k=30, diversity=0)
+    plain = recommend_detailed(kg, ["r1"], weights=only("text"), k=30, diversity=0)
+    assert res.signals["z"]["text"] > plain.signals["z"]["text"]
+    assert res.signals["t1"]["text"] < plain.signals["t1"]["text"]
+
+
+def test_short_label() -> None:
+    assert short_label(P("a", "T", 2020, authors=authors("Ada Lovelace"))) == "Lovelace 2020"
+    assert short_label(P("a", "T", 2020, authors=authors("A B", "C D"))) == "B et al. 2020"
+    long = Paper("b", "A title that goes on and on and on for quite a while")
+    assert short_label(long) == '"A title that goes on and on and on..." n.d.'
+
+
+# --------------------------------------------------------------------------- reading path
+def test_reading_path_puts_foundations_first(kg: KnowledgeGraph) -> None:
+    steps = reading_path(kg, ["y", "g", "x", "r2", "r1", "h1"])
+    order = [s.paper_id for s in steps]
+    assert order == ["x", "r1", "r2", "h1", "y", "g"]
+    assert [s.position for s in steps] == [1, 2, 3, 4, 5, 6]
+    reasons = {s.paper_id: s.reason for s in steps}
+    assert reasons["x"] == "foundational: cited by 3 papers in this list"
+    assert reasons["r1"] == (
+        "read after Hendrycks 2021: it builds on it; cited by 1 later paper in this list"
+    )
+    assert reasons["y"] == (
+        "read after Bricken et al. 2023 and Elhage et al. 2022: it builds on them"
+    )
+    assert reasons["h1"] == "no citation links to the others in this list; placed by year (2020)"
+
+
+def test_reading_path_breaks_a_cycle_by_year() -> None:
+    kg = make_kg(
+        extra=[
+            P("old", "Older of a pair", 2019, authors=authors("Olive Older")),
+            P("new", "Newer of a pair", 2021, authors=authors("Ned Newer")),
+        ],
+        edges=[("old", "new"), ("new", "old")],
+    )
+    steps = reading_path(kg, ["new", "old"])
+    assert [s.paper_id for s in steps] == ["old", "new"]
+    assert steps[0].reason.startswith(
+        "placed before Newer 2021 although it cites it: they cite each other, so the older "
+        "comes first (2019)"
+    )
+    assert steps[1].reason == "read after Older 2019: it builds on it"
+
+
+def test_reading_path_bad_input(kg: KnowledgeGraph) -> None:
+    with pytest.raises(RecommendError, match="at least one paper"):
+        reading_path(kg, [])
+    with pytest.raises(UnknownPaperError):
+        reading_path(kg, ["r1", "missing-paper"])
+    assert [s.paper_id for s in reading_path(kg, ["tp", "tq"])] == ["tq"]
+
+
+def test_index_is_cached_per_graph(kg: KnowledgeGraph) -> None:
+    assert RecommendIndex.of(kg) is RecommendIndex.of(kg)
+    assert RecommendIndex.of(make_kg()) is not RecommendIndex.of(kg)
