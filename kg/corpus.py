@@ -551,6 +551,22 @@ class CorpusStore:
             path=str(self.path),
         )
 
+    def provenance(self) -> list[tuple[str, str | None, int, str | None]]:
+        """Where stored records came from: ``(kind, endpoint or source, rows, latest time)``.
+
+        ``kind`` is ``papers`` (resolved), ``local`` (known only from a user's
+        file), ``citations`` or ``seeds`` (then the second field is the source).
+        """
+        rows = self._db.execute(
+            "SELECT CASE WHEN resolved THEN 'papers' ELSE 'local' END, endpoint, count(*),"
+            " max(fetched_at) FROM papers GROUP BY 1, 2"
+            " UNION ALL SELECT 'citations', endpoint, count(*), max(fetched_at)"
+            " FROM citations GROUP BY 2"
+            " UNION ALL SELECT 'seeds', source, count(*), max(updated_at) FROM seeds GROUP BY 2"
+            " ORDER BY 1, 2"
+        ).fetchall()
+        return [(str(r[0]), r[1], int(r[2]), r[3]) for r in rows]
+
     def integrity_ok(self) -> bool:
         return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 

@@ -20,7 +20,6 @@ are timed apart ("load s"), not in abstracts/s.
 from __future__ import annotations
 
 import argparse
-import gc
 import gzip
 import json
 import os
@@ -33,19 +32,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from kg.embed import (
     DEFAULT_BATCH_SIZE,
+    MINILM_DIM,
     EmbeddingCache,
     MiniLMEmbedder,
     embed_cached,
     paper_text,
+    resolve_backend,
 )
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("LITKG_SHARED_DIR", REPO.parent / "shared")).resolve()
 CORPUS = SHARED / "corpus" / "llm-papers.jsonl.gz"
 FULL_CORPUS = 21_223
+TORCH_THREADS = torch.get_num_threads()
 
 
 @dataclass
@@ -86,10 +89,21 @@ class Config:
         )
 
     def describe(self) -> str:
-        bs = self.batch_size or DEFAULT_BATCH_SIZE[self.backend]
+        backend = resolve_backend(self.backend)
+        bs = self.batch_size or DEFAULT_BATCH_SIZE[backend]
         threads = self.threads or "all"
         sort = "" if self.sort else ", unsorted"
-        return f"{self.backend}, seq {self.max_seq_length}, batch {bs}, threads {threads}{sort}"
+        return f"{backend}, seq {self.max_seq_length}, batch {bs}, threads {threads}{sort}"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.machine()
 
 
 def load_texts(n: int | None, seed: int) -> list[str]:
@@ -106,22 +120,45 @@ def load_texts(n: int | None, seed: int) -> list[str]:
     return texts
 
 
-def run(cfg: Config, texts: list[str], model_dir: Path) -> tuple[np.ndarray, float, float]:
-    """(vectors, load seconds, embed seconds)."""
-    import torch
+class Run:
+    """One setting's embedder, its vectors and its timed seconds."""
 
-    threads_before = torch.get_num_threads()
-    emb = cfg.embedder(model_dir)
-    start = time.perf_counter()
-    emb.embed(texts[:4])  # load (and export once) outside the timed run
-    load_s = time.perf_counter() - start
-    start = time.perf_counter()
-    vectors = emb.embed(texts)
-    embed_s = time.perf_counter() - start
-    del emb
-    gc.collect()
-    torch.set_num_threads(threads_before)
-    return vectors, load_s, embed_s
+    def __init__(self, label: str, cfg: Config, limit: int) -> None:
+        self.label, self.cfg, self.limit = label, cfg, limit
+        self.vectors = np.zeros((limit, MINILM_DIM), dtype=np.float32)
+        self.seconds = 0.0
+        self.done = 0
+        self.load_s = 0.0
+        self.chunk_rates: list[float] = []
+
+    def load(self, model_dir: Path) -> None:
+        print(f"loading {self.cfg.describe()} ...", file=sys.stderr, flush=True)
+        self.embedder = self.cfg.embedder(model_dir)
+        start = time.perf_counter()
+        self.embedder.embed(["warm up the model", "and load (or export) it first"])
+        self.load_s = time.perf_counter() - start
+
+    def step(self, texts: list[str], start: int, size: int) -> None:
+        stop = min(start + size, self.limit)
+        if stop <= start:
+            return
+        if resolve_backend(self.cfg.backend).startswith("torch"):
+            # torch's thread count is per process: set this setting's before each step
+            torch.set_num_threads(self.cfg.threads or TORCH_THREADS)
+        began = time.perf_counter()
+        self.vectors[start:stop] = self.embedder.embed(texts[start:stop])
+        took = time.perf_counter() - began
+        self.seconds += took
+        self.done += stop - start
+        self.chunk_rates.append((stop - start) / took)
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else float("nan")
+
+    @property
+    def best(self) -> float:
+        return max(self.chunk_rates, default=float("nan"))
 
 
 def topk(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -141,64 +178,82 @@ def overlap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a, b, strict=True)]))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> list[str]:
+    """Run the comparison; returns the report's Markdown lines (progress goes to stderr)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=None, help="texts (random sample; default all)")
     parser.add_argument("--baseline-n", type=int, default=None, help="time the baseline on M")
-    parser.add_argument("--configs", default="onnx-int8", help="comma-separated settings")
+    parser.add_argument(
+        "--configs", default="auto,onnx-int8", help="comma-separated settings after the baseline"
+    )
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model-dir", type=Path, default=None, help="ONNX export dir")
-    args = parser.parse_args(argv)
+    parser.add_argument("--chunk", type=int, default=500, help="texts per interleaved step")
+    args = parser.parse_args(argv or [])
+    out: list[str] = []
 
+    t0 = time.perf_counter()
     texts = load_texts(args.n, args.seed)
     n = len(texts)
     nb = min(args.baseline_n or n, n)
     configs = [Config.parse(s) for s in args.configs.split(",") if s.strip()]
     tmp = tempfile.TemporaryDirectory(prefix="litkg-bench-")
     model_dir = args.model_dir or Path(tmp.name) / "models"
-    print(
+    out.append(
         f"# embedding benchmark: {n} abstracts of {CORPUS.name}, "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
-        f"{len(os.sched_getaffinity(0))} cores, load avg {os.getloadavg()[0]:.2f}",
-        flush=True,
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {cpu_model()}, "
+        f"{len(os.sched_getaffinity(0))} cores, load avg {os.getloadavg()[0]:.2f}"
     )
 
     base = Config.parse("torch")
-    print(f"running baseline ({base.describe()}) on {nb} texts ...", file=sys.stderr, flush=True)
-    ref, base_load, base_s = run(base, texts[:nb], model_dir)
-    rows = [("torch fp32 (baseline)", base, base_load, nb / base_s, ref, ref)]
-    last: tuple[Config, np.ndarray] | None = None
-    for cfg in configs:
-        print(f"running {cfg.describe()} on {n} texts ...", file=sys.stderr, flush=True)
-        vecs, load_s, embed_s = run(cfg, texts, model_dir)
-        rows.append((cfg.spec, cfg, load_s, n / embed_s, vecs[:nb], vecs))
-        last = (cfg, vecs)
-
+    runs = [Run("torch fp32 (baseline)", base, nb)] + [Run(c.spec, c, n) for c in configs]
+    for r in runs:
+        r.load(model_dir)
+    # Interleaved: each chunk is embedded by every setting in turn, so that load from other
+    # processes on this shared machine falls on all settings alike.
+    for start in range(0, n, args.chunk):
+        for r in runs:
+            r.step(texts, start, args.chunk)
+        print(
+            f"{min(start + args.chunk, n)}/{n} texts, "
+            + ", ".join(f"{r.label}: {r.rate:.1f}/s" for r in runs)
+            + f" (load avg {os.getloadavg()[0]:.2f})",
+            file=sys.stderr,
+            flush=True,
+        )
+    ref = runs[0].vectors
     rng = np.random.default_rng(args.seed)
     queries = rng.choice(nb, size=min(args.queries, nb), replace=False)
     ref_nn = topk(ref, queries, args.k)
-    base_rate = rows[0][3]
-    print()
-    print(
-        f"| setting | details | load s | abstracts/s | {FULL_CORPUS:,} abstracts | speed-up "
-        f"| mean cos to fp32 | min cos | top-{args.k} overlap |"
+    base_rate = runs[0].rate
+    out.append("")
+    out.append(
+        f"| setting | details | load s | abstracts/s | best chunk/s | {FULL_CORPUS:,} abstracts "
+        f"| speed-up | speed-up, best chunks | mean cos to fp32 | min cos | top-{args.k} overlap |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for label, cfg, load_s, rate, sub, _ in rows:
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in runs:
+        sub = r.vectors[:nb]
         cos = (sub * ref).sum(axis=1)
         ov = overlap(ref_nn, topk(sub, queries, args.k))
-        full_min = FULL_CORPUS / rate / 60
-        print(
-            f"| {label} | {cfg.describe()} | {load_s:.1f} | {rate:.1f} | {full_min:.1f} min "
-            f"| {rate / base_rate:.2f}x | {cos.mean():.4f} | {cos.min():.4f} | {ov:.3f} |"
+        out.append(
+            f"| {r.label} | {r.cfg.describe()} | {r.load_s:.1f} | {r.rate:.1f} | {r.best:.1f} "
+            f"| {FULL_CORPUS / r.rate / 60:.1f} min | {r.rate / base_rate:.2f}x "
+            f"| {r.best / runs[0].best:.2f}x | {cos.mean():.4f} | {cos.min():.4f} | {ov:.3f} |"
         )
-    notes = []
+    notes = [
+        f"timed: embedding only, {args.chunk}-text chunks interleaved across settings; "
+        f"'load s' is model loading (and the one-off ONNX export) before that; "
+        f"'best chunk/s' is the fastest chunk (the least disturbed by other processes); "
+        f"the {FULL_CORPUS:,}-abstract column uses the overall rate",
+        f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores shared with other work)",
+    ]
     if nb < n:
         notes.append(
-            f"baseline timed on {nb} of the {n} texts; quality measured on those {nb} "
-            f"({len(queries)} queries searching {nb} papers)"
+            f"baseline timed on {nb} of the {n} texts and its speed extrapolated; quality "
+            f"measured on those {nb} ({len(queries)} queries searching {nb} papers)"
         )
     else:
         notes.append(
@@ -206,23 +261,26 @@ def main(argv: list[str] | None = None) -> int:
         )
     if n < FULL_CORPUS:
         notes.append(f"the {FULL_CORPUS:,}-abstract column is extrapolated from {n} texts")
-
-    if last is not None:
-        cfg, vecs = last
-        emb = cfg.embedder(model_dir)
+    if len(runs) > 1:
+        chosen = runs[1]
         with EmbeddingCache(Path(tmp.name) / "cache") as cache:
-            cache.put_many(emb.name, texts, vecs)
-            start = time.perf_counter()
-            again = embed_cached(emb, texts, cache, progress=False)
-            hit_s = time.perf_counter() - start
-        assert np.array_equal(again, vecs)
-        notes.append(f"re-run of {cfg.spec} through the cache (all hits): {hit_s:.2f} s for {n}")
-    for note in notes:
-        print(f"\n- {note}", end="")
-    print()
+            began = time.perf_counter()
+            cache.put_many(chosen.embedder.name, texts, chosen.vectors)
+            put_s = time.perf_counter() - began
+            began = time.perf_counter()
+            again = embed_cached(chosen.embedder, texts, cache, progress=False)
+            hit_s = time.perf_counter() - began
+        assert np.array_equal(again, chosen.vectors)
+        notes.append(
+            f"cache ({chosen.label}): writing {n} vectors {put_s:.2f} s; re-run with "
+            f"unchanged texts (all hits, embedder not called) {hit_s:.2f} s"
+        )
+    notes.append(f"wall time of this run: {(time.perf_counter() - t0) / 60:.1f} min")
+    out.append("")
+    out += [f"- {note}" for note in notes]
     tmp.cleanup()
-    return 0
+    return out
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    print("\n".join(main(sys.argv[1:])))

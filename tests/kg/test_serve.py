@@ -1,0 +1,174 @@
+"""The SPARQL 1.1 Protocol endpoint, driven by a real HTTP client."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from rdflib import Dataset
+
+from kg.rdf import build_rdf, memory_graph
+from kg.serve import SparqlServer, negotiate, serve
+from tests.kg.rdf_fixtures import ID, MEMBERSHIPS, TOPICS, make_corpus
+
+QUERY = "SELECT ?p ?t WHERE { ?p dcterms:title ?t } ORDER BY ?t LIMIT 3"
+SRX = "{http://www.w3.org/2005/sparql-results#}"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    store = make_corpus(Path(tmp_path_factory.mktemp("corpus")) / "corpus.sqlite")
+    ds = memory_graph("oxigraph")
+    build_rdf(store, ds, TOPICS, MEMBERSHIPS, progress=False)
+    store.close()
+    return ds
+
+
+@pytest.fixture(scope="module")
+def server(dataset: Dataset) -> Iterator[SparqlServer]:
+    srv = serve(dataset, "127.0.0.1", 0, timeout_s=0.3, max_rows=5)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def client(server: SparqlServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url.rsplit("/", 1)[0], timeout=10) as c:
+        yield c
+
+
+def test_binds_localhost_by_default(server: SparqlServer) -> None:
+    assert server.url.startswith("http://127.0.0.1:") and server.url.endswith("/sparql")
+
+
+def test_get_json(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": QUERY})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/sparql-results+json"
+    doc = r.json()
+    assert doc["head"]["vars"] == ["p", "t"] and len(doc["results"]["bindings"]) == 3
+
+
+def test_post_form_and_sparql_query_body(client: httpx.Client) -> None:
+    form = client.post("/sparql", data={"query": QUERY}, headers={"Accept": "text/csv"})
+    assert form.status_code == 200 and form.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(form.text)))
+    assert rows[0] == ["p", "t"] and len(rows) == 4
+    body = client.post(
+        "/query",
+        content=QUERY.encode(),
+        headers={
+            "Content-Type": "application/sparql-query",
+            "Accept": "application/sparql-results+xml",
+        },
+    )
+    assert body.status_code == 200
+    root = ET.fromstring(body.content)
+    assert len(list(root.iter(f"{SRX}result"))) == 3
+
+
+@pytest.mark.parametrize(
+    ("accept", "fmt", "media"),
+    [
+        ("application/sparql-results+json", None, "application/sparql-results+json"),
+        ("text/csv", None, "text/csv"),
+        ("text/tab-separated-values", None, "text/tab-separated-values"),
+        ("application/sparql-results+xml", None, "application/sparql-results+xml"),
+        (
+            "text/csv;q=0.5, application/sparql-results+xml;q=0.9",
+            None,
+            "application/sparql-results+xml",
+        ),
+        ("*/*", None, "application/sparql-results+json"),
+        ("text/csv", "json", "application/sparql-results+json"),
+        (None, "xml", "application/sparql-results+xml"),
+        (None, "text/csv", "text/csv"),
+    ],
+)
+def test_content_negotiation(
+    client: httpx.Client, accept: str | None, fmt: str | None, media: str
+) -> None:
+    params = {"query": QUERY}
+    if fmt:
+        params["format"] = fmt
+    headers = {"Accept": accept} if accept else {}
+    r = client.get("/sparql", params=params, headers=headers)
+    assert r.status_code == 200 and r.headers["content-type"].split(";")[0] == media
+
+
+def test_construct_answers_rdf(client: httpx.Client) -> None:
+    q = "CONSTRUCT { ?s cito:cites ?o } WHERE { ?s cito:cites ?o } LIMIT 2"
+    r = client.get("/sparql", params={"query": q}, headers={"Accept": "application/n-triples"})
+    assert r.status_code == 200 and r.text.count(" .\n") == 2
+    turtle = client.get("/sparql", params={"query": q})
+    assert turtle.headers["content-type"].startswith("text/turtle")
+
+
+def test_not_acceptable(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": QUERY}, headers={"Accept": "image/png"})
+    assert r.status_code == 406
+
+
+def test_updates_are_forbidden(client: httpx.Client, dataset: Dataset) -> None:
+    r = client.post(
+        "/sparql",
+        content=b"DROP ALL",
+        headers={"Content-Type": "application/sparql-update"},
+    )
+    assert r.status_code == 403 and "read-only" in r.text
+    r = client.post("/sparql", data={"update": "DROP ALL"})
+    assert r.status_code == 403
+    r = client.get("/sparql", params={"query": "CLEAR ALL"})
+    assert r.status_code == 403 and "read-only" in r.text
+    assert client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}).json()["boolean"] is True
+
+
+def test_bad_queries(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p }"})
+    assert r.status_code == 400 and "line 1, column" in r.text
+    assert client.get("/sparql").status_code == 400
+    assert client.get("/nowhere").status_code == 404
+    r = client.post("/sparql", content=b"x", headers={"Content-Type": "image/png"})
+    assert r.status_code == 415
+
+
+def test_row_cap_and_timeout(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    assert r.status_code == 200 and r.headers["x-litkg-truncated"] == "true"
+    assert len(r.json()["results"]["bindings"]) == 5
+    # about a second of native Oxigraph work (aggregates cannot stream, so it finishes in
+    # the background after the 503)
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g dcterms:title ?i }"
+    r = client.get("/sparql", params={"query": slow})
+    assert r.status_code == 503 and "stopped after 0.3 s" in r.text
+
+
+def test_html_form_escapes(client: httpx.Client) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "<form" in r.text and "papers-citing" in r.text
+    assert "&lt;http://purl.org/dc/terms/&gt;" in r.text  # the sample query, escaped
+    evil = client.get("/", params={"query": "<script>alert(1)</script>"})
+    assert evil.status_code == 400  # echoed only as text/plain, never as HTML
+    assert evil.headers["content-type"].startswith("text/plain")
+    assert evil.headers["x-content-type-options"] == "nosniff"
+
+
+def test_negotiate_rules() -> None:
+    assert negotiate(None, None, graph=False) == "json"
+    assert negotiate(None, None, graph=True) == "turtle"
+    assert negotiate("text/turtle", None, graph=False) is None
+    assert negotiate("text/turtle;q=0.9, text/csv;q=0.1", None, graph=False) == "csv"
+    assert negotiate("application/json;q=0", None, graph=False) is None
+    assert negotiate(None, "nt", graph=False) is None
+    assert ID  # the fixture corpus is what the module-scoped dataset holds
