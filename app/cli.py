@@ -134,8 +134,12 @@ def status(
     settings = _settings()
     with CorpusStore(settings.corpus_path, create=False) as store:
         st = store.status()
+        sources: dict[str, int] = {}
+        for seed in store.seeds():
+            sources[seed.source] = sources.get(seed.source, 0) + 1
     if fmt == "json":
-        typer.echo(json.dumps(st.as_dict(), indent=2, ensure_ascii=False))
+        data = st.as_dict() | {"seed_sources": sources}
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     if fmt != "text":
         raise ValueError(f"--format must be text or json, not {fmt!r}")
@@ -151,6 +155,8 @@ def status(
         f"{st.seeds_unresolved} unresolved, {st.seeds_low_confidence} low confidence, "
         f"{st.seeds_offline} offline"
     )
+    if sources:
+        typer.echo("Seed sources: " + ", ".join(f"{name} ({n})" for name, n in sources.items()))
     typer.echo(f"Last fetch: {st.last_fetch or 'never'}")
 
 
