@@ -27,6 +27,7 @@ from kg.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, pap
 from kg.errors import KGError
 from kg.graph import CitationGraph
 from kg.model import Paper
+from kg.readinglists import ReadingLists, write_rdf
 from kg.settings import Settings
 from kg.topics import TopicModel, build_topic_model
 
@@ -198,6 +199,11 @@ def _build_rdf(
             progress=progress,
             force=force,
         )
+        # The user's reading lists live in their own named graph: put them back after
+        # a reload so SPARQL always sees them.
+        lists = ReadingLists.open(settings).all()
+        if lists:
+            write_rdf(lists, dataset)
     finally:
         dataset.close()
     return int(result.triples)
