@@ -189,7 +189,8 @@ def _build_rdf(
 ) -> int:
     from kg import rdf
 
-    dataset = rdf.open_graph(settings, writable=True)
+    # --rebuild also wipes a corrupt or half-written store before loading afresh.
+    dataset = rdf.open_graph(settings, writable=True, rebuild=force)
     try:
         result = rdf.build_rdf(
             store,
