@@ -106,6 +106,8 @@ def crawl_neighbourhood(
         store.mark_neighbourhood(anchor, direction, total=len(entries), kept=len(new_ids))
     if capped:
         report.capped[f"{anchor} {direction}"] = capped
+        if budget_left < cap:
+            report.budget_reached = True
     report.papers_added += len(new_ids)
     return new_ids
 

@@ -359,3 +359,30 @@ def test_low_confidence_title_match_is_reported_not_accepted(tmp_path: Path) -> 
     with CorpusStore(settings.corpus_path) as store:
         (seed,) = store.seeds()
         assert seed.status == "low_confidence" and store.paper_count() == 0
+
+
+def test_depth_two_stays_within_the_paper_budget(small_server: S2Server, tmp_path: Path) -> None:
+    world = small_server.world
+    ids = tmp_path / "ids.txt"
+    ids.write_text(next(iter(world.papers)) + "\n")
+    settings = settings_for(small_server.url, tmp_path / "data")
+    with S2Client(settings) as client:
+        one = run_ingest(
+            [ids],
+            settings=settings,
+            client=client,
+            progress=False,
+            policy=CrawlPolicy(depth=1, max_references=2, max_citations=2),
+        )
+    with S2Client(settings) as client:
+        two = run_ingest(
+            [ids],
+            settings=settings,
+            client=client,
+            progress=False,
+            policy=CrawlPolicy(
+                depth=2, max_references=2, max_citations=2, paper_budget=one.papers + 3
+            ),
+        )
+    assert one.papers < two.papers <= one.papers + 3
+    assert two.crawl["anchors"] > 0  # depth 2 fetched the neighbours' neighbourhoods
