@@ -499,7 +499,9 @@ def active_queries() -> int:
         return _active
 
 
-def _run_with_timeout(fn: Callable[[threading.Event], Any], timeout_s: float) -> Any:
+def _run_with_timeout(
+    fn: Callable[[threading.Event], Any], timeout_s: float, *, hard_stop: bool = True
+) -> Any:
     global _active
     box: list[tuple[bool, Any]] = []
     done, cancel = threading.Event(), threading.Event()
@@ -534,10 +536,10 @@ def _run_with_timeout(fn: Callable[[threading.Event], Any], timeout_s: float) ->
     try:
         in_time = done.wait(timeout_s if timeout_s and timeout_s > 0 else None)
     except BaseException:
-        _stop(worker, cancel, state, finished)
+        _stop(worker, cancel, state, finished, hard_stop)
         raise
     if not in_time:
-        _stop(worker, cancel, state, finished)
+        _stop(worker, cancel, state, finished, hard_stop)
         raise QueryTimeout(
             f"stopped after {timeout_s:g} s; narrow the query or raise LITKG_SPARQL_TIMEOUT"
         )
@@ -548,14 +550,32 @@ def _run_with_timeout(fn: Callable[[threading.Event], Any], timeout_s: float) ->
 
 
 def _stop(
-    worker: threading.Thread, cancel: threading.Event, state: threading.Lock, finished: list[bool]
+    worker: threading.Thread,
+    cancel: threading.Event,
+    state: threading.Lock,
+    finished: list[bool],
+    hard_stop: bool = True,
 ) -> None:
+    """Ask the worker to stop; ``hard_stop`` also raises inside it (pure-Python engines).
+
+    Oxigraph's streaming results are stopped by the cancel flag between rows alone: an
+    asynchronous exception could land in a finaliser of the worker and surface as an
+    "exception ignored" there.
+    """
     cancel.set()
+    if not hard_stop:
+        return
     with state:
         if not finished[0] and worker.ident is not None:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
                 ctypes.c_ulong(worker.ident), ctypes.py_object(_Cancelled)
             )
+
+
+def _store_kind(dataset: Dataset) -> str:
+    from kg.rdf import store_kind
+
+    return store_kind(dataset)
 
 
 def _collect(
@@ -599,7 +619,9 @@ def run_query(
     started = time.perf_counter()
     try:
         kind, columns, rows, boolean, truncated = _run_with_timeout(
-            lambda cancel: _collect(dataset, text, max_rows, cancel), timeout_s
+            lambda cancel: _collect(dataset, text, max_rows, cancel),
+            timeout_s,
+            hard_stop=_store_kind(dataset) != "oxigraph",
         )
     except (KGError, _Cancelled):
         raise
