@@ -262,11 +262,18 @@ class KnowledgeGraph:
         try:
             with CorpusStore(settings.corpus_path, create=False) as store:
                 papers = {p.paper_id: p for p in store.papers()}
-                graph = CitationGraph.from_store(
-                    store, topics=topics.topics, memberships=topics.memberships
-                )
                 seeds = store.seeds()
                 same_as = store.same_as()
+                # Papers are decoded once, and citation sentences are left in the store
+                # (the paper view reads them per paper): this is most of the cold start.
+                graph = CitationGraph(
+                    papers.values(),
+                    store.citations(contexts=False),
+                    same_as=same_as,
+                    seeds=seeds,
+                    topics=topics.topics,
+                    memberships=topics.memberships,
+                )
         except CorpusError:
             raise
         return cls(

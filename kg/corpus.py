@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -396,8 +397,17 @@ class CorpusStore:
         self._db.executemany("INSERT OR REPLACE INTO citations VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
 
-    def citations(self) -> Iterator[Citation]:
-        return self._iter_where("1 = 1 ORDER BY citing, cited", ())
+    def citations(self, *, contexts: bool = True) -> Iterator[Citation]:
+        """Every edge; ``contexts=False`` skips decoding the citation sentences (faster)."""
+        if contexts:
+            return self._iter_where("1 = 1 ORDER BY citing, cited", ())
+        return (
+            Citation(citing, cited, (), _intents(intents), None if infl is None else bool(infl))
+            for citing, cited, intents, infl in self._db.execute(
+                "SELECT citing, cited, intents, is_influential FROM citations "
+                "ORDER BY citing, cited"
+            )
+        )
 
     def citations_of(self, paper_id: str) -> list[Citation]:
         """Edges touching a paper, either direction."""
@@ -569,6 +579,12 @@ class CorpusStore:
 
     def integrity_ok(self) -> bool:
         return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+
+@lru_cache(maxsize=256)
+def _intents(text: str) -> tuple[str, ...]:
+    """Decoded intents; the few distinct values are decoded once each."""
+    return tuple(json.loads(text))
 
 
 def _with_tags(paper: Paper, tags: tuple[str, ...]) -> Paper:
