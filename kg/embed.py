@@ -5,19 +5,23 @@ package (384 dimensions, loaded from the package's files, never from a hub). Bac
 (figures: 2 cores, tests/bench/RESULTS_embed.md):
 
 ==============  =============================================  ============================
-backend         what                                           speed / agreement with fp32
+backend         what                                           vs plain fp32 (2 cores)
 ==============  =============================================  ============================
-``torch-bf16``  sentence-transformers under bfloat16 autocast  ~3x, cosine 1.000
-                (matmuls in bf16 on AMX; norms, softmax and
-                pooling in fp32)
-``onnx-int8``   onnxruntime, int8 dynamic quantisation,        ~2.4x, cosine 0.995
-                per-channel weights, exported locally
-``onnx``        onnxruntime, fp32                              ~1.1x, identical
+``torch-bf16``  sentence-transformers under bfloat16 autocast  ~3x when the machine is
+                (matmuls in bf16 on AMX; norms, softmax and    idle; cosine 1.000, top-10
+                pooling in fp32)                               neighbours 99% the same
+``onnx-int8``   onnxruntime, int8 dynamic quantisation,        ~2.5x; cosine 0.995 but
+                per-channel weights, exported locally          top-10 neighbours only ~88%
+``onnx``        onnxruntime, fp32                              ~1.2x, identical vectors
 ``torch``       plain sentence-transformers, fp32              the reference
 ``auto``        ``torch-bf16`` where the CPU has AMX-BF16 (it  default
                 is only fast there), else ``onnx-int8`` when
                 onnxruntime is installed, else ``torch``
 ==============  =============================================  ============================
+
+On a machine busy with other processes, torch's two OpenMP threads spin-wait for each
+other and lose most of their speed: ``LITKG_EMBED_THREADS=1`` (or ``OMP_WAIT_POLICY=PASSIVE``
+in the environment before start) keeps bf16 at ~3x the plain run there.
 
 The ONNX files are exported once from the package's weights (torch's exporter, then
 onnxruntime's quantiser) into ``<model_dir>/all-MiniLM-L6-v2-<version>/`` and reused;
