@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -220,15 +220,11 @@ def _dedupe(results: list[Resolution]) -> list[Resolution]:
         first = by_id.get(res.paper_id)
         if first is not None:
             out.append(
-                Resolution(
-                    res.ref,
-                    DUPLICATE,
-                    paper_id=res.paper_id,
-                    method=res.method,
-                    match_score=res.match_score,
+                replace(
+                    res,
+                    status=DUPLICATE,
                     reason=f"same work as {first.ref.source} #{first.ref.position} "
                     f"({first.ref.title!r})",
-                    record=res.record,
                 )
             )
             continue
@@ -239,15 +235,11 @@ def _dedupe(results: list[Resolution]) -> list[Resolution]:
             twin_year = (twin.record or {}).get("year") or twin.ref.year
             if year is None or twin_year is None or abs(int(year) - int(twin_year)) <= 2:
                 out.append(
-                    Resolution(
-                        res.ref,
-                        DUPLICATE,
-                        paper_id=res.paper_id,
-                        method=res.method,
-                        match_score=res.match_score,
+                    replace(
+                        res,
+                        status=DUPLICATE,
                         reason=f"twin of {twin.paper_id} (preprint/published versions of "
                         f"{twin.ref.title!r})",
-                        record=res.record,
                     )
                 )
                 continue
