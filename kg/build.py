@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ import numpy as np
 from kg.corpus import CorpusError, CorpusStore, SeedRow, now_iso
 from kg.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
 from kg.errors import KGError
+from kg.fileio import atomic_write_bytes, atomic_write_text
 from kg.graph import CitationGraph
 from kg.model import Paper
 from kg.readinglists import ReadingLists, write_rdf
@@ -44,26 +44,12 @@ class BuildError(KGError):
     """The graph has not been built, or its artefacts are unreadable."""
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write_bytes(path, text.encode())
-
-
 def _atomic_savez(path: Path, **arrays: Any) -> None:
     import io
 
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    _atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
 @dataclass
@@ -310,7 +296,6 @@ __all__: Sequence[str] = [
     "BuildError",
     "BuildReport",
     "KnowledgeGraph",
-    "atomic_write_text",
     "build",
     "save_weights",
 ]

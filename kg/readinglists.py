@@ -36,7 +36,6 @@ call :func:`write_rdf` again after a build.
 from __future__ import annotations
 
 import json
-import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -51,6 +50,7 @@ from rdflib import Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import ReadingListError
+from kg.fileio import atomic_write_text
 from kg.model import Paper, is_s2_paper_id
 from kg.vocab import BASE, DCTERMS, LITKG, RDF, SKOS, XSD, graph_iri, paper_iri
 
@@ -167,22 +167,13 @@ def _clean_note(note: str | None) -> str | None:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
+        atomic_write_text(path, text)
     except OSError as exc:
         raise ReadingListError(
             f"cannot write {path} ({exc.strerror or exc}); check that the data directory "
             "is writable (LITKG_DATA_DIR)"
         ) from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # --------------------------------------------------------------------------- store

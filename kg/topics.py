@@ -44,6 +44,7 @@ import scipy.sparse as sp
 
 from kg.corpus import DUPLICATE, OFFLINE, RESOLVED, SeedRow
 from kg.errors import KGError
+from kg.fileio import atomic_write_text
 from kg.model import Paper, Topic, TopicMembership
 
 CURATED = "curated"
@@ -166,11 +167,7 @@ class TopicModel:
     def save(self, path: Path) -> Path:
         """Write JSON atomically (a temporary file renamed over ``path``)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        text = json.dumps(self.to_json(), ensure_ascii=False, allow_nan=False)
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(self.to_json(), ensure_ascii=False, allow_nan=False))
         return path
 
     @classmethod
