@@ -1,0 +1,113 @@
+"""The build's load snapshot (kg.snapshot): used when fresh, ignored when stale or
+tampered with, and the graph it gives equals the one loaded from the corpus."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from kg import snapshot
+from kg.build import KnowledgeGraph, build, write_snapshot
+from kg.corpus import DETAIL_FULL, CorpusStore
+from kg.embed import FakeEmbedder
+from kg.graph import CitationGraph
+from kg.model import Author, Citation, Paper
+from kg.settings import Settings
+
+
+def _papers(n: int) -> list[Paper]:
+    return [
+        Paper(
+            paper_id=f"{i:040x}",
+            title=f"Paper {i} on sparse features",
+            abstract=f"Abstract {i}.",
+            year=2018 + i % 6,
+            authors=(Author(f"Author {i}", str(i)), Author("Ünïcode Name")),
+            venue="NeurIPS" if i % 2 else None,
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Iterator[Settings]:
+    settings = Settings(data_dir=tmp_path / "data")
+    papers = _papers(12)
+    with CorpusStore(settings.corpus_path) as store, store.transaction():
+        for p in papers:
+            store.upsert_paper(p, detail=DETAIL_FULL, endpoint="test")
+        store.add_citations(
+            [
+                Citation(papers[i].paper_id, papers[i - 1].paper_id, intents=("background",))
+                for i in range(1, 12)
+            ],
+            endpoint="test",
+        )
+    build(settings, embedder=FakeEmbedder(dim=8), progress=False, rdf=False)
+    yield settings
+
+
+def _no_live_projection(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("the projection was rebuilt from the corpus")
+
+    monkeypatch.setattr(CitationGraph, "__init__", refuse)
+
+
+def test_build_writes_a_snapshot_that_load_uses(
+    built: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert (built.graph_dir / snapshot.SNAPSHOT).is_file()
+    live = KnowledgeGraph.load(built, snapshot=False)
+    _no_live_projection(monkeypatch)
+    fast = KnowledgeGraph.load(built)
+    assert fast.papers == live.papers
+    assert fast.seeds == live.seeds and fast.same_as == live.same_as
+    assert nx.utils.graphs_equal(fast.graph.graph, live.graph.graph)
+    assert dict(fast.graph.graph.nodes(data=True)) == dict(live.graph.graph.nodes(data=True))
+    assert fast.graph.pagerank() == pytest.approx(live.graph.pagerank())
+
+
+def test_an_ingest_after_the_build_makes_it_stale(built: Settings) -> None:
+    new = Paper(paper_id="f" * 40, title="A newer paper", year=2025)
+    with CorpusStore(built.corpus_path) as store:
+        store.upsert_paper(new, detail=DETAIL_FULL, endpoint="test")
+    kg = KnowledgeGraph.load(built)
+    assert new.paper_id in kg.papers and new.paper_id in kg.graph
+
+
+@pytest.mark.parametrize("content", [b"", b"not a pickle", b"\x80\x05truncated"])
+def test_a_broken_snapshot_falls_back_to_the_corpus(built: Settings, content: bytes) -> None:
+    (built.graph_dir / snapshot.SNAPSHOT).write_bytes(content)
+    kg = KnowledgeGraph.load(built)
+    assert len(kg.papers) == 12
+
+
+class _Evil:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+def test_a_planted_snapshot_cannot_run_code(built: Settings, tmp_path: Path) -> None:
+    path = built.graph_dir / snapshot.SNAPSHOT
+    path.write_bytes(pickle.dumps((snapshot.VERSION, "x", "y", {"graph": _Evil()})))
+    with pytest.raises(snapshot.SnapshotRejected), path.open("rb") as fh:
+        snapshot._Unpickler(fh).load()
+    assert snapshot.load(path, "x", "y") is None  # rejected, so loaded from the corpus
+    assert len(KnowledgeGraph.load(built).papers) == 12
+
+
+def test_a_snapshot_of_another_build_is_not_used(built: Settings) -> None:
+    manifest = built.graph_dir / "manifest.json"
+    stale = manifest.read_text().replace('"built_at": "', '"built_at": "1999')
+    manifest.write_text(stale)
+    with CorpusStore(built.corpus_path, create=False) as store:
+        stamp = snapshot.fingerprint(store)
+    assert snapshot.load(built.graph_dir / snapshot.SNAPSHOT, "other", stamp) is None
+    write_snapshot(built)  # rewritten for the current manifest
+    assert KnowledgeGraph.load(built).manifest["built_at"].startswith("1999")
