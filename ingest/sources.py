@@ -25,12 +25,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import logging
 import re
 import unicodedata
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ingest.errors import SourceError
 from ingest.types import SeedRef, Skipped, SourceResult
+from kg.bibtex_text import (
+    bib_name,
+    field_value,
+    latex_to_text,
+    plain_field,
+    quiet_bibtexparser,
+    split_authors,
+)
 from kg.model import LOCAL_PREFIX, Author, Paper
 
 __all__ = [
@@ -897,294 +903,11 @@ def parse_markdown(text: str, source: str) -> SourceResult:
 
 
 # --------------------------------------------------------------------------------------
-# LaTeX to Unicode (BibTeX field values)
-# --------------------------------------------------------------------------------------
-
-_ACCENTS = {
-    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
-    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
-    "r": "\u030a", "d": "\u0323", "b": "\u0331", "t": "\u0361",
-}  # fmt: skip
-_LETTERS = {
-    "i": "ı", "j": "ȷ", "l": "ł", "L": "Ł", "o": "ø", "O": "Ø", "ss": "ß", "aa": "å",
-    "AA": "Å", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "dh": "ð", "DH": "Ð", "th": "þ",
-    "TH": "Þ", "ng": "ŋ", "NG": "Ŋ", "dj": "đ", "DJ": "Đ",
-}  # fmt: skip
-_SYMBOLS = {
-    "textbackslash": "\\", "textbraceleft": "{", "textbraceright": "}", "textasciicircum": "^",
-    "textasciitilde": "~", "textunderscore": "_", "textbar": "|", "textless": "<",
-    "textgreater": ">", "dots": "…", "ldots": "…", "cdots": "⋯", "textellipsis": "…",
-    "dag": "†", "textdagger": "†", "ddag": "‡", "textdaggerdbl": "‡", "textpm": "±", "pm": "±",
-    "texttimes": "×", "times": "×", "textendash": "–", "textemdash": "—",
-    "textquoteright": "’", "textquoteleft": "‘", "textquotedblleft": "“",
-    "textquotedblright": "”", "bullet": "•", "textbullet": "•", "sim": "∼", "approx": "≈",
-    "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "ne": "≠", "infty": "∞",
-    "cdot": "·", "rightarrow": "→", "to": "→", "leftarrow": "←", "Rightarrow": "⇒",
-    "textregistered": "®", "texttrademark": "™", "copyright": "©", "textcopyright": "©",
-    "S": "§", "P": "¶", "euro": "€", "texteuro": "€", "pounds": "£", "textdegree": "°",
-    "circ": "∘", "in": "∈", "partial": "∂", "nabla": "∇", "sum": "∑", "prod": "∏",
-    "mid": "|", "vert": "|", "langle": "⟨", "rangle": "⟩", "quad": " ", "qquad": " ",
-    "relax": "", "ell": "ℓ", "star": "⋆", "ast": "∗", "prime": "′", "propto": "∝",
-    "subset": "⊂", "subseteq": "⊆", "cup": "∪", "cap": "∩", "forall": "∀", "exists": "∃",
-    "neg": "¬", "land": "∧", "lor": "∨", "oplus": "⊕", "otimes": "⊗", "log": "log",
-    "exp": "exp", "min": "min", "max": "max", "textperiodcentered": "·", "textsection": "§",
-    "guillemotleft": "«", "guillemotright": "»", "textexclamdown": "¡",
-    "textquestiondown": "¿", "LaTeX": "LaTeX", "TeX": "TeX", "newline": " ", "par": " ",
-    "hfill": " ", "noindent": "", "displaystyle": "", "left": "", "right": "", "big": "",
-    "Big": "", "ensuremath": "", "protect": "",
-}  # fmt: skip
-_GREEK = re.findall(
-    r"\w+",
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
-    "sigma tau upsilon phi chi psi omega",
-)
-for _g in _GREEK:
-    _u = "LAMDA" if _g == "lambda" else _g.upper()
-    _SYMBOLS[_g] = unicodedata.lookup(f"GREEK SMALL LETTER {_u}")
-    _SYMBOLS[_g.capitalize()] = unicodedata.lookup(f"GREEK CAPITAL LETTER {_u}")
-_SYMBOLS.update(
-    {
-        "varepsilon": "ε",
-        "vartheta": "ϑ",
-        "varphi": "φ",
-        "varrho": "ϱ",
-        "varsigma": "ς",
-        "varpi": "ϖ",
-    }
-)
-#: Commands whose argument is kept as plain text.
-_TEXT_COMMANDS = frozenset(
-    re.findall(
-        r"\w+",
-        "emph textit textbf texttt textsc textrm textsf textup textnormal textmd textsl mathrm "
-        "mathbf mathit mathcal mathbb mathsf mathtt mathfrak text mbox hbox url underline uline "
-        "textsuperscript textsubscript operatorname boldsymbol bm em it bf sc tt rm sf sl "
-        "small large Large footnotesize normalsize tiny huge Huge scriptsize",
-    )
-)
-#: Commands dropped together with their argument (citations, labels).
-_DROPPED_COMMANDS = frozenset(
-    re.findall(
-        r"\w+", "cite citep citet citealp citeauthor citeyear label ref eqref footnote thanks"
-    )
-)
-_ESCAPED = "&%$#_{} "
-_SPACING = {",": " ", ";": " ", ":": " ", "!": "", "-": "", "/": "", "\\": " ", "@": ""}
-_TEX_TOKEN = re.compile(r"\\(?:[A-Za-z]+\s*|.)|[{}$~]|-{2,3}|``|''|[^\\{}$~\-`']+|.", re.S)
-_NEEDS_TEX = re.compile(r"[\\{}$~]|--|``|''")
-
-
-def latex_to_text(value: str, *, unescape_twice: bool = False) -> str:
-    """BibTeX field text as clean Unicode: ``Kram{\\'a}r`` -> ``Kramár``, ``\\&`` -> ``&``,
-    ``{$\\bullet$}`` -> ``•``, ``{\\dots}`` -> ``…``, braces dropped, whitespace collapsed.
-
-    Zotero escapes LaTeX that was typed into a title or abstract
-    (``{\\textbackslash}textit\\{x\\}``, ``\\$L\\_0\\$``); with ``unescape_twice`` that
-    LaTeX is decoded as well (``x``, ``L0``).
-    """
-    if not _NEEDS_TEX.search(value):
-        return " ".join(value.split())
-    tokens = _TEX_TOKEN.findall(value)
-    text = _tex_tokens(tokens, 0, len(tokens))[0]
-    if unescape_twice and ("\\" in text or "$" in text):
-        tokens = _TEX_TOKEN.findall(text)
-        text = _tex_tokens(tokens, 0, len(tokens))[0]
-    return unicodedata.normalize("NFC", " ".join(text.split()))
-
-
-def _tex_group_end(tokens: list[str], start: int, stop: int) -> int:
-    """Index of the ``}`` closing the group opened at ``tokens[start]`` (or ``stop``)."""
-    depth = 0
-    for i in range(start, stop):
-        if tokens[i] == "{":
-            depth += 1
-        elif tokens[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return stop
-
-
-def _tex_arg(tokens: list[str], i: int, stop: int) -> tuple[str, int]:
-    """Decode the argument starting at ``tokens[i]``: a group, a command or one character."""
-    while i < stop and tokens[i].isspace():
-        i += 1
-    if i >= stop:
-        return "", i
-    tok = tokens[i]
-    if tok == "{":
-        end = _tex_group_end(tokens, i, stop)
-        return _tex_tokens(tokens, i + 1, end)[0], min(end + 1, stop)
-    if tok.startswith("\\"):
-        return _tex_tokens(tokens, i, i + 1)[0], i + 1
-    if len(tok) > 1:
-        tokens[i] = tok[1:]
-        return tok[0], i
-    return tok, i + 1
-
-
-def _accent(base: str, name: str) -> str:
-    if not base:
-        return ""
-    first = {"ı": "i", "ȷ": "j"}.get(base[0], base[0])
-    return unicodedata.normalize("NFC", first + _ACCENTS[name]) + base[1:]
-
-
-def _tex_tokens(tokens: list[str], i: int, stop: int) -> tuple[str, int]:
-    out: list[str] = []
-    math = False
-    while i < stop:
-        tok = tokens[i]
-        i += 1
-        if tok.startswith("\\") and len(tok) > 1:
-            name = tok[1:].rstrip() or tok[1:]
-            if name in _ACCENTS:
-                base, i = _tex_arg(tokens, i, stop)
-                out.append(_accent(base, name))
-            elif name in _ESCAPED:
-                out.append(name)
-            elif name in _SPACING:
-                out.append(_SPACING[name])
-            elif name in _LETTERS:
-                out.append(_LETTERS[name])
-                if tok != tok.rstrip():
-                    out.append("")  # the space after a command only ends its name
-            elif name in _SYMBOLS:
-                out.append(_SYMBOLS[name])
-            elif name in _TEXT_COMMANDS:
-                pass  # the argument group that follows is decoded as ordinary text
-            elif name in ("href",):
-                _url, i = _tex_arg(tokens, i, stop)
-            elif name in _DROPPED_COMMANDS:
-                _arg, i = _tex_arg(tokens, i, stop)
-            elif len(name) == 1 and not name.isalpha():
-                out.append(name)
-            else:
-                out.append(name)  # unknown command: keep its name as text
-        elif tok == "$":
-            math = not math
-        elif tok in ("{", "}"):
-            continue
-        elif tok == "~":
-            out.append(" ")
-        elif tok == "---":
-            out.append("—")
-        elif tok == "--":
-            out.append("–")
-        elif tok == "``":
-            out.append("“")
-        elif tok == "''":
-            out.append("”")
-        elif math:
-            out.append(tok.replace("_", "").replace("^", ""))
-        else:
-            out.append(tok)
-    return "".join(out), i
-
-
-# --------------------------------------------------------------------------------------
 # BibTeX / Zotero
 # --------------------------------------------------------------------------------------
 
 _BIB_ENTRY_START = re.compile(r"@\s*(?!(?:comment|string|preamble)\b)[A-Za-z]+\s*[{(]", re.I)
 _BIB_KEY = re.compile(r"@\s*[A-Za-z]+\s*[{(]\s*([^,\s}]+)")
-
-
-class _Quiet(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return False
-
-
-@contextmanager
-def _quiet_bibtexparser() -> Iterator[None]:
-    """bibtexparser logs every malformed block; we report them as Skipped instead."""
-    logger = logging.getLogger("bibtexparser")
-    splitter = logging.getLogger("bibtexparser.splitter")
-    quiet = _Quiet()
-    logger.addFilter(quiet)
-    splitter.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
-        splitter.removeFilter(quiet)
-
-
-def _field_text(value: Any, raw: bool) -> str:
-    """A field value as a string; ``raw`` values still have their enclosing ``{}``/``""``."""
-    text = str(value).strip()
-    if raw and len(text) >= 2 and (text[0], text[-1]) in (('"', '"'), ("{", "}")):
-        text = text[1:-1]
-    return text
-
-
-def _plain_field(value: str) -> str:
-    """URL/DOI/eprint-like fields: unescape and drop braces, no LaTeX decoding."""
-    text = re.sub(r"\\([_%&#$~])", r"\1", value)
-    text = text.replace("{", "").replace("}", "")
-    return "".join(text.split()) if "://" in text or text.startswith("10.") else text.strip()
-
-
-def _split_top(value: str, sep: re.Pattern[str]) -> list[str]:
-    """Split at ``sep`` matches outside braces."""
-    parts: list[str] = []
-    depth = 0
-    start = 0
-    i = 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth = max(0, depth - 1)
-        elif depth == 0 and (m := sep.match(value, i)):
-            parts.append(value[start:i])
-            i = start = m.end()
-            continue
-        i += 1
-    parts.append(value[start:])
-    return parts
-
-
-_AND = re.compile(r"\s+and\s+", re.I)
-_COMMA = re.compile(r",")
-
-
-def _has_letters(text: str) -> bool:
-    return any(ch.isalpha() for ch in text)
-
-
-def _bib_author(raw: str) -> str | None:
-    """One BibTeX name as ``First Last`` (a braced corporate name kept whole)."""
-    raw = raw.strip()
-    if not raw or raw.lower() == "others":
-        return None
-    if raw.startswith("{") and _tex_close(raw) == len(raw) - 1:
-        name = latex_to_text(raw)
-        return name if _has_letters(name) else None
-    parts = [latex_to_text(p) for p in _split_top(raw, _COMMA)]
-    parts = [p for p in parts if _has_letters(p)]
-    if not parts:
-        return None
-    if len(parts) == 1:
-        name = parts[0]
-    elif len(parts) == 2:
-        name = f"{parts[1]} {parts[0]}"
-    else:
-        name = f"{parts[2]} {parts[0]} {parts[1]}"
-    return " ".join(name.split())
-
-
-def _tex_close(text: str) -> int:
-    depth = 0
-    for i, ch in enumerate(text):
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
 
 
 def _norm_title(title: str) -> str:
@@ -1205,22 +928,22 @@ class _BibRecord:
 
 def _bib_ids(fields: Mapping[str, str]) -> list[str]:
     ids: list[str] = []
-    eprint = _plain_field(fields.get("eprint", ""))
+    eprint = plain_field(fields.get("eprint", ""))
     prefix = (fields.get("archiveprefix") or fields.get("eprinttype") or "").strip().lower()
     is_arxiv = prefix in ("arxiv", "") or "arxiv" in eprint.lower()
     if eprint and is_arxiv and (arxiv := normalise_arxiv_id(eprint)):
         ids.append(f"ARXIV:{arxiv}")
-    if (arxivid := fields.get("arxivid")) and (arxiv := normalise_arxiv_id(_plain_field(arxivid))):
+    if (arxivid := fields.get("arxivid")) and (arxiv := normalise_arxiv_id(plain_field(arxivid))):
         ids.append(f"ARXIV:{arxiv}")
     for name in ("journal", "number", "note", "howpublished", "volume"):
         m = _ARXIV_IN_TEXT.search(fields.get(name, ""))
         if m and (arxiv := normalise_arxiv_id(m.group(1))):
             ids.append(f"ARXIV:{arxiv}")
-    if (doi_field := fields.get("doi")) and (doi := normalise_doi(_plain_field(doi_field))):
+    if (doi_field := fields.get("doi")) and (doi := normalise_doi(plain_field(doi_field))):
         ids.extend(_doi_ids(doi))
-    if (pmid := _plain_field(fields.get("pmid", ""))) and pmid.isdigit():
+    if (pmid := plain_field(fields.get("pmid", ""))) and pmid.isdigit():
         ids.append(f"PMID:{pmid}")
-    if url := _plain_field(fields.get("url", "")):
+    if url := plain_field(fields.get("url", "")):
         ids.extend(canonical_ids_from_url(url))
     return list(_order_ids(ids))
 
@@ -1282,11 +1005,9 @@ def _external_ids(ids: Sequence[str]) -> dict[str, str]:
 def _bib_seedref(rec: _BibRecord, source: str) -> SeedRef:
     f = rec.fields
     authors = tuple(
-        Author(name)
-        for name in (_bib_author(a) for a in _split_top(f.get("author", ""), _AND))
-        if name
+        Author(name) for name in (bib_name(a) for a in split_authors(f.get("author", ""))) if name
     )
-    url = _plain_field(f.get("url", "")) or None
+    url = plain_field(f.get("url", "")) or None
     external = _external_ids(rec.ids)
     if url is None and "ArXiv" in external:
         url = f"https://arxiv.org/abs/{external['ArXiv']}"
@@ -1325,7 +1046,7 @@ def _entry_fields(entry: Any, raw: bool) -> dict[str, str]:
     for fld in entry.fields:
         key = str(fld.key).strip().lower()
         if key not in out:  # a repeated field keeps its first value
-            out[key] = _field_text(fld.value, raw)
+            out[key] = field_value(fld.value, enclosed=raw)
     return out
 
 
@@ -1346,7 +1067,7 @@ def parse_bibtex(text: str, source: str) -> SourceResult:
     if not _BIB_ENTRY_START.search(text):
         raise SourceError(f"{source}: not a BibTeX file: no @entries found; {hint}")
     try:
-        with _quiet_bibtexparser():
+        with quiet_bibtexparser():
             library = bibtexparser.parse_string(text)
     except Exception as exc:
         raise SourceError(f"{source}: BibTeX could not be parsed ({exc}); {hint}") from exc
@@ -1383,7 +1104,7 @@ def parse_bibtex(text: str, source: str) -> SourceResult:
                 Skipped(
                     source,
                     key,
-                    _plain_field(fields.get("url", "")) or None,
+                    plain_field(fields.get("url", "")) or None,
                     f"line {line}: entry {key} has no title; add a title field",
                     position,
                 )
@@ -1413,7 +1134,7 @@ def parse_bibtex(text: str, source: str) -> SourceResult:
                 Skipped(
                     source,
                     f"{rec.key}: {rec.title}",
-                    _plain_field(rec.fields.get("url", "")) or None,
+                    plain_field(rec.fields.get("url", "")) or None,
                     f"duplicate of {match.key}",
                     rec.position,
                 )

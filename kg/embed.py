@@ -17,7 +17,13 @@ backend         what                                           vs plain fp32 (2 
 ``auto``        ``torch-bf16`` where the CPU has AMX-BF16 (it  default
                 is only fast there), else ``onnx-int8`` when
                 onnxruntime is installed, else ``torch``
+``fake``        :class:`FakeEmbedder`: hashed bag of words,   no model at all; for tests
+                16 dimensions, deterministic                   and demos only
 ==============  =============================================  ============================
+
+``LITKG_EMBED_BACKEND=fake`` makes :meth:`MiniLMEmbedder.from_env` (and so ``litkg build``)
+return a :class:`FakeEmbedder` instead of MiniLM: ``LITKG_EMBED_BACKEND=fake litkg build``
+builds a graph without the model, and the app's query embedder then matches it.
 
 On a machine busy with other processes, torch's two OpenMP threads spin-wait for each
 other and lose most of their speed: ``LITKG_EMBED_THREADS=1`` (or ``OMP_WAIT_POLICY=PASSIVE``
@@ -72,6 +78,9 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 MINILM_DIM = 384
 BACKENDS = ("auto", "torch-bf16", "onnx-int8", "onnx", "torch")
+#: ``LITKG_EMBED_BACKEND`` value for :class:`FakeEmbedder` (no model; tests, demos).
+FAKE_BACKEND = "fake"
+FAKE_DIM = 16
 DEFAULT_BACKEND = "auto"
 DEFAULT_MAX_SEQ_LENGTH = 256
 #: Measured on 2 cores (tests/bench/RESULTS.md); torch's is sentence-transformers' default.
@@ -128,7 +137,7 @@ class FakeEmbedder:
     every process. ``calls`` and ``texts_embedded`` count the work done.
     """
 
-    def __init__(self, dim: int = 16) -> None:
+    def __init__(self, dim: int = FAKE_DIM) -> None:
         if dim < 2:
             raise ValueError("FakeEmbedder needs dim >= 2")
         self.dim = dim
@@ -289,13 +298,19 @@ class MiniLMEmbedder:
     @classmethod
     def from_env(
         cls, env: Mapping[str, str] | None = None, *, model_dir: Path | str | None = None
-    ) -> MiniLMEmbedder:
-        """Settings from ``LITKG_EMBED_*`` environment variables (see the module doc)."""
+    ) -> MiniLMEmbedder | FakeEmbedder:
+        """The embedder the ``LITKG_EMBED_*`` environment variables ask for (see the
+        module doc): MiniLM with those settings, or, for ``LITKG_EMBED_BACKEND=fake``,
+        the deterministic, model-free :class:`FakeEmbedder` (``FAKE_DIM`` dimensions; the
+        other ``LITKG_EMBED_*`` variables do not apply to it and are not read)."""
         env = os.environ if env is None else env
         backend = (env.get("LITKG_EMBED_BACKEND") or DEFAULT_BACKEND).strip().lower()
+        if backend == FAKE_BACKEND:
+            return FakeEmbedder(FAKE_DIM)
         if backend not in BACKENDS:
             raise ConfigError(
-                f"LITKG_EMBED_BACKEND={backend!r} is unknown; use one of {', '.join(BACKENDS)}"
+                f"LITKG_EMBED_BACKEND={backend!r} is unknown; use one of "
+                f"{', '.join((*BACKENDS, FAKE_BACKEND))}"
             )
         return cls(
             backend,

@@ -71,16 +71,22 @@ import csv
 import hashlib
 import io
 import json
-import logging
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kg.bibtex_text import (
+    bib_name,
+    field_value,
+    latex_to_text,
+    plain_field,
+    quiet_bibtexparser,
+    split_authors,
+)
 from kg.errors import ExportError
 from kg.model import LOCAL_PREFIX, Author, Paper, is_s2_paper_id
 
@@ -383,316 +389,15 @@ def _tex_verbatim(text: str) -> str:
     return text.replace("%", r"\%")
 
 
-_TEX_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|\\$|[{}$~]|[^\\{}$~]+", re.S)
-
-_TEX_SYMBOLS: dict[str, str] = {
-    "textbackslash": "\\",
-    "textbraceleft": "{",
-    "textbraceright": "}",
-    "textasciitilde": "~",
-    "textasciicircum": "^",
-    "textless": "<",
-    "textgreater": ">",
-    "textbar": "|",
-    "textunderscore": "_",
-    "textdollar": "$",
-    "textquotedbl": '"',
-    "textendash": "\u2013",
-    "textemdash": "\u2014",
-    "textquoteleft": "\u2018",
-    "textquoteright": "\u2019",
-    "textquotedblleft": "\u201c",
-    "textquotedblright": "\u201d",
-    "dots": "\u2026",
-    "ldots": "\u2026",
-    "textellipsis": "\u2026",
-    "ss": "ß",
-    "o": "ø",
-    "O": "Ø",
-    "ae": "æ",
-    "AE": "Æ",
-    "oe": "œ",
-    "OE": "Œ",
-    "aa": "å",
-    "AA": "Å",
-    "l": "ł",
-    "L": "Ł",
-    "i": "ı",
-    "j": "ȷ",
-    "S": "§",
-    "P": "¶",
-    "copyright": "©",
-    "textregistered": "®",
-    "texttrademark": "™",
-    "pounds": "£",
-    "euro": "€",
-    "textdegree": "°",
-    "textbullet": "•",
-    "bullet": "•",
-    "LaTeX": "LaTeX",
-    "TeX": "TeX",
-    "BibTeX": "BibTeX",
-    "times": "×",
-    "pm": "±",
-    "cdot": "·",
-    "to": "→",
-    "rightarrow": "→",
-    "leftarrow": "←",
-    "infty": "∞",
-    "ell": "ℓ",
-    "approx": "≈",
-    "leq": "≤",
-    "geq": "≥",
-    "le": "≤",
-    "ge": "≥",
-    "neq": "≠",
-    "sim": "∼",
-    "alpha": "α",
-    "beta": "β",
-    "gamma": "γ",
-    "delta": "δ",
-    "epsilon": "ε",
-    "varepsilon": "ε",
-    "zeta": "ζ",
-    "eta": "η",
-    "theta": "θ",
-    "iota": "ι",
-    "kappa": "κ",
-    "lambda": "λ",
-    "mu": "μ",
-    "nu": "ν",
-    "xi": "ξ",
-    "pi": "π",
-    "rho": "ρ",
-    "sigma": "σ",
-    "tau": "τ",
-    "phi": "φ",
-    "varphi": "φ",
-    "chi": "χ",
-    "psi": "ψ",
-    "omega": "ω",
-    "Gamma": "Γ",
-    "Delta": "Δ",
-    "Theta": "Θ",
-    "Lambda": "Λ",
-    "Pi": "Π",
-    "Sigma": "Σ",
-    "Phi": "Φ",
-    "Psi": "Ψ",
-    "Omega": "Ω",
-}
-_TEX_ACCENTS = {
-    "'": "\u0301",
-    "`": "\u0300",
-    "^": "\u0302",
-    '"': "\u0308",
-    "~": "\u0303",
-    "=": "\u0304",
-    ".": "\u0307",
-    "c": "\u0327",
-    "v": "\u030c",
-    "u": "\u0306",
-    "H": "\u030b",
-    "k": "\u0328",
-    "r": "\u030a",
-    "d": "\u0323",
-    "b": "\u0331",
-}
-_TEX_CONTROL_SYMBOLS = {
-    "\\": " ",
-    " ": " ",
-    ",": " ",
-    ";": " ",
-    ":": " ",
-    "-": "",
-    "/": "",
-    "@": "",
-}
-
-
-class _TexReader:
-    """A small LaTeX-to-text decoder: the exact inverse of :func:`tex_escape` and the
-    title/name protection above, and good enough for what reference managers write
-    (accents, specials, formatting commands, simple math)."""
-
-    def __init__(self, text: str):
-        self.toks: list[str] = _TEX_TOKEN.findall(text)
-        self.i = 0
-        self.math = False
-
-    def text(self) -> str:
-        out: list[str] = []
-        while self.i < len(self.toks):
-            if self.toks[self.i] == "}":
-                self.i += 1
-                continue
-            out.append(self.item())
-        return "".join(out)
-
-    def group(self) -> str:
-        """The rest of a group whose ``{`` was consumed, through its ``}``."""
-        out: list[str] = []
-        while self.i < len(self.toks):
-            if self.toks[self.i] == "}":
-                self.i += 1
-                break
-            out.append(self.item())
-        return "".join(out)
-
-    def item(self) -> str:
-        tok = self.toks[self.i]
-        self.i += 1
-        if tok == "{":
-            return self.group()
-        if tok == "}":
-            return ""
-        if tok == "~":
-            return " "
-        if tok == "$":
-            if self.math:
-                self.math = False
-                return ""
-            return self.math_span()
-        if tok.startswith("\\"):
-            return self.command(tok[1:])
-        if self.math:
-            return tok.replace("^", "").replace("_", "")
-        return tok
-
-    def math_span(self) -> str:
-        self.math = True
-        out: list[str] = []
-        while self.i < len(self.toks) and self.math:
-            out.append(self.item())
-        self.math = False
-        return "".join(out)
-
-    def eat_space(self) -> None:
-        """LaTeX drops the spaces after a control word, and ``{}`` ends one."""
-        if (
-            self.i + 1 < len(self.toks)
-            and self.toks[self.i] == "{"
-            and self.toks[self.i + 1] == "}"
-        ):
-            self.i += 2
-        elif self.i < len(self.toks) and self.toks[self.i][:1].isspace():
-            rest = self.toks[self.i].lstrip()
-            if rest:
-                self.toks[self.i] = rest
-            else:
-                self.i += 1
-
-    def argument(self) -> str:
-        while self.i < len(self.toks) and self.toks[self.i].isspace():
-            self.i += 1
-        if self.i >= len(self.toks):
-            return ""
-        tok = self.toks[self.i]
-        if tok == "{":
-            self.i += 1
-            return self.group()
-        if tok.startswith("\\") or tok in ("}", "$", "~"):
-            return self.item() if tok != "}" else ""
-        tok = tok.lstrip()
-        self.toks[self.i] = tok[1:]
-        if not self.toks[self.i]:
-            self.i += 1
-        return tok[:1]
-
-    def command(self, name: str) -> str:
-        if name in _TEX_ACCENTS:
-            if name.isalpha():
-                self.eat_space()
-            base = self.argument()
-            if not base:
-                return ""
-            first = {"ı": "i", "ȷ": "j"}.get(base[0], base[0])
-            return unicodedata.normalize("NFC", first + _TEX_ACCENTS[name]) + base[1:]
-        if name in _TEX_SYMBOLS:
-            self.eat_space()
-            return _TEX_SYMBOLS[name]
-        if len(name) == 1 and not name.isalpha():
-            return _TEX_CONTROL_SYMBOLS.get(name, name)
-        if not name:
-            return ""
-        # formatting (\emph, \textit, \url ...) and unknown commands: keep their arguments
-        self.eat_space()
-        return ""
-
-
 def tex_to_text(value: str) -> str:
     """BibTeX field text as plain Unicode: braces dropped, specials and accents decoded,
-    whitespace collapsed (``Kram{\\'a}r`` -> ``Kramár``, ``\\&`` -> ``&``)."""
-    if not re.search(r"[\\{}$~]", value):
-        return unicodedata.normalize("NFC", _clean(value))
-    return unicodedata.normalize("NFC", _clean(_TexReader(value).text()))
+    whitespace collapsed (``Kram{\\'a}r`` -> ``Kramár``, ``\\&`` -> ``&``).
 
-
-def _tex_plain(value: str) -> str:
-    """URL-, DOI- and eprint-like fields: unescape, drop braces, no other decoding."""
-    text = re.sub(r"\\([_%&#$~{}])", r"\1", value)
-    text = text.replace("{", "").replace("}", "")
-    return "".join(text.split())
-
-
-def _split_top(value: str, sep: re.Pattern[str]) -> list[str]:
-    """Split at ``sep`` matches outside braces."""
-    parts: list[str] = []
-    depth = start = i = 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth = max(0, depth - 1)
-        elif depth == 0 and (m := sep.match(value, i)):
-            parts.append(value[start:i])
-            i = start = m.end()
-            continue
-        i += 1
-    parts.append(value[start:])
-    return parts
-
-
-_AND = re.compile(r"\s+and\s+", re.I)
-_COMMA = re.compile(r",")
-
-
-def _closing_brace(text: str) -> int:
-    depth = 0
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
-def _bib_name(raw: str) -> str | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    if raw.startswith("{") and _closing_brace(raw) == len(raw) - 1:
-        return tex_to_text(raw[1:-1]) or None
-    if raw.lower() == "others":
-        return None
-    parts = [tex_to_text(p) for p in _split_top(raw, _COMMA)]
-    if len(parts) == 1:
-        return parts[0] or None
-    if len(parts) == 2:
-        return _join_name(parts[1], parts[0]) or None
-    return _join_name(parts[2], parts[0], parts[1]) or None
+    The exact inverse of :func:`tex_escape` and the title/name protection above:
+    TeX's ligatures (``--``, ``''``) are kept as typed, since the writer leaves them
+    so (see :func:`kg.bibtex_text.latex_to_text`).
+    """
+    return latex_to_text(value, ligatures=False)
 
 
 # --------------------------------------------------------------------------- ids
@@ -918,24 +623,6 @@ def _bibtex(papers: Sequence[Paper], notes: Mapping[str, str]) -> str:
     return bibtexparser.write_string(library, bibtex_format=layout)
 
 
-class _Quiet(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return False
-
-
-@contextmanager
-def _quiet_bibtexparser() -> Iterator[None]:
-    """bibtexparser logs every malformed block; they are reported in ``skipped`` instead."""
-    logger = logging.getLogger("bibtexparser")
-    quiet = _Quiet()
-    logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
-
-
-_ENCLOSING = {("{", "}"), ('"', '"')}
 _BIB_HINT = "a BibTeX file holds entries like @article{key, title = {...}, author = {...}}"
 
 
@@ -946,7 +633,7 @@ def _read_bibtex(text: str) -> ImportResult:
     if not re.search(r"@\s*[A-Za-z]+\s*[{(]", text):
         raise ExportError(f"not BibTeX: no @entries found; {_BIB_HINT}")
     try:
-        with _quiet_bibtexparser():
+        with quiet_bibtexparser():
             library = bibtexparser.parse_string(text)
     except Exception as exc:
         raise ExportError(f"the BibTeX could not be parsed ({exc}); {_BIB_HINT}") from exc
@@ -967,9 +654,8 @@ def _read_bibtex(text: str) -> ImportResult:
             continue
         fields: dict[str, str] = {}
         for fld in entry.fields:
-            value = str(fld.value).strip()
-            if entry is not block and len(value) >= 2 and (value[0], value[-1]) in _ENCLOSING:
-                value = value[1:-1]  # recovered entries did not go through the middlewares
+            # recovered entries did not go through the middlewares: still enclosed
+            value = field_value(fld.value, enclosed=entry is not block)
             fields.setdefault(str(fld.key).strip().lower(), value)
         title = tex_to_text(fields.get("title", ""))
         if not title:
@@ -984,31 +670,33 @@ def _read_bibtex(text: str) -> ImportResult:
 
 
 def _bib_arxiv(f: Mapping[str, str], url: str | None) -> str | None:
-    eprint = _tex_plain(f.get("eprint", ""))
-    prefix = _tex_plain(f.get("archiveprefix", "") or f.get("eprinttype", "")).lower()
+    eprint = plain_field(f.get("eprint", ""))
+    prefix = plain_field(f.get("archiveprefix", "") or f.get("eprinttype", "")).lower()
     if eprint and prefix in ("arxiv", ""):
         return _strip_arxiv(eprint)
-    if arxivid := _tex_plain(f.get("arxivid", "")):
+    if arxivid := plain_field(f.get("arxivid", "")):
         return _strip_arxiv(arxivid)
     for name in ("journal", "note", "howpublished", "number"):
         if m := _ARXIV_TEXT.search(f.get(name, "")):
             return m.group(1)
     if m := _ARXIV_URL.search(url or ""):
         return m.group(1)
-    if m := _ARXIV_DOI.match(_tex_plain(f.get("doi", ""))):
+    if m := _ARXIV_DOI.match(plain_field(f.get("doi", ""))):
         return _strip_arxiv(m.group(1))
     return None
 
 
 def _bib_entry(kind: str, f: Mapping[str, str], title: str) -> ImportedEntry:
-    authors = [_bib_name(a) for a in _split_top(f.get("author", ""), _AND)]
-    url = _tex_plain(f.get("url", "")) or None
-    doi = _tex_plain(f.get("doi", "")) or None
+    authors = [
+        bib_name(a, ligatures=False, letters_only=False) for a in split_authors(f.get("author", ""))
+    ]
+    url = plain_field(f.get("url", "")) or None
+    doi = plain_field(f.get("doi", "")) or None
     if doi:
         doi = re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", doi, flags=re.I)
     journal = tex_to_text(f.get("journal", "")) or None
     venue = journal or tex_to_text(f.get("booktitle", "") or f.get("howpublished", "")) or None
-    pub_date = _valid_date(_tex_plain(f.get("date", "")))
+    pub_date = _valid_date(plain_field(f.get("date", "")))
     year = _year(f.get("year")) if f.get("year") else _year(pub_date)
     keywords = [tex_to_text(k) for k in re.split(r"[,;]", f.get("keywords", ""))]
     kind = kind if kind in _KIND_TYPES else "misc"

@@ -29,6 +29,7 @@ Curated and discovered topics that share papers are linked
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -183,11 +184,38 @@ class TopicModel:
 
 
 # --------------------------------------------------------------------------- helpers
+#: Letters that NFKD does not take apart, spelled out in ASCII.
+_SPELLED = str.maketrans(
+    {
+        "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
+        "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH",
+        "ı": "i", "ȷ": "j", "ŋ": "ng", "Ŋ": "NG", "ħ": "h", "Ħ": "H",
+    }
+)  # fmt: skip
+
+
 def slugify(text: str) -> str:
-    """ASCII, lowercase, hyphen-separated (``"Induction Heads"`` -> ``induction-heads``)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """ASCII, lowercase, hyphen-separated (``"Induction Heads"`` -> ``induction-heads``).
+
+    The same label gives the same slug in every process and on every machine (slugs
+    are parts of topic IRIs). Accented letters lose their accents (NFKD, combining
+    marks dropped: ``Überblick`` -> ``uberblick``) and a few letters are spelled out
+    (``ß`` -> ``ss``, ``ø`` -> ``o``). Letters and digits that have no ASCII spelling
+    (``注意力``, ``α``) are replaced by a digest of the label: ``x`` and the first 8 hex
+    digits of the SHA-256 of its NFC, case-folded, whitespace-collapsed text, on its
+    own (``注意力`` -> ``x105a8b5a``) or after the ASCII that is left
+    (``Attention 注意力`` -> ``attention-x2d491320``), so that such labels do not share
+    a slug.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.translate(_SPELLED)).translate(_SPELLED)
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    ascii_text = kept.encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug or "x" + format(abs(hash(text)) % 16**6, "06x")
+    if slug and not any(ch.isalnum() and not ch.isascii() for ch in kept):
+        return slug
+    label = unicodedata.normalize("NFC", " ".join(text.split())).casefold()
+    digest = "x" + hashlib.sha256(label.encode("utf-8")).hexdigest()[:8]
+    return f"{slug}-{digest}" if slug else digest
 
 
 def _canon(same_as: Mapping[str, str] | None) -> Mapping[str, str]:

@@ -16,6 +16,8 @@ from kg import embed as embed_module
 from kg.embed import (
     CACHE_FILENAME,
     DEFAULT_BATCH_SIZE,
+    FAKE_BACKEND,
+    FAKE_DIM,
     MINILM_DIM,
     Embedder,
     EmbeddingCache,
@@ -274,6 +276,79 @@ def test_minilm_settings_from_env_and_name(tmp_path: Path) -> None:
 def test_minilm_bad_settings_name_the_variable(env: dict[str, str], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         MiniLMEmbedder.from_env(env)
+
+
+def _no_model(*_args: object) -> Path:
+    raise AssertionError("the MiniLM model was loaded")
+
+
+@pytest.mark.parametrize("value", ["fake", " FAKE ", "Fake"])
+def test_fake_backend_from_env_is_the_fake_embedder(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embed_module, "_package_model_path", _no_model)
+    env = {"LITKG_EMBED_BACKEND": value, "LITKG_EMBED_MAX_SEQ": "512"}  # MiniLM's: not read
+    emb = MiniLMEmbedder.from_env(env, model_dir=tmp_path / "models")
+    assert type(emb) is FakeEmbedder and isinstance(emb, Embedder)
+    assert (emb.dim, emb.name) == (FAKE_DIM, f"fake-bow-{FAKE_DIM}")
+    vectors = emb.embed(["induction heads", "induction heads", "sparse autoencoders"])
+    assert vectors.shape == (3, FAKE_DIM) and vectors.dtype == np.float32
+    np.testing.assert_array_equal(
+        vectors, FakeEmbedder().embed(["induction heads"] * 2 + ["sparse autoencoders"])
+    )
+    assert not (tmp_path / "models").exists()
+
+
+def test_fake_backend_is_read_from_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LITKG_EMBED_BACKEND", FAKE_BACKEND)
+    assert isinstance(MiniLMEmbedder.from_env(), FakeEmbedder)
+    monkeypatch.setenv("LITKG_EMBED_BACKEND", "torch")
+    assert isinstance(MiniLMEmbedder.from_env(), MiniLMEmbedder)
+
+
+def test_unknown_backend_lists_fake_too() -> None:
+    with pytest.raises(ConfigError, match=r"use one of auto, .*torch, fake"):
+        MiniLMEmbedder.from_env({"LITKG_EMBED_BACKEND": "tensorflow"})
+    with pytest.raises(ConfigError, match="unknown"):
+        MiniLMEmbedder("fake")  # the fake is not a MiniLM backend
+
+
+def test_litkg_build_with_the_fake_backend_needs_no_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``LITKG_EMBED_BACKEND=fake litkg build`` over a small ingested corpus."""
+    from typer.testing import CliRunner
+
+    from app.cli import app
+    from ingest.crawl import CrawlPolicy
+    from ingest.pipeline import run_ingest
+    from ingest.s2 import S2Client
+    from kg.build import KnowledgeGraph
+    from kg.explore import query_embedder
+    from kg.settings import Settings
+    from tests.s2server import S2Server
+    from tests.s2world import small_world
+
+    world = small_world()
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(p["paperId"] for p in list(world.papers.values())[:3]) + "\n")
+    with S2Server(world) as srv:
+        settings = Settings(data_dir=tmp_path / "data", s2_api_url=srv.url, s2_min_interval=0.0)
+        with S2Client(settings) as client:
+            run_ingest(
+                [ids], settings=settings, client=client, progress=False, policy=CrawlPolicy(depth=1)
+            )
+    monkeypatch.setattr(embed_module, "_package_model_path", _no_model)
+    env = {"LITKG_DATA_DIR": str(settings.data_dir), "LITKG_EMBED_BACKEND": "fake"}
+    result = CliRunner().invoke(app, ["build", "--no-progress"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Embeddings:" in result.output
+    kg = KnowledgeGraph.load(settings)
+    assert kg.manifest["embedder"] == f"fake-bow-{FAKE_DIM}"
+    assert kg.embeddings.shape == (len(kg.ids), FAKE_DIM)
+    assert isinstance(query_embedder(settings, kg), FakeEmbedder)
 
 
 def test_auto_backend_picks_bf16_only_with_amx(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import re
+import subprocess
+import sys
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +117,67 @@ def test_slugify() -> None:
     assert slugify("Induction Heads") == "induction-heads"
     assert slugify("Überblick & Co.") == "uberblick-co"
     assert slugify("???").startswith("x")
+
+
+@pytest.mark.parametrize(
+    ("label", "slug"),
+    [
+        # ASCII labels: unchanged from the first version of slugify
+        ("Induction Heads", "induction-heads"),
+        ("Papers", "papers"),
+        ("Computer Science", "computer-science"),
+        (
+            "Sparse Autoencoders (SAEs) & Dictionary Learning",
+            "sparse-autoencoders-saes-dictionary-learning",
+        ),
+        ("  GPT-2 / IOI  ", "gpt-2-ioi"),
+        ("Superposition: toy models", "superposition-toy-models"),
+        # accents dropped, letters NFKD cannot split spelled out
+        ("Überblick & Co.", "uberblick-co"),
+        ("Théorie des «graphes»", "theorie-des-graphes"),
+        ("Straße", "strasse"),
+        ("Łukasz Ørsted Æther", "lukasz-orsted-aether"),
+        ("ＦＵＬＬ width", "full-width"),
+        # no ASCII spelling: a digest of the label, alone or after the ASCII part
+        ("注意力", "x105a8b5a"),
+        ("Attention 注意力", "attention-x2d491320"),
+    ],
+)
+def test_slugify_is_readable_ascii(label: str, slug: str) -> None:
+    assert slugify(label) == slug
+
+
+def test_slugify_digests_tell_labels_apart_but_not_spellings() -> None:
+    cjk = ["注意力", "自注意", "Трансформеры", "トランスフォーマー", "???", "!!!"]
+    slugs = [slugify(label) for label in cjk]
+    assert len(set(slugs)) == len(slugs)
+    assert all(re.fullmatch(r"x[0-9a-f]{8}", s) for s in slugs)
+    assert slugify("α-VAE") != slugify("β-VAE")
+    # the same label however it is spaced, cased or normalised
+    assert slugify("Трансформеры") == slugify(" трансформеры ")
+    assert slugify(unicodedata.normalize("NFD", "Ελληνικά")) == slugify("Ελληνικά")
+
+
+def test_slugify_is_stable_across_processes() -> None:
+    """Python's hash() of a str differs between processes (PYTHONHASHSEED); slugs must not."""
+    labels = ["注意力", "Attention 注意力", "Überblick", "???", "Induction Heads"]
+    code = (
+        "import json, sys; from kg.topics import slugify; "
+        "print(json.dumps([slugify(t) for t in json.loads(sys.argv[1])]))"
+    )
+    runs = []
+    for seed in ("1", "2", "random"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(labels)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        runs.append(json.loads(out.stdout))
+    assert runs[0] == runs[1] == runs[2] == [slugify(t) for t in labels]
 
 
 def test_s2_fields_scheme() -> None:
