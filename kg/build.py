@@ -11,6 +11,7 @@ papers, the citation projection, both vector spaces, the topic model.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -144,10 +145,15 @@ def build(
         report.seconds["embeddings"] = time.perf_counter() - t0
         say(f"embedded {report.embedded_new} new papers ({report.embedded_cached} cached)")
 
-        # -- topics
+        # -- topics (recomputed only when what they are made from changed)
         t0 = time.perf_counter()
-        topics = build_topic_model(papers, seeds, ids=ids, embeddings=vectors, same_as=same_as)
-        topics.save(graph_dir / TOPICS)
+        digest = _topic_inputs(papers, texts, seeds, same_as, vectors)
+        topics = _reuse_topics(graph_dir, digest)
+        if topics is None:
+            topics = build_topic_model(papers, seeds, ids=ids, embeddings=vectors, same_as=same_as)
+            topics.save(graph_dir / TOPICS)
+        else:
+            say("topics unchanged (same papers, texts, seeds and vectors)")
         for topic in topics.topics:
             report.topics[topic.scheme] = report.topics.get(topic.scheme, 0) + 1
         report.seconds["topics"] = time.perf_counter() - t0
@@ -165,15 +171,48 @@ def build(
             "embedder": embedder.name,
             "corpus": str(settings.corpus_path),
             "last_ingest": (store.last_run() or {}).get("finished_at"),
+            "topics_digest": digest,
         }
         atomic_write_text(graph_dir / MANIFEST, json.dumps(manifest, indent=2))
 
     # -- the load snapshot: readers start in a fraction of the time (kg.snapshot)
     t0 = time.perf_counter()
-    write_snapshot(settings)
+    if write_snapshot(settings, force=rebuild) is None:
+        say("load snapshot unchanged")
     report.seconds["snapshot"] = time.perf_counter() - t0
     report.seconds["total"] = time.perf_counter() - clock
     return report
+
+
+def _topic_inputs(
+    papers: Sequence[Paper],
+    texts: Sequence[str],
+    seeds: Sequence[SeedRow],
+    same_as: dict[str, str],
+    vectors: np.ndarray,
+) -> str:
+    """A digest of everything the topic model is computed from (and of its code)."""
+    import kg.topics
+
+    h = hashlib.sha256(Path(kg.topics.__file__).read_bytes())
+    for p, text in zip(papers, texts, strict=True):
+        h.update(f"{p.paper_id}\x1f{text}\x1f{p.fields_of_study}\x1e".encode())
+    for row in seeds:
+        h.update(repr(row).encode())
+    h.update(repr(sorted(same_as.items())).encode())
+    h.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    return h.hexdigest()
+
+
+def _reuse_topics(graph_dir: Path, digest: str) -> TopicModel | None:
+    """The previous build's topics when they were made from the same inputs."""
+    try:
+        manifest = json.loads((graph_dir / MANIFEST).read_text())
+        if manifest.get("topics_digest") != digest:
+            return None
+        return TopicModel.load(graph_dir / TOPICS)
+    except (OSError, ValueError, KeyError, KGError):
+        return None
 
 
 def _build_rdf(
@@ -255,9 +294,8 @@ class KnowledgeGraph:
         weights_path = graph_dir / WEIGHTS
         weights = json.loads(weights_path.read_text()) if weights_path.exists() else None
         with CorpusStore(settings.corpus_path, create=False) as store:
-            stamp = snap.fingerprint(store)
-            built_at = str(manifest.get("built_at"))
-            content = snap.load(graph_dir / snap.SNAPSHOT, built_at, stamp) if snapshot else None
+            key = snap.key(snap.fingerprint(store), manifest.get("topics_digest"))
+            content = snap.load(graph_dir / snap.SNAPSHOT, key) if snapshot else None
             if content is not None:
                 papers = content["papers"]
                 seeds = content["seeds"]
@@ -300,14 +338,19 @@ class KnowledgeGraph:
         return sorted({s.paper_id for s in self.seeds if s.paper_id and s.status == "resolved"})
 
 
-def write_snapshot(settings: Settings) -> Path:
-    """Write the load snapshot of the built graph (see :mod:`kg.snapshot`)."""
-    kg = KnowledgeGraph.load(settings, snapshot=False)
-    with CorpusStore(settings.corpus_path, create=False) as store:
-        stamp = snap.fingerprint(store)
+def write_snapshot(settings: Settings, *, force: bool = True) -> Path | None:
+    """Write the load snapshot of the built graph (see :mod:`kg.snapshot`); with
+    ``force=False``, only when the one there was made for other data. Returns the path
+    written, or ``None`` when the snapshot there was kept."""
     path = settings.graph_dir / snap.SNAPSHOT
+    manifest = json.loads((settings.graph_dir / MANIFEST).read_text())
+    with CorpusStore(settings.corpus_path, create=False) as store:
+        key = snap.key(snap.fingerprint(store), manifest.get("topics_digest"))
+    if not force and snap.stored_key(path) == key:
+        return None
+    kg = KnowledgeGraph.load(settings, snapshot=False)
     content = {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph}
-    snap.save(path, str(kg.manifest.get("built_at")), stamp, content)
+    snap.save(path, key, content)
     return path
 
 

@@ -7,9 +7,10 @@ writes ``graph/snapshot.pickle`` next to the other artefacts, and
 
 It is a cache, never the truth:
 
-* it is tied to the build (the manifest's ``built_at``) and to a fingerprint of the
-  corpus store (rows and latest fetch time per source, twin count), so an ingest after
-  the build, or a rebuild, makes it stale and the graph is loaded from the store;
+* it is tied to a fingerprint of the corpus store (rows and latest fetch time per
+  source, twin count) and to the digest of the topic model's inputs, so an ingest after
+  the build makes it stale and the graph is loaded from the store, and a build that
+  changed nothing leaves it as it is;
 * any problem reading it (missing, truncated, another version, another Python) means
   "load from the store", never an error;
 * it is unpickled with an allow-list of classes (our model classes, NetworkX graphs,
@@ -70,20 +71,41 @@ def fingerprint(store: CorpusStore) -> str:
     return repr((rows, len(store.same_as())))
 
 
-def save(path: Path, built_at: str, corpus: str, content: dict[str, Any]) -> None:
-    """Write the snapshot atomically (a failed write leaves none, never half of one)."""
+def key(corpus: str, topics_digest: str | None) -> str:
+    """What a snapshot depends on: the corpus fingerprint and the topic model's inputs."""
+    return f"{corpus}|{topics_digest}"
+
+
+def save(path: Path, snapshot_key: str, content: dict[str, Any]) -> None:
+    """Write the snapshot atomically (a failed write leaves none, never half of one).
+    A small header (version, key) comes first, so :func:`stored_key` reads only that."""
     buf = io.BytesIO()
-    pickle.dump((VERSION, built_at, corpus, content), buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle.dump((VERSION, snapshot_key), buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle.dump(content, buf, protocol=pickle.HIGHEST_PROTOCOL)
     atomic_write_bytes(path, buf.getvalue())
 
 
-def load(path: Path, built_at: str, corpus: str) -> dict[str, Any] | None:
-    """The snapshot's content when it matches this build and corpus, else ``None``."""
+def stored_key(path: Path) -> str | None:
+    """The key of the snapshot at ``path`` (``None`` when absent or unreadable)."""
+    try:
+        with path.open("rb") as fh:
+            header = _Unpickler(fh).load()
+    except Exception:
+        return None
+    if isinstance(header, tuple) and len(header) == 2 and header[0] == VERSION:
+        return str(header[1])
+    return None
+
+
+def load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
+    """The snapshot's content when it was made for ``snapshot_key``, else ``None``."""
     enabled = gc.isenabled()
     gc.disable()  # ~1M new objects: the collector's passes over them would double the time
     try:
         with path.open("rb") as fh:
-            data = _Unpickler(fh).load()
+            if _Unpickler(fh).load() != (VERSION, snapshot_key):
+                return None
+            content = _Unpickler(fh).load()  # a fresh memo: the two were pickled apart
     except FileNotFoundError:
         return None
     except Exception as exc:  # truncated, foreign, rejected: load from the store instead
@@ -92,12 +114,7 @@ def load(path: Path, built_at: str, corpus: str) -> dict[str, Any] | None:
     finally:
         if enabled:
             gc.enable()
-    if not (isinstance(data, tuple) and len(data) == 4 and data[0] == VERSION):
-        return None
-    _, snap_built, snap_corpus, content = data
-    if snap_built != built_at or snap_corpus != corpus or not isinstance(content, dict):
-        return None
-    return content
+    return content if isinstance(content, dict) else None
 
 
-__all__ = ["SNAPSHOT", "SnapshotRejected", "fingerprint", "load", "save"]
+__all__ = ["SNAPSHOT", "SnapshotRejected", "fingerprint", "key", "load", "save", "stored_key"]

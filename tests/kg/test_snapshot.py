@@ -93,21 +93,45 @@ class _Evil:
         return (os.system, ("echo pwned > /dev/null",))
 
 
-def test_a_planted_snapshot_cannot_run_code(built: Settings, tmp_path: Path) -> None:
+def test_a_planted_snapshot_cannot_run_code(built: Settings) -> None:
     path = built.graph_dir / snapshot.SNAPSHOT
-    path.write_bytes(pickle.dumps((snapshot.VERSION, "x", "y", {"graph": _Evil()})))
+    path.write_bytes(pickle.dumps((snapshot.VERSION, "k")) + pickle.dumps({"graph": _Evil()}))
     with pytest.raises(snapshot.SnapshotRejected), path.open("rb") as fh:
         snapshot._Unpickler(fh).load()
-    assert snapshot.load(path, "x", "y") is None  # rejected, so loaded from the corpus
+        snapshot._Unpickler(fh).load()
+    assert snapshot.load(path, "k") is None  # rejected, so loaded from the corpus
     assert len(KnowledgeGraph.load(built).papers) == 12
 
 
-def test_a_snapshot_of_another_build_is_not_used(built: Settings) -> None:
-    manifest = built.graph_dir / "manifest.json"
-    stale = manifest.read_text().replace('"built_at": "', '"built_at": "1999')
-    manifest.write_text(stale)
-    with CorpusStore(built.corpus_path, create=False) as store:
-        stamp = snapshot.fingerprint(store)
-    assert snapshot.load(built.graph_dir / snapshot.SNAPSHOT, "other", stamp) is None
-    write_snapshot(built)  # rewritten for the current manifest
-    assert KnowledgeGraph.load(built).manifest["built_at"].startswith("1999")
+def test_a_snapshot_made_for_other_data_is_not_used(built: Settings) -> None:
+    path = built.graph_dir / snapshot.SNAPSHOT
+    assert snapshot.stored_key(path) is not None
+    assert snapshot.load(path, "another corpus") is None
+
+
+def test_a_build_that_changed_nothing_keeps_topics_and_snapshot(
+    built: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kg.build
+
+    path = built.graph_dir / snapshot.SNAPSHOT
+    before = path.stat().st_mtime_ns
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("topics recomputed although nothing changed")
+
+    monkeypatch.setattr(kg.build, "build_topic_model", refuse)
+    build(built, embedder=FakeEmbedder(dim=8), progress=False, rdf=False)
+    assert path.stat().st_mtime_ns == before
+    monkeypatch.undo()
+    _no_live_projection(monkeypatch)
+    assert len(KnowledgeGraph.load(built).papers) == 12
+
+
+def test_new_papers_recompute_topics_and_snapshot(built: Settings) -> None:
+    with CorpusStore(built.corpus_path) as store:
+        store.upsert_paper(Paper(paper_id="e" * 40, title="Another"), detail=DETAIL_FULL)
+    build(built, embedder=FakeEmbedder(dim=8), progress=False, rdf=False)
+    kg = KnowledgeGraph.load(built)
+    assert "e" * 40 in kg.graph and "e" * 40 in kg.ids
+    assert write_snapshot(built, force=False) is None  # up to date
