@@ -311,6 +311,7 @@ def spherical_kmeans(
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros((0, x.shape[1]))
     k = max(1, min(k, n))
+    x = np.asarray(x, dtype=np.float32)  # the similarity products dominate: float32 halves them
     rng = np.random.default_rng(seed)
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     for _ in range(n_init):
@@ -350,13 +351,13 @@ def _kmeanspp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
         nxt = int(rng.choice(n, p=dist / total)) if total > 0 else int(rng.integers(n))
         chosen.append(nxt)
         dist = np.minimum(dist, np.maximum(0.0, 1.0 - x @ x[nxt]))
-    return np.array(x[chosen], dtype=np.float64)
+    return np.array(x[chosen], dtype=x.dtype)
 
 
 def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     n = x.shape[0]
-    m = sp.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(k, n))
-    return normalise_rows(np.asarray(m @ x))
+    m = sp.csr_matrix((np.ones(n, dtype=x.dtype), (labels, np.arange(n))), shape=(k, n))
+    return normalise_rows(np.asarray(m @ x)).astype(x.dtype)
 
 
 def _softmax(sims: np.ndarray, temperature: float) -> np.ndarray:
@@ -434,6 +435,7 @@ def ctfidf(
     max_df: float = 0.6,
     bigrams: bool = True,
     lift: bool = True,
+    docs: Sequence[Sequence[str]] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Class-based TF-IDF: ``(n_classes, n_terms)`` weights and the term list.
 
@@ -443,8 +445,9 @@ def ctfidf(
     in the class than in the corpus gets 0, so words every topic uses ("model",
     "tasks", "performance") stop crowding the labels of large topics. Terms in fewer
     than ``min_df`` documents (default: 2, or 0.1% of them) or in more than ``max_df``
-    of them are dropped."""
-    docs = [terms(t, bigrams=bigrams) for t in texts]
+    of them are dropped. ``docs``: the texts already split by :func:`terms`."""
+    if docs is None:
+        docs = [terms(t, bigrams=bigrams) for t in texts]
     n = len(docs)
     if min_df is None:
         min_df = max(2, math.ceil(0.001 * n))
@@ -604,7 +607,8 @@ def discover_topics(
     # keywords: c-TF-IDF among the coarse topics, and among each topic's sub-topics (what
     # sets a sub-topic apart from its siblings; the parent's words would repeat otherwise)
     if n:
-        w, vocab = ctfidf(texts, coarse, k)
+        docs = [terms(t) for t in texts]  # split once, for the coarse and every fine level
+        w, vocab = ctfidf(texts, coarse, k, docs=docs)
         for c in range(k):
             keywords[coarse_ids[c]] = top_keywords(w[c], vocab, n_keywords)
         parents = np.array(fine_parent, dtype=np.int64)
@@ -612,7 +616,12 @@ def discover_topics(
             rows = np.flatnonzero(coarse == c)
             subs = np.flatnonzero(parents == c)
             local = fine[rows] - subs[0]
-            wf, vocab_f = ctfidf([texts[i] for i in rows.tolist()], local, subs.size)
+            wf, vocab_f = ctfidf(
+                [texts[i] for i in rows.tolist()],
+                local,
+                subs.size,
+                docs=[docs[i] for i in rows.tolist()],
+            )
             for j, f in enumerate(subs.tolist()):
                 keywords[fine_ids[f]] = top_keywords(wf[j], vocab_f, n_keywords)
     for c, tid in enumerate(coarse_ids):
