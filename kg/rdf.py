@@ -66,27 +66,43 @@ Modelling choices
   ``litkg:keyword``; a membership is a ``litkg:TopicMembership`` node with its
   score, plus a direct ``dcterms:subject`` when the score is at least 0.5.
 
-Builds (:func:`build_rdf`) regenerate every graph from the corpus store, hash
-it, and reload only the graphs whose hash changed, in one bulk load. Oxigraph
-deletes quads slowly (tens of microseconds each), so when the changed graphs
-held many triples (:data:`CLEAR_ALL_ABOVE`) the embedded store is cleared
-(instantly) and everything bulk-loaded, then compacted (``optimize()``, which
-halves later lookup times). A build marks itself in progress first and complete
-last; a reader that finds a store half-written says so and names
-``litkg build --rebuild``. Readers open a snapshot: restart ``litkg serve``
-after a build to see it.
+Builds (:func:`build_rdf`) regenerate every graph from the corpus store as N-Quads
+in :data:`SNAPSHOT_BUCKETS` buckets by subject (a paper's own nodes and its citation
+nodes go with the paper), hash each bucket, and hash the bucket digests into the
+graph's ``litkg:contentHash``. A graph whose hash is unchanged is left alone. A
+changed graph is *patched* when possible: the previous build left a snapshot of it
+(its bucket digests and compressed buckets, beside the store in ``<rdf>-snapshots``;
+in memory for in-memory stores), so only the buckets whose digest changed are
+compared, and exactly the statements that went are deleted and those that came are
+added (a statement several papers share, such as an author's name, lives in one
+bucket, so it goes only when no paper states it any more). Oxigraph gets one
+``DELETE DATA`` and one load, a SPARQL server ``DELETE DATA`` / ``INSERT DATA``
+chunks, rdflib's store triple by triple. A graph is reloaded whole instead when its
+snapshot is missing, unreadable or not the content the meta graph records, or when
+the change exceeds :data:`PATCH_MAX_FRACTION` of the graph. Reloads go in one bulk
+load; when the graphs to reload held many triples (:data:`CLEAR_ALL_ABOVE`) the
+embedded store is cleared (instantly) and everything bulk-loaded, then compacted
+(``optimize()``, which halves later lookup times). A build marks itself in progress
+first and complete last, and writes snapshots only after that; a reader that finds a
+store half-written says so and names ``litkg build --rebuild``, and the next build
+reloads everything. A reader sees the store as it was when opened: restart
+``litkg serve`` after a build to see it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
+import json
 import logging
 import math
 import re
 import shutil
 import sys
 import time
+import weakref
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
@@ -110,6 +126,7 @@ from rdflib.term import BNode, IdentifiedNode, Node
 
 from kg.corpus import DUPLICATE, OFFLINE, RESOLVED, CorpusStore, SeedRow
 from kg.errors import GraphStoreError, NotInGraphError, QueryTimeout, SparqlError
+from kg.fileio import atomic_write_bytes
 from kg.model import Author, Citation, Paper, Topic, TopicMembership, is_s2_paper_id
 from kg.settings import Settings
 from kg.vocab import (
@@ -376,9 +393,15 @@ def _seq(out: list[Raw], p: str, link: str, direct: str, values: Sequence[str], 
         out.append((p, direct, (value, None)))
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _paper_str(paper_id: str) -> str:
+    """``paper_iri`` as a string, cached: a build asks for the same papers many times."""
+    return str(paper_iri(paper_id))
+
+
 def _paper_raw(paper: Paper) -> list[Raw]:
     P = _P
-    p = str(paper_iri(paper.paper_id))
+    p = _paper_str(paper.paper_id)
     out: list[Raw] = [(p, _TYPE, P.work), (p, _TYPE, P.article)]
     add = out.append
     for kind in dict.fromkeys(paper.publication_types):
@@ -611,7 +634,7 @@ def paper_from_graph(graph: Graph, iri: str) -> Paper:
 # --------------------------------------------------------------------------- other triples
 def _citation_raw(citation: Citation) -> list[Raw]:
     P = _P
-    a, b = str(paper_iri(citation.citing)), str(paper_iri(citation.cited))
+    a, b = _paper_str(citation.citing), _paper_str(citation.cited)
     out: list[Raw] = [(a, P.cites, b)]
     intents = list(dict.fromkeys(citation.intents))
     for intent in intents:
@@ -677,7 +700,7 @@ def _scheme_raw(scheme: str) -> list[Raw]:
 
 def _membership_raw(membership: TopicMembership, topic: Topic) -> list[Raw]:
     P = _P
-    p = str(paper_iri(membership.paper_id))
+    p = _paper_str(membership.paper_id)
     t = str(topic_iri(topic.scheme, topic.topic_id))
     node = str(membership_iri(topic.scheme, topic.topic_id, membership.paper_id))
     out: list[Raw] = [
@@ -733,31 +756,109 @@ def reading_list_to_triples(source: str, rows: Sequence[SeedRow]) -> list[Triple
     return _to_rdflib(_reading_list_raw(source, rows))
 
 
-# --------------------------------------------------------------------------- N-Triples
+# --------------------------------------------------------------------------- N-Quads in buckets
 _NT_ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
+#: Each named graph's statements are split into this many buckets by subject (a
+#: paper's own nodes and its citation nodes go with the paper). A bucket is the
+#: unit of change detection: a rebuild re-reads and compares only the buckets whose
+#: digest changed. The same statement always lands in the same bucket.
+SNAPSHOT_BUCKETS = 1024
 
-def _statements(raws: Iterable[Raw]) -> list[str]:
-    """Raw triples as ``<s> <p> o`` strings: N-Triples (and SPARQL INSERT DATA) once
-    ``" ."`` is appended, N-Quads once a graph name is."""
-    out: list[str] = []
-    add = out.append
+_PAPER_PREFIX = f"{BASE}paper/"
+_CITATION_PREFIX = f"{BASE}citation/"
+
+
+def _subject_root(subject: str) -> str:
+    """The entity a subject belongs to: ``paper/<id>/authorship/1`` -> ``paper/<id>``, a
+    citation node -> its citing paper; anything else is its own root."""
+    if subject.startswith(_PAPER_PREFIX):
+        end = subject.find("/", len(_PAPER_PREFIX))
+        return subject if end < 0 else subject[:end]
+    if subject.startswith(_CITATION_PREFIX):
+        end = subject.find("/", len(_CITATION_PREFIX))
+        if end > 0:
+            return _PAPER_PREFIX + subject[len(_CITATION_PREFIX) : end]
+    return subject
+
+
+def _bucket_of(subject: str, buckets: int) -> int:
+    return zlib.crc32(_subject_root(subject).encode("utf-8", "replace")) % buckets
+
+
+@dataclass
+class _GraphData:
+    """One named graph's content as N-Quads, in buckets: ``blocks[i]`` holds bucket i's
+    statements (one per line, each ending in `` <graph> .\\n``), ``digests[i]`` its
+    SHA-256 (empty for an empty bucket); rdflib triples when the writer needs them."""
+
+    iri: URIRef
+    blocks: list[bytes]
+    digests: list[bytes]
+    count: int
+    triples: list[Triple]
+
+    @property
+    def nquads(self) -> bytes:
+        return b"".join(self.blocks)
+
+    @property
+    def digest(self) -> str:
+        """The graph's content hash: SHA-256 over its bucket digests."""
+        return hashlib.sha256(b"".join(self.digests)).hexdigest()
+
+
+def _encode(
+    iri: URIRef,
+    raws: Iterable[Raw],
+    triples: list[Triple],
+    *,
+    buckets: int = SNAPSHOT_BUCKETS,
+    dedupe: bool = True,
+    sort: bool = False,
+) -> _GraphData:
+    """Raw triples as N-Quads lines of graph ``iri``, bucketed by subject; duplicates
+    dropped (``dedupe``; pass False only where the source cannot repeat a statement)
+    and each bucket sorted (``sort``, for sources whose order is not stable)."""
+    end = f" <{iri}> .\n"
+    parts: list[list[str]] = [[] for _ in range(buckets)]
+    where: dict[str, list[str]] = {}
+    escape = _NT_ESCAPE
     for s, p, o in raws:
+        target = where.get(s)
+        if target is None:
+            target = where[s] = parts[_bucket_of(s, buckets)]
         if isinstance(o, str):
-            add(f"<{s}> <{p}> <{o}>")
+            target.append(f"<{s}> <{p}> <{o}>{end}")
         else:
             lexical, dt = o
-            lexical = lexical.translate(_NT_ESCAPE)
-            add(f'<{s}> <{p}> "{lexical}"^^<{dt}>' if dt else f'<{s}> <{p}> "{lexical}"')
-    return out
+            # most literals need no escaping, and looking is much cheaper than translate()
+            if "\\" in lexical or '"' in lexical or "\n" in lexical or "\r" in lexical:
+                lexical = lexical.translate(escape)
+            if dt:
+                target.append(f'<{s}> <{p}> "{lexical}"^^<{dt}>{end}')
+            else:
+                target.append(f'<{s}> <{p}> "{lexical}"{end}')
+    blocks: list[bytes] = []
+    digests: list[bytes] = []
+    count = 0
+    for lines in parts:
+        if dedupe and len(lines) > 1:
+            lines = list(dict.fromkeys(lines))
+        if sort:
+            lines.sort()
+        count += len(lines)
+        block = "".join(lines).encode("utf-8", "replace")
+        blocks.append(block)
+        digests.append(hashlib.sha256(block).digest() if block else b"")
+    return _GraphData(iri, blocks, digests, count, triples)
 
 
-def _nquads(graph: URIRef, lines: Sequence[str]) -> bytes:
-    if not lines:
-        return b""
-    end = f" <{graph}> .\n"
-    return (end.join(lines) + end).encode("utf-8", "replace")
+def _statements_of(nquads: bytes, graph: URIRef) -> list[str]:
+    """N-Quads lines of one graph back as ``<s> <p> o`` (SPARQL INSERT/DELETE DATA)."""
+    cut = len(f" <{graph}> .")
+    return [line[:-cut] for line in nquads.decode("utf-8").split("\n") if line]
 
 
 # --------------------------------------------------------------------------- stores
@@ -802,6 +903,8 @@ class _RemoteStore(SPARQLUpdateStore):
         self.update_url = update_url or query_url
         self.timeout = timeout or None
         self._graphs: tuple[float, list[str]] | None = None
+        #: Where builds keep the snapshots of this server's graphs (None: in memory).
+        self.snapshot_dir: Path | None = None
 
     # -- HTTP
     def _post(self, url: str, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
@@ -1138,6 +1241,7 @@ def _wipe_local(path: Path) -> None:
     else:
         del probe
     shutil.rmtree(path)
+    shutil.rmtree(_snapshot_dir(path), ignore_errors=True)
 
 
 def open_graph(settings: Settings, *, writable: bool = False, rebuild: bool = False) -> Dataset:
@@ -1152,10 +1256,15 @@ def open_graph(settings: Settings, *, writable: bool = False, rebuild: bool = Fa
         remote = _RemoteStore(
             settings.sparql_query_url, settings.sparql_update_url, settings.sparql_timeout
         )
+        key = hashlib.sha256(remote.update_url.encode()).hexdigest()[:16]
+        remote.snapshot_dir = _snapshot_dir(Path(settings.rdf_path)).with_name(
+            f"rdf-remote-{key}-snapshots"
+        )
         ds = _dataset(remote)
         if rebuild:
             for g in remote.graph_names():
                 remote.update_text(f"DROP SILENT GRAPH <{g}>")
+            shutil.rmtree(remote.snapshot_dir, ignore_errors=True)
         if not writable:
             check_complete(ds)
         return ds
@@ -1194,26 +1303,12 @@ def check_complete(dataset: Dataset) -> None:
 
 
 # --------------------------------------------------------------------------- writers
-@dataclass
-class _GraphData:
-    """One named graph's content: statements (``<s> <p> o``, no terminator), N-Quads bytes,
-    and rdflib triples when the writer needs them."""
-
-    iri: URIRef
-    lines: list[str]
-    triples: list[Triple]
-    nquads: bytes
-
-
-def _graph_data(iri: URIRef, lines: list[str], triples: list[Triple]) -> _GraphData:
-    return _GraphData(iri, lines, triples, _nquads(iri, lines))
-
-
 class _Writer(Protocol):
     needs_triples: bool
-    keeps_lines: bool
 
     def load(self, graphs: Sequence[_GraphData], *, cleared: bool = False) -> None: ...
+
+    def patch(self, graph: URIRef, added: bytes, removed: bytes) -> None: ...
 
     def drop(self, graph: URIRef) -> None: ...
 
@@ -1222,9 +1317,12 @@ class _Writer(Protocol):
     def finish(self) -> None: ...
 
 
+#: Patches adding more N-Quads than this go through Oxigraph's bulk loader.
+_BULK_PATCH_BYTES = 32 << 20
+
+
 class _OxWriter:
     needs_triples = False
-    keeps_lines = False
 
     def __init__(self, store: ox.Store, location: str):
         self.ox = store
@@ -1252,6 +1350,20 @@ class _OxWriter:
                 self.bulk_loaded = True
             elif data:
                 self.ox.load(data, ox.RdfFormat.N_QUADS)
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise self._fail(exc) from exc
+
+    def patch(self, graph: URIRef, added: bytes, removed: bytes) -> None:
+        """Remove, then add (an equal value written differently is removed and re-added)."""
+        try:
+            if removed:
+                body = " .\n".join(_statements_of(removed, graph))
+                self.ox.update(f"DELETE DATA {{ GRAPH <{graph}> {{\n{body} .\n}} }}")
+            if len(added) > _BULK_PATCH_BYTES:
+                self.ox.bulk_load(added, ox.RdfFormat.N_QUADS)
+                self.bulk_loaded = True
+            elif added:
+                self.ox.load(added, ox.RdfFormat.N_QUADS)
         except (OSError, SyntaxError, ValueError) as exc:
             raise self._fail(exc) from exc
 
@@ -1283,18 +1395,24 @@ class _OxWriter:
 
 class _RemoteWriter:
     needs_triples = False
-    keeps_lines = True
     chunk_lines = 5000
 
     def __init__(self, store: _RemoteStore):
         self.store = store
 
+    def _send(self, verb: str, graph: URIRef, lines: Sequence[str]) -> None:
+        for i in range(0, len(lines), self.chunk_lines):
+            chunk = " .\n".join(lines[i : i + self.chunk_lines])
+            self.store.update_text(f"{verb} DATA {{ GRAPH <{graph}> {{\n{chunk} .\n}} }}")
+
     def load(self, graphs: Sequence[_GraphData], *, cleared: bool = False) -> None:
         for g in graphs:
             self.store.update_text(f"DROP SILENT GRAPH <{g.iri}>")
-            for i in range(0, len(g.lines), self.chunk_lines):
-                chunk = " .\n".join(g.lines[i : i + self.chunk_lines])
-                self.store.update_text(f"INSERT DATA {{ GRAPH <{g.iri}> {{\n{chunk} .\n}} }}")
+            self._send("INSERT", g.iri, _statements_of(g.nquads, g.iri))
+
+    def patch(self, graph: URIRef, added: bytes, removed: bytes) -> None:
+        self._send("DELETE", graph, _statements_of(removed, graph))
+        self._send("INSERT", graph, _statements_of(added, graph))
 
     def drop(self, graph: URIRef) -> None:
         self.store.update_text(f"DROP SILENT GRAPH <{graph}>")
@@ -1306,9 +1424,19 @@ class _RemoteWriter:
         pass
 
 
+def _parsed_triples(nquads: bytes) -> list[Triple]:
+    """N-Quads (litkg's own: IRIs and literals only) as rdflib triples."""
+    convert = _OxTerms()
+    out: list[Triple] = []
+    for quad in ox.parse(nquads, ox.RdfFormat.N_QUADS):
+        s, p, o = convert(quad.subject), convert(quad.predicate), convert(quad.object)
+        assert s is not None and p is not None and o is not None
+        out.append((s, p, o))
+    return out
+
+
 class _RdflibWriter:
     needs_triples = True
-    keeps_lines = False
 
     def __init__(self, dataset: Dataset):
         self.ds = dataset
@@ -1318,6 +1446,12 @@ class _RdflibWriter:
             self.ds.remove_graph(g.iri)
             target = self.ds.graph(g.iri)
             self.ds.addN((s, p, o, target) for s, p, o in g.triples)
+
+    def patch(self, graph: URIRef, added: bytes, removed: bytes) -> None:
+        target = self.ds.graph(graph)
+        for triple in _parsed_triples(removed):
+            target.remove(triple)
+        self.ds.addN((s, p, o, target) for s, p, o in _parsed_triples(added))
 
     def drop(self, graph: URIRef) -> None:
         self.ds.remove_graph(graph)
@@ -1347,13 +1481,225 @@ def _writer(dataset: Dataset) -> _Writer:
     return _RdflibWriter(dataset)
 
 
+# --------------------------------------------------------------------------- snapshots
+# What each named graph held after the last build, so that the next build can patch
+# a changed graph (remove the statements that went, add those that came) instead of
+# reloading it. A snapshot is the graph's bucket digests and its buckets' N-Quads,
+# each zlib-compressed; it is trusted only when its content hash is the one the meta
+# graph records for that graph, so a snapshot that is missing, unreadable or out of
+# step with the store only costs a full reload of that graph.
+@dataclass
+class _Snapshot:
+    graph: str
+    digest: str
+    digests: list[bytes]
+    blocks: list[bytes]  # zlib-compressed, b"" for an empty bucket
+
+    def lines(self, bucket: int) -> set[bytes]:
+        """Bucket ``bucket``'s N-Quads lines (zlib.error if the snapshot is corrupt)."""
+        block = self.blocks[bucket]
+        out = set(zlib.decompress(block).split(b"\n")) if block else set()
+        out.discard(b"")
+        return out
+
+
+def _snapshot_of(data: _GraphData, old: _Snapshot | None) -> _Snapshot:
+    """``data`` as a snapshot, reusing ``old``'s compressed buckets where unchanged."""
+    same = old is not None and len(old.digests) == len(data.digests)
+    blocks: list[bytes] = []
+    for i, (digest, block) in enumerate(zip(data.digests, data.blocks, strict=True)):
+        if same and old is not None and old.digests[i] == digest:
+            blocks.append(old.blocks[i])
+        else:
+            blocks.append(zlib.compress(block, 1) if block else b"")
+    return _Snapshot(str(data.iri), data.digest, list(data.digests), blocks)
+
+
+class _Snapshots(Protocol):
+    def digest(self, graph: str) -> str | None: ...
+
+    def get(self, graph: str) -> _Snapshot | None: ...
+
+    def put(self, snapshot: _Snapshot) -> None: ...
+
+    def discard(self, graph: str) -> None: ...
+
+
+class _MemorySnapshots:
+    """Snapshots of an in-memory store, kept beside it for the life of the process."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, _Snapshot] = {}
+
+    def digest(self, graph: str) -> str | None:
+        snap = self.items.get(graph)
+        return None if snap is None else snap.digest
+
+    def get(self, graph: str) -> _Snapshot | None:
+        return self.items.get(graph)
+
+    def put(self, snapshot: _Snapshot) -> None:
+        self.items[snapshot.graph] = snapshot
+
+    def discard(self, graph: str) -> None:
+        self.items.pop(graph, None)
+
+
+_SNAPSHOT_MAGIC = b"litkg-graph-snapshot 1\n"
+
+
+class _DiskSnapshots:
+    """Snapshots in a directory beside the store: one file per graph, a JSON header line
+    (graph, content hash, each bucket's digest and compressed size) and the buckets."""
+
+    def __init__(self, directory: Path):
+        self.dir = directory
+
+    def _path(self, graph: str) -> Path:
+        return self.dir / f"{hashlib.sha256(graph.encode()).hexdigest()[:32]}.snapshot"
+
+    def _header(self, graph: str, fh: Any) -> dict[str, Any] | None:
+        if fh.read(len(_SNAPSHOT_MAGIC)) != _SNAPSHOT_MAGIC:
+            return None
+        header = json.loads(fh.readline())
+        if not isinstance(header, dict) or header.get("graph") != graph:
+            return None
+        return header
+
+    def digest(self, graph: str) -> str | None:
+        try:
+            with self._path(graph).open("rb") as fh:
+                header = self._header(graph, fh)
+        except (OSError, ValueError):
+            return None
+        return None if header is None else str(header.get("hash"))
+
+    def get(self, graph: str) -> _Snapshot | None:
+        try:
+            with self._path(graph).open("rb") as fh:
+                header = self._header(graph, fh)
+                if header is None:
+                    return None
+                digests: list[bytes] = []
+                blocks: list[bytes] = []
+                for digest, size in header["buckets"]:
+                    block = fh.read(int(size))
+                    if len(block) != int(size):
+                        return None
+                    digests.append(bytes.fromhex(digest))
+                    blocks.append(block)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # a string, not the exception: its traceback would keep the store open
+            log.warning("ignoring the unreadable graph snapshot of %s (%s)", graph, str(exc))
+            return None
+        return _Snapshot(graph, str(header["hash"]), digests, blocks)
+
+    def put(self, snapshot: _Snapshot) -> None:
+        header = {
+            "graph": snapshot.graph,
+            "hash": snapshot.digest,
+            "buckets": [
+                [d.hex(), len(b)] for d, b in zip(snapshot.digests, snapshot.blocks, strict=True)
+            ],
+        }
+        head = _SNAPSHOT_MAGIC + json.dumps(header, separators=(",", ":")).encode() + b"\n"
+        try:
+            atomic_write_bytes(self._path(snapshot.graph), head + b"".join(snapshot.blocks))
+        except OSError as exc:  # only the next build's speed depends on it
+            log.warning("cannot write the graph snapshot in %s (%s)", self.dir, str(exc))
+
+    def discard(self, graph: str) -> None:
+        self._path(graph).unlink(missing_ok=True)
+
+
+_MEMORY_SNAPSHOTS: weakref.WeakKeyDictionary[Store, _MemorySnapshots] = weakref.WeakKeyDictionary()
+
+
+def _snapshot_dir(store_path: Path) -> Path:
+    """Where the snapshots of the store at ``store_path`` live (beside it)."""
+    return store_path.with_name(store_path.name + "-snapshots")
+
+
+def _snapshots(dataset: Dataset) -> _Snapshots:
+    store = dataset.store
+    if isinstance(store, _OxStore) and store.location != "memory":
+        return _DiskSnapshots(_snapshot_dir(Path(store.location)))
+    if isinstance(store, _RemoteStore) and store.snapshot_dir is not None:
+        return _DiskSnapshots(store.snapshot_dir)
+    found = _MEMORY_SNAPSHOTS.get(store)
+    if found is None:
+        found = _MEMORY_SNAPSHOTS[store] = _MemorySnapshots()
+    return found
+
+
+#: A changed graph is patched when its snapshot is usable and the statements added
+#: plus removed are at most this fraction of the graph; otherwise it is reloaded whole.
+PATCH_MAX_FRACTION = 0.3
+
+
+@dataclass
+class _Patch:
+    added: bytes
+    removed: bytes
+    n_added: int
+    n_removed: int
+
+
+def _diff(data: _GraphData, snapshot: _Snapshot | None, old_digest: str | None) -> _Patch | None:
+    """The statements to add and remove to turn the snapshot's graph into ``data``, or
+    None when the snapshot cannot be trusted or the change is too big to patch."""
+    if (
+        snapshot is None
+        or old_digest is None
+        or snapshot.digest != old_digest
+        or len(snapshot.digests) != len(data.digests)
+    ):
+        return None
+    changed = [i for i, d in enumerate(data.digests) if d != snapshot.digests[i]]
+    limit = PATCH_MAX_FRACTION * max(data.count, 1)
+    added: list[bytes] = []
+    removed: list[bytes] = []
+    for i in changed:
+        try:
+            old = snapshot.lines(i)
+        except zlib.error as exc:
+            log.warning("the graph snapshot of %s is corrupt (%s): reloading", data.iri, str(exc))
+            return None
+        new = set(data.blocks[i].split(b"\n"))
+        new.discard(b"")
+        removed += old - new
+        added += new - old
+        if len(added) + len(removed) > limit:
+            return None
+    return _Patch(
+        b"".join(line + b"\n" for line in added),
+        b"".join(line + b"\n" for line in removed),
+        len(added),
+        len(removed),
+    )
+
+
 # --------------------------------------------------------------------------- build
+#: What a build did to one named graph.
+UNCHANGED, PATCHED, RELOADED = "unchanged", "patched", "reloaded"
+
+
 @dataclass(frozen=True)
 class GraphStats:
     iri: str
     title: str
     triples: int
     changed: bool
+    action: str = UNCHANGED  # UNCHANGED, PATCHED (``added``/``removed``) or RELOADED
+    added: int = 0
+    removed: int = 0
+
+    def describe(self) -> str:
+        if self.action == PATCHED:
+            return f"patched +{self.added:,}/-{self.removed:,}"
+        return self.action
 
 
 @dataclass(frozen=True)
@@ -1372,16 +1718,17 @@ class BuildReport:
     def changed(self) -> tuple[GraphStats, ...]:
         return tuple(g for g in self.graphs if g.changed)
 
+    def _count(self, action: str) -> int:
+        return sum(1 for g in self.graphs if g.action == action)
+
     def lines(self) -> list[str]:
         out = [
             f"RDF: {self.triples:,} triples in {len(self.graphs)} named graphs; "
-            f"{len(self.changed)} (re)loaded{' (full reload)' if self.full_reload else ''}, "
-            f"{len(self.graphs) - len(self.changed)} unchanged, in {self.seconds:.1f} s"
+            f"{self._count(RELOADED)} reloaded{' (full reload)' if self.full_reload else ''}, "
+            f"{self._count(PATCHED)} patched, {self._count(UNCHANGED)} unchanged, "
+            f"in {self.seconds:.1f} s"
         ]
-        out += [
-            f"  {g.triples:>10,}  {g.iri}" + ("  (loaded)" if g.changed else "")
-            for g in self.graphs
-        ]
+        out += [f"  {g.triples:>10,}  {g.iri}  ({g.describe()})" for g in self.graphs]
         if self.dropped:
             out.append(f"  dropped: {', '.join(self.dropped)}")
         if self.skipped_memberships:
@@ -1404,8 +1751,8 @@ class _Spec:
     count: int = 0
 
 
-#: Where changed graphs held more than this many triples, Oxigraph is cleared
-#: and bulk-loaded whole rather than deleting quads one by one.
+#: Where the graphs to reload held more than this many triples, Oxigraph is cleared
+#: and bulk-loaded whole rather than deleting quads graph by graph.
 CLEAR_ALL_ABOVE = 50_000
 
 
@@ -1593,15 +1940,20 @@ def build_rdf(
     *,
     force: bool = False,
 ) -> BuildReport:
-    """Fill ``graph_store`` from the corpus: reload the named graphs whose content changed.
+    """Fill ``graph_store`` from the corpus: bring every named graph up to date.
 
-    Idempotent: a second run with the same corpus loads nothing. ``force``
-    reloads every graph. Graphs of sources no longer in the corpus are dropped.
+    A graph whose content hash is unchanged is left alone; a changed one is patched
+    (only the statements that went are removed and those that came added) when its
+    snapshot from the last build is usable and the change is small
+    (:data:`PATCH_MAX_FRACTION`), else reloaded whole. Idempotent: a second run with
+    the same corpus writes nothing. ``force`` reloads every graph. Graphs of sources
+    no longer in the corpus are dropped.
     """
     from tqdm import tqdm
 
     started = time.perf_counter()
     writer = _writer(graph_store)
+    snapshots = _snapshots(graph_store)
     old = _read_meta(graph_store)
     state = _build_state(graph_store)
     full = force or state not in (None, "complete")
@@ -1610,50 +1962,55 @@ def build_rdf(
     for spec in bar:
         bar.set_postfix_str(spec.iri.rsplit("/graph/", 1)[-1])
         raw = spec.make()
-        lines = _statements(raw)
-        if spec.dedupe:
-            lines = list(dict.fromkeys(lines))
-        if spec.sort:
-            lines.sort()
-        data = _graph_data(spec.iri, lines, _to_rdflib(raw) if writer.needs_triples else [])
+        triples = _to_rdflib(raw) if writer.needs_triples else []
+        spec.data = _encode(spec.iri, raw, triples, dedupe=spec.dedupe, sort=spec.sort)
         del raw
-        spec.count = len(lines)
-        spec.digest = hashlib.sha256(data.nquads).hexdigest()
-        if not writer.keeps_lines:
-            data.lines = []
-        spec.data = data
+        spec.count = spec.data.count
+        spec.digest = spec.data.digest
     bar.close()
 
-    changed = [s for s in specs if full or old.get(str(s.iri), ("",))[0] != s.digest]
+    changed = [s for s in specs if full or _old_digest(old, s) != s.digest]
+    patches: dict[str, _Patch] = {}
+    if not full:
+        for spec in changed:
+            assert spec.data is not None
+            found = _diff(spec.data, snapshots.get(str(spec.iri)), _old_digest(old, spec))
+            if found is not None:
+                patches[str(spec.iri)] = found
+    reload = [s for s in changed if str(s.iri) not in patches]
     wanted = {str(s.iri) for s in specs}
     stale = sorted(g for g in old if g not in wanted and g != str(G_META))
-    old_size = sum(old.get(str(s.iri), ("", 0))[1] for s in changed) + sum(old[g][1] for g in stale)
+    old_size = sum(old.get(str(s.iri), ("", 0))[1] for s in reload) + sum(old[g][1] for g in stale)
     cleared = False
-    if changed and old_size > CLEAR_ALL_ABOVE and writer.clear_all():
+    if reload and old_size > CLEAR_ALL_ABOVE and writer.clear_all():
         full = cleared = True
-        changed = list(specs)
-        stale = []
-    loaded: set[str] = set()
+        reload, patches, stale = list(specs), {}, []
     if changed or stale or state != "complete":
         writer.load([_meta_data(specs, {}, "in-progress", writer)])
-        if progress:
-            print(f"Loading {len(changed)} named graphs ...", file=sys.stderr)
-        writer.load([s.data for s in changed if s.data is not None], cleared=cleared)
+        if progress and changed:
+            print(
+                f"Loading {len(reload)} named graphs, patching {len(patches)} ...",
+                file=sys.stderr,
+            )
+        writer.load([s.data for s in reload if s.data is not None], cleared=cleared)
+        for iri, patch in patches.items():
+            writer.patch(URIRef(iri), patch.added, patch.removed)
         for g in stale:
             writer.drop(URIRef(g))
-        loaded = {str(s.iri) for s in changed}
+        touched = {str(s.iri) for s in reload} | set(patches)
         times = {
             str(s.iri): s.generated_at
-            or (old.get(str(s.iri), ("", 0, None))[2] if str(s.iri) not in loaded else None)
+            or (old.get(str(s.iri), ("", 0, None))[2] if str(s.iri) not in touched else None)
             or _now()
             for s in specs
         }
         writer.load([_meta_data(specs, times, "complete", writer)])
         writer.finish()
+    _keep_snapshots(snapshots, specs, stale)
     report = BuildReport(
-        graphs=tuple(GraphStats(str(s.iri), s.title, s.count, str(s.iri) in loaded) for s in specs),
+        graphs=tuple(_stats(s, reload, patches) for s in specs),
         seconds=time.perf_counter() - started,
-        full_reload=full and bool(loaded),
+        full_reload=full and bool(reload),
         dropped=tuple(stale),
         skipped_memberships=skipped,
     )
@@ -1662,21 +2019,51 @@ def build_rdf(
     return report
 
 
+def _old_digest(old: Mapping[str, tuple[str, int, str | None]], spec: _Spec) -> str | None:
+    found = old.get(str(spec.iri))
+    return None if found is None else found[0]
+
+
+def _keep_snapshots(snapshots: _Snapshots, specs: Sequence[_Spec], stale: Sequence[str]) -> None:
+    """Write the snapshot of every graph whose stored one is not its current content
+    (after the store is complete: a snapshot ahead of the store is never trusted)."""
+    for spec in specs:
+        iri = str(spec.iri)
+        if spec.data is None or snapshots.digest(iri) == spec.digest:
+            continue
+        snapshots.put(_snapshot_of(spec.data, snapshots.get(iri)))
+    for g in stale:
+        snapshots.discard(g)
+
+
+def _stats(spec: _Spec, reload: Sequence[_Spec], patches: Mapping[str, _Patch]) -> GraphStats:
+    iri = str(spec.iri)
+    patch = patches.get(iri)
+    if patch is not None:
+        return GraphStats(
+            iri, spec.title, spec.count, True, PATCHED, patch.n_added, patch.n_removed
+        )
+    if any(s is spec for s in reload):
+        return GraphStats(iri, spec.title, spec.count, True, RELOADED)
+    return GraphStats(iri, spec.title, spec.count, False, UNCHANGED)
+
+
 def _meta_data(
     specs: Sequence[_Spec], times: Mapping[str, str | None], state: str, writer: _Writer
 ) -> _GraphData:
     raw = _meta_raw(specs, times, state)
-    return _graph_data(G_META, _statements(raw), _to_rdflib(raw) if writer.needs_triples else [])
+    return _encode(G_META, raw, _to_rdflib(raw) if writer.needs_triples else [], buckets=1)
 
 
 def load_triples(graph_store: Dataset, graph: str, triples: Iterable[Triple]) -> int:
     """Replace one named graph with ``triples`` (any store); returns the triple count."""
     writer = _writer(graph_store)
     items = list(triples)
-    lines = list(dict.fromkeys(_statements(_from_rdflib(items))))
-    writer.load([_graph_data(URIRef(graph), lines, items)])
+    data = _encode(URIRef(graph), _from_rdflib(items), items, buckets=1)
+    writer.load([data])
     writer.finish()
-    return len(lines)
+    _snapshots(graph_store).discard(graph)  # the next build must not patch from it
+    return data.count
 
 
 # --------------------------------------------------------------------------- export

@@ -12,12 +12,18 @@ Facts the canned-query tests rely on:
   (2020) cites circuits and heads.
 * co-cited with circuits: superposition 2 (new_a, new_b), heads 2 (new_a, mid).
 * paths: new_a -> circuits -> classic; nothing reaches new_a.
+
+The patch tests edit this corpus with :func:`apply_edit` and compare a patched store
+with a fresh build (:func:`all_quads`, :func:`fresh_quads`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
+
+from rdflib import Dataset
 
 from kg.corpus import (
     DETAIL_FULL,
@@ -31,6 +37,8 @@ from kg.corpus import (
     SeedRow,
 )
 from kg.model import Author, Citation, Paper, Topic, TopicMembership
+from kg.rdf import G_META, build_rdf, memory_graph, select
+from kg.vocab import PROV
 
 
 def sid(name: str) -> str:
@@ -209,3 +217,50 @@ def make_corpus(path: Path) -> CorpusStore:
             store.put_seed(row)
         store.set_same_as(ID["twin"], ID["circuits"], "same title and authors")
     return store
+
+
+# --------------------------------------------------------------------------- patch tests
+Quad = tuple[object, ...]  # a row of all_quads: s, p, o, graph
+
+
+def all_quads(ds: Dataset) -> set[Quad]:
+    rows = select(ds, "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+    clock = {PROV.generatedAtTime, PROV.endedAtTime}
+    return {r for r in rows if not (r[3] == G_META and r[1] in clock)}
+
+
+def fresh_quads(corpus: CorpusStore, engine: str, memberships: list[TopicMembership]) -> set[Quad]:
+    ds = memory_graph(engine)
+    build_rdf(corpus, ds, TOPICS, memberships, progress=False)
+    return all_quads(ds)
+
+
+CHRIS = Author("Chris Olah", "2000001")  # also an author of circuits and superposition
+
+
+def apply_edit(corpus: CorpusStore, members: list[TopicMembership], edit: tuple[str, int]) -> None:
+    kind, n = edit
+    if kind == "add-paper":
+        new = Paper(sid(f"added-{n}"), f"Added paper {n}", year=2025, authors=(CHRIS,))
+        corpus.upsert_paper(new, detail=DETAIL_FULL, endpoint="batch")
+        cite = Citation(new.paper_id, ID["classic"], ("ctx",), ("methodology",), True)
+        corpus.add_citations([cite], endpoint="references")
+    elif kind == "remove-citation":
+        c = CITATIONS[n % len(CITATIONS)]
+        corpus._db.execute(
+            "DELETE FROM citations WHERE citing = ? AND cited = ?", (c.citing, c.cited)
+        )
+    elif kind == "retitle":
+        paper = PAPERS[n % len(PAPERS)]
+        changed = replace(paper, title=f"{paper.title} (v{n})", abstract=f"Revised {n}.")
+        corpus.upsert_paper(changed, detail=DETAIL_FULL, endpoint="batch")
+    elif kind == "drop-authors":  # shared person statements must survive
+        paper = PAPERS[n % 2]  # circuits or superposition, both by Chris Olah
+        corpus.upsert_paper(replace(paper, authors=()), detail=DETAIL_FULL, endpoint="batch")
+    elif kind == "drop-membership" and members:
+        members.pop(n % len(members))
+    elif kind == "rescore-membership" and members:
+        i = n % len(members)
+        members[i] = replace(members[i], score=0.9 if members[i].score < 0.5 else 0.2)
+    elif kind == "add-membership":
+        members.append(TopicMembership(PAPERS[n % len(PAPERS)].paper_id, "discovered/0", 0.7))

@@ -4,6 +4,7 @@ builds, the on-disk store's failure modes, and export."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,7 +37,18 @@ from kg.rdf import (
 from kg.settings import Settings
 from kg.sparql import run_query
 from kg.vocab import CITO, DCTERMS, LITKG, RDF, paper_iri
-from tests.kg.rdf_fixtures import BIB, ID, MEMBERSHIPS, PAPERS, TOPICS, WIKI, make_corpus
+from tests.kg.rdf_fixtures import (
+    BIB,
+    ID,
+    MEMBERSHIPS,
+    PAPERS,
+    TOPICS,
+    WIKI,
+    all_quads,
+    apply_edit,
+    fresh_quads,
+    make_corpus,
+)
 
 # --------------------------------------------------------------------------- round trip
 text = st.text(st.characters(codec="utf-8"), max_size=40)
@@ -227,6 +239,9 @@ def test_rebuild_is_idempotent_and_incremental(corpus: CorpusStore) -> None:
     corpus.add_citations([Citation(new.paper_id, ID["classic"])], endpoint="references")
     third = build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
     assert {g.iri for g in third.changed} == {str(G_S2_PAPERS), str(G_S2_CITATIONS)}
+    cites = next(g for g in third.graphs if g.iri == str(G_S2_CITATIONS))
+    assert (cites.action, cites.added, cites.removed) == ("patched", 1, 0)
+    assert "patched +1/-0" in "\n".join(third.lines())
     assert paper_from_graph(ds, paper_iri(new.paper_id)) == new
     # a source that left the corpus takes its graph with it
     corpus._db.execute("DELETE FROM seeds WHERE source = ?", (BIB,))
@@ -241,6 +256,7 @@ def test_rebuild_after_a_big_change_clears_and_reloads(
     ds = memory_graph("oxigraph")
     build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
     monkeypatch.setattr(rdf, "CLEAR_ALL_ABOVE", 10)
+    monkeypatch.setattr(rdf, "PATCH_MAX_FRACTION", 0.0)  # every change counts as big
     corpus.upsert_paper(Paper("f" * 40, "New"), detail=DETAIL_FULL, endpoint="batch")
     report = build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
     assert report.full_reload and len(report.changed) == len(report.graphs)
@@ -255,6 +271,93 @@ def test_build_into_rdflib_memory_matches_oxigraph(corpus: CorpusStore) -> None:
         build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
         counts.append(run_query(ds, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }").rows)
     assert counts[0] == counts[1]
+
+
+# --------------------------------------------------------------------------- patching
+# A rebuild patches a changed graph from its snapshot; the result must be exactly
+# what a fresh build of the same corpus writes (the meta graph's clock times aside).
+EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "add-paper",
+                "remove-citation",
+                "retitle",
+                "drop-authors",
+                "drop-membership",
+                "rescore-membership",
+                "add-membership",
+            ]
+        ),
+        st.integers(0, 50),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+@given(edits=EDITS)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_patched_store_equals_a_fresh_build(engine: str, edits: list[tuple[str, int]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rdf, "PATCH_MAX_FRACTION", 100.0)  # patch however big (the corpus is tiny)
+        corpus = make_corpus(Path(tmp) / "corpus.sqlite")
+        members = list(MEMBERSHIPS)
+        ds = memory_graph(engine)
+        build_rdf(corpus, ds, TOPICS, members, progress=False)
+        for edit in edits:
+            apply_edit(corpus, members, edit)
+        report = build_rdf(corpus, ds, TOPICS, members, progress=False)
+        assert all(g.action in ("patched", "unchanged") for g in report.graphs)
+        assert all_quads(ds) == fresh_quads(corpus, engine, members)
+        # and the patched store patches again from its new snapshot
+        apply_edit(corpus, members, ("add-paper", 99))
+        again = build_rdf(corpus, ds, TOPICS, members, progress=False)
+        assert {g.action for g in again.changed} == {"patched"}
+        assert all_quads(ds) == fresh_quads(corpus, engine, members)
+        corpus.close()
+
+
+def test_on_disk_patch_uses_the_snapshot_and_survives_a_bad_one(
+    tmp_path: Path, corpus: CorpusStore
+) -> None:
+    settings = disk_settings(tmp_path)
+    ds = open_graph(settings, writable=True)
+    build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
+    ds.close()
+    snaps = rdf._snapshot_dir(settings.rdf_path)
+    assert len(list(snaps.glob("*.snapshot"))) == 8
+    members = list(MEMBERSHIPS)
+    apply_edit(corpus, members, ("retitle", 0))
+    apply_edit(corpus, members, ("drop-authors", 1))
+    ds = open_graph(settings, writable=True)  # a new process: the snapshot comes from disk
+    report = build_rdf(corpus, ds, TOPICS, members, progress=False)
+    papers = next(g for g in report.graphs if g.iri == str(G_S2_PAPERS))
+    assert papers.action == "patched" and papers.added and papers.removed
+    assert all_quads(ds) == fresh_quads(corpus, "oxigraph", members)
+    # a damaged snapshot only costs a reload
+    for path in snaps.glob("*.snapshot"):
+        path.write_bytes(path.read_bytes()[:200])
+    apply_edit(corpus, members, ("add-paper", 1))
+    report = build_rdf(corpus, ds, TOPICS, members, progress=False)
+    assert {g.action for g in report.changed} == {"reloaded"}
+    assert all_quads(ds) == fresh_quads(corpus, "oxigraph", members)
+    ds.close()
+    # --rebuild wipes the snapshots with the store
+    open_graph(settings, writable=True, rebuild=True).close()
+    assert not snaps.exists()
+
+
+def test_snapshot_out_of_step_with_the_store_is_not_trusted(corpus: CorpusStore) -> None:
+    ds = memory_graph("oxigraph")
+    build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
+    # someone rewrites a build graph behind the build's back
+    load_triples(ds, str(G_S2_PAPERS), paper_to_triples(PAPERS[0]))
+    corpus.upsert_paper(Paper("9" * 40, "New"), detail=DETAIL_FULL, endpoint="batch")
+    report = build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
+    assert next(g for g in report.graphs if g.iri == str(G_S2_PAPERS)).action == "reloaded"
+    assert all_quads(ds) == fresh_quads(corpus, "oxigraph", list(MEMBERSHIPS))
 
 
 # --------------------------------------------------------------------------- the on-disk store

@@ -22,7 +22,17 @@ from kg.rdf import build_rdf, export_graph, load_triples, memory_graph, open_gra
 from kg.settings import Settings
 from kg.sparql import canned_queries, run_query
 from kg.vocab import LITKG, paper_iri
-from tests.kg.rdf_fixtures import ID, MEMBERSHIPS, PAPERS, TOPICS, WIKI, make_corpus
+from tests.kg.rdf_fixtures import (
+    ID,
+    MEMBERSHIPS,
+    PAPERS,
+    TOPICS,
+    WIKI,
+    all_quads,
+    apply_edit,
+    fresh_quads,
+    make_corpus,
+)
 
 
 def oxigraph_binary() -> str | None:
@@ -217,3 +227,26 @@ def test_unreachable_server_says_what_to_do(tmp_path: Path) -> None:
         GraphStoreError, match=r"Cannot reach the SPARQL server.*LITKG_SPARQL_QUERY_URL"
     ):
         open_graph(settings)
+
+
+def test_server_graphs_are_patched_like_a_fresh_build(
+    settings: Settings, remote: Dataset, corpus: CorpusStore, tmp_path: Path
+) -> None:
+    """DELETE DATA / INSERT DATA patches leave the server holding what a fresh build
+    writes; the module's corpus is built back at the end for the other tests."""
+    edited = make_corpus(tmp_path / "edited.sqlite")
+    members = list(MEMBERSHIPS)
+    writer = open_graph(settings, writable=True)
+    try:
+        build_rdf(edited, writer, TOPICS, members, progress=False)
+        for edit in [("add-paper", 3), ("drop-authors", 0), ("remove-citation", 5)]:
+            apply_edit(edited, members, edit)
+        apply_edit(edited, members, ("rescore-membership", 3))
+        report = build_rdf(edited, writer, TOPICS, members, progress=False)
+        patched = {g.iri: g for g in report.graphs if g.action == "patched"}
+        assert str(rdf.G_S2_PAPERS) in patched and patched[str(rdf.G_S2_PAPERS)].removed
+        assert all_quads(writer) == fresh_quads(edited, "oxigraph", members)
+    finally:
+        build_rdf(corpus, writer, TOPICS, MEMBERSHIPS, progress=False)
+        writer.close()
+        edited.close()
