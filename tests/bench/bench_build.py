@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -137,14 +138,47 @@ def _du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
+class _RssSampler(threading.Thread):
+    """Samples this process's resident memory every 0.2 s (peaks per build step)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._done.wait(0.2):
+            rss = int(Path("/proc/self/statm").read_text().split()[1]) * page / 2**20
+            self.samples.append((time.perf_counter(), rss))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def per_step(self, started: float, seconds: dict[str, float]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        t = started
+        for step in ("embeddings", "topics", "rdf", "snapshot"):
+            if step not in seconds:
+                continue
+            end = t + seconds[step]
+            out[step] = max((r for at, r in self.samples if t <= at <= end), default=0.0)
+            t = end
+        return out
+
+
 def child(data_dir: Path, step: str, n: int) -> dict[str, Any]:
     """One build in this process (run by :func:`main` in a fresh interpreter)."""
     settings = Settings(data_dir=data_dir, s2_api_url="http://127.0.0.1:9")
     if step == "small":
         _small_ingest(settings, n)
+    sampler = _RssSampler()
     started = time.perf_counter()
+    sampler.start()
     report = build(settings, embedder=FakeEmbedder(dim=DIM), progress=False)
     wall = time.perf_counter() - started
+    sampler.stop()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "step": step,
@@ -156,6 +190,7 @@ def child(data_dir: Path, step: str, n: int) -> dict[str, Any]:
         "embedded_new": report.embedded_new,
         "triples": report.triples,
         "seconds": report.seconds,
+        "step_rss_mib": sampler.per_step(started, report.seconds),
         "rdf_mib": _du(settings.data_dir / "rdf") / 2**20,
         "graph_mib": _du(settings.graph_dir) / 2**20,
     }
@@ -175,9 +210,11 @@ STEPS = {
 
 
 def _row(size: str, r: dict[str, Any]) -> str:
-    s = r["seconds"]
+    s, rss = r["seconds"], r["step_rss_mib"]
     parts = ", ".join(
-        f"{k} {s[k]:.1f}" for k in ("embeddings", "topics", "rdf", "snapshot") if k in s
+        f"{k} {s[k]:.1f} s / {rss.get(k, 0) / 1024:.1f} GiB"
+        for k in ("embeddings", "topics", "rdf", "snapshot")
+        if k in s
     )
     return (
         f"| {size} | {STEPS[r['step']]} | {r['wall']:.1f} s | {r['cpu']:.1f} s | {parts} | "
@@ -200,8 +237,8 @@ def main(argv: list[str] | None = None) -> list[str]:
         "",
         f"load average at the start: {os.getloadavg()[0]:.1f}",
         "",
-        "| papers / citations | build | wall | CPU | steps (s) | peak RSS | embedded | triples "
-        "| RDF store on disk |",
+        "| papers / citations | build | wall | CPU | steps: time / peak RSS | peak RSS "
+        "| embedded | triples | RDF store on disk |",
         "|---|---|---:|---:|---|---:|---:|---:|---:|",
     ]
     for size in args.sizes.split(","):
