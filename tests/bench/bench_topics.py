@@ -27,6 +27,11 @@ of its papers carry; the share of papers that carry it). Baselines on the same
 papers: the same cluster sizes assigned at random (mean of 10 draws), and a keyword
 rule with the same number of clusters (each paper gets the most frequent of the k
 most frequent tags whose name occurs in its title or abstract, else "none").
+
+Updates (``build_topic_model(..., previous=...)``): on the same vectors, a model made
+from a random 98% of the papers is updated with the other 2% (``--update-share``);
+the warm-started update is timed against a fresh clustering of all papers, and scored
+by the share of the old papers whose primary coarse topic (and sub-topic) keeps its id.
 Prints Markdown.
 """
 
@@ -51,7 +56,15 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
-from kg.topics import DiscoveredTopics, coarse_k, discover_topics, nmi, purity, terms
+from kg.topics import (
+    DiscoveredTopics,
+    TopicModel,
+    coarse_k,
+    discover_topics,
+    nmi,
+    purity,
+    terms,
+)
 from tests.conftest import SHARED
 
 NON_TOPICAL = {
@@ -179,12 +192,71 @@ def evaluate(
     )
 
 
+def primary_ids(d: DiscoveredTopics) -> dict[str, tuple[str, str | None]]:
+    """Paper -> (coarse topic id, sub-topic id or None) of its hard assignment."""
+    coarse_ids = d.coarse_ids()
+    return {
+        pid: (coarse_ids[int(c)], d.fine_ids[int(f)] if f >= 0 else None)
+        for pid, c, f in zip(d.ids, d.coarse, d.fine, strict=True)
+    }
+
+
+def update_row(
+    name: str,
+    keys: Sequence[str],
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    share: float,
+    seed: int,
+) -> list[str]:
+    """Topics of a random ``1 - share`` of the papers, updated with the rest (warm start),
+    against a fresh clustering of all of them. Papers are told apart by their row (some
+    bibkeys are missing: an update matches papers by id)."""
+    n = len(keys)
+    keys = [f"{key}#{i}" for i, key in enumerate(keys)]
+    new = set(np.random.default_rng(seed).choice(n, size=round(share * n), replace=False).tolist())
+    old = [i for i in range(n) if i not in new]
+    before = discover_topics(
+        [keys[i] for i in old], vectors[old], [texts[i] for i in old], seed=seed
+    )
+    saved = TopicModel(
+        topics=before.topics,
+        memberships=before.memberships,
+        keywords=before.keywords,
+        params={"discovered": before.params},
+    ).to_json()
+    previous = TopicModel.from_json(json.loads(json.dumps(saved)))
+    t0 = time.perf_counter()
+    warm = discover_topics(keys, vectors, texts, seed=seed, previous=previous)
+    t_warm = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fresh = discover_topics(keys, vectors, texts, seed=seed)
+    t_fresh = time.perf_counter() - t0
+    was, now, redo = primary_ids(before), primary_ids(warm), primary_ids(fresh)
+    same_coarse = np.mean([now[p][0] == was[p][0] for p in was])
+    same_fine = np.mean([now[p][1] == was[p][1] for p in was])
+    fresh_same = np.mean([redo[p][0] == was[p][0] for p in was])
+    fresh_nmi = nmi([redo[p][0] for p in was], [was[p][0] for p in was])
+    assert warm.params["warm_start"], warm.params["fresh_reason"]
+    return [
+        name,
+        f"{n:,}",
+        f"{len(new):,} ({share:.0%})",
+        f"{t_fresh:.2f}s",
+        f"**{t_warm:.2f}s**",
+        f"**{same_coarse:.2%}** / {same_fine:.2%}",
+        f"{warm.params['kept_labels']} / {len(warm.topics)}",
+        f"{fresh_same:.2%} (NMI {fresh_nmi:.3f})",
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sample", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--embeddings", type=Path, help="npz with `keys` and `vectors`")
     parser.add_argument("--no-minilm", action="store_true")
+    parser.add_argument("--update-share", type=float, default=0.02, help="new papers in updates")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "litkg-bench")
     args = parser.parse_args(argv)
 
@@ -202,6 +274,7 @@ def main(argv: list[str] | None = None) -> None:
         file=sys.stderr,
     )
     table: list[list[str]] = []
+    updates: list[list[str]] = []
     notes: list[str] = []
     keywords_shown: list[str] = []
 
@@ -219,9 +292,10 @@ def main(argv: list[str] | None = None) -> None:
             keywords_shown.clear()
             keywords_shown.append(f"Coarse topics of {label} (size: label):")
             sizes = np.bincount(d.coarse)
+            coarse_ids = d.coarse_ids()
             for t in d.topics:
                 if t.broader is None:
-                    c = int(t.topic_id.rsplit("/", 1)[1])
+                    c = coarse_ids.index(t.topic_id)
                     keywords_shown.append(f"- {sizes[c]}: {t.label}")
                     subs = [s.label for s in d.topics if s.broader == t.topic_id]
                     if subs:
@@ -245,6 +319,16 @@ def main(argv: list[str] | None = None) -> None:
         )
         run("MiniLM (real), sample", sample, vec)
         run("MiniLM (real), sample", sample, vec, k1=20)
+        updates.append(
+            update_row(
+                "MiniLM (real), sample",
+                [keys[i] for i in sample],
+                vec,
+                [texts[i] for i in sample],
+                args.update_share,
+                args.seed,
+            )
+        )
     t0 = time.perf_counter()
     lsa_all = lsa(texts, seed=args.seed)
     notes.append(f"TF-IDF/SVD-128 stand-in on {n:,}: {time.perf_counter() - t0:.1f}s")
@@ -252,6 +336,9 @@ def main(argv: list[str] | None = None) -> None:
     run("TF-IDF/SVD stand-in, sample", sample, lsa_sample)
     run("TF-IDF/SVD stand-in, sample", sample, lsa_sample, k1=20)
     run("TF-IDF/SVD stand-in, all", everyone, lsa_all)
+    updates.append(
+        update_row("TF-IDF/SVD stand-in, all", keys, lsa_all, texts, args.update_share, args.seed)
+    )
     assert coarse_k(n) == 20  # auto k on all papers is 20: one row suffices
 
     print(
@@ -269,6 +356,15 @@ def main(argv: list[str] | None = None) -> None:
     print()
     for note in notes:
         print(f"- {note}")
+    print()
+    print(
+        "| update: vectors | papers | new | fresh run | warm-started update "
+        "| old papers keeping their coarse / sub-topic id | labels kept "
+        "| fresh run: old papers keeping their coarse id |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in updates:
+        print("| " + " | ".join(r) + " |")
     print()
     print("\n".join(keywords_shown))
 

@@ -396,3 +396,171 @@ def test_real_abstracts_give_readable_keywords() -> None:
     for t in d.topics:
         assert len(t.keywords) >= 5
         assert not set(t.keywords) & {"the", "we", "propose", "paper", "results"}
+
+
+# --------------------------------------------------------------------------- updates
+def as_model(d: DiscoveredTopics) -> TopicModel:
+    """A discovered scheme as a saved and reloaded topics file would give it back."""
+    model = TopicModel(
+        topics=d.topics,
+        memberships=d.memberships,
+        keywords=d.keywords,
+        params={"discovered": d.params},
+    )
+    return TopicModel.from_json(json.loads(json.dumps(model.to_json())))
+
+
+def primary(d: DiscoveredTopics) -> dict[str, tuple[str, str | None]]:
+    """Paper -> (coarse topic id, sub-topic id or None) of its hard assignment."""
+    coarse_ids = d.coarse_ids()
+    return {
+        pid: (coarse_ids[int(c)], d.fine_ids[int(f)] if f >= 0 else None)
+        for pid, c, f in zip(d.ids, d.coarse, d.fine, strict=True)
+    }
+
+
+Grown = tuple[list[str], np.ndarray, list[str], list[int]]
+
+
+@pytest.fixture(scope="module")
+def grown() -> Grown:
+    """324 papers, and the rows of 318 of them: 2 papers of each sub-theme of theme 0
+    are new. Before, theme 0 is the smallest cluster; after, all themes are the same
+    size, so a fresh clustering numbers theme 0 differently."""
+    ids, x, texts, _, _ = blobs(per_sub=27)
+    old = [i for i, pid in enumerate(ids) if not re.fullmatch(r"p0-\d-2[56]", pid)]
+    return ids, x, texts, old
+
+
+def papers_of(ids: list[str], texts: list[str]) -> list[Paper]:
+    return [Paper(pid, t.split(".")[0], abstract=t) for pid, t in zip(ids, texts, strict=True)]
+
+
+def test_update_keeps_topic_ids_labels_and_members(grown: Grown) -> None:
+    ids, x, texts, old = grown
+    old_ids = [ids[i] for i in old]
+    before = build_topic_model(
+        papers_of(old_ids, [texts[i] for i in old]), ids=old_ids, embeddings=x[old], k1=4, k2=3
+    )
+    before = TopicModel.from_json(json.loads(json.dumps(before.to_json())))
+    after = build_topic_model(
+        papers_of(ids, texts), ids=ids, embeddings=x, k1=4, k2=3, previous=before
+    )
+    params = after.params["discovered"]
+    assert params["warm_start"] is True and params["fresh_reason"] is None
+    assert params["changed"] == pytest.approx(6 / 318, abs=1e-6)
+    # the same topics, with the same labels and keywords (each gained <= 6 of 75+ papers)
+    assert after.in_scheme(DISCOVERED) == before.in_scheme(DISCOVERED)
+    assert {t: after.keywords[t] for t in before.keywords} == before.keywords
+    assert params["kept_labels"] == 16 and params["retired"] == []
+    # every old paper keeps its topics; the new ones join their theme's topics
+    for pid in old_ids:
+        assert next(iter(after.topics_of(pid))) == next(iter(before.topics_of(pid)))
+        assert set(after.topics_of(pid)) == set(before.topics_of(pid))
+    for s in range(3):
+        for i in (25, 26):
+            assert set(after.topics_of(f"p0-{s}-{i}")) == set(before.topics_of(f"p0-{s}-0"))
+    # what the warm start avoids: a fresh run numbers the clusters by their new sizes
+    fresh = build_topic_model(papers_of(ids, texts), ids=ids, embeddings=x, k1=4, k2=3)
+    assert fresh.params["discovered"]["warm_start"] is False
+    assert set(fresh.topics_of("p0-0-0")) != set(before.topics_of("p0-0-0"))
+
+
+def test_update_without_k_and_is_deterministic(grown: Grown) -> None:
+    ids, x, texts, old = grown
+    prev = as_model(discover_topics([ids[i] for i in old], x[old], [texts[i] for i in old]))
+    a = discover_topics(ids, x, texts, previous=prev)
+    b = discover_topics(ids, x, texts, previous=prev)
+    assert a.params["warm_start"] and a.params["k1"] == coarse_k(len(ids)) == 3
+    assert a.topics == b.topics and a.memberships == b.memberships
+    assert a.keywords == b.keywords and a.params == b.params
+    assert np.array_equal(a.coarse, b.coarse) and np.array_equal(a.fine, b.fine)
+    was = primary(discover_topics([ids[i] for i in old], x[old], [texts[i] for i in old]))
+    now = primary(a)
+    assert sum(now[p] == was[p] for p in was) >= 0.99 * len(was)
+    # an update with nothing new changes nothing, scores included
+    c = discover_topics(ids, x, texts, previous=as_model(a))
+    assert c.topics == a.topics and c.memberships == a.memberships and primary(c) == now
+
+
+def test_update_retires_a_topic_whose_papers_left(grown: Grown) -> None:
+    ids, x, texts, _ = grown
+    prev = as_model(discover_topics(ids, x, texts, k1=4, k2=3))
+    gone = [i for i, pid in enumerate(ids) if pid.startswith("p1-2-")]  # one sub-theme
+    rest = [i for i in range(len(ids)) if i not in gone]
+    d = discover_topics(
+        [ids[i] for i in rest], x[rest], [texts[i] for i in rest], k1=4, k2=3, previous=prev
+    )
+    assert d.params["warm_start"]
+    parent = primary(d)["p1-0-0"][0]
+    old_subs = [t.topic_id for t in prev.in_scheme(DISCOVERED) if t.broader == parent]
+    new_subs = [t.topic_id for t in d.topics if t.broader == parent]
+    # the theme's sub-topics are found afresh (k2=3 of what is left) under new ids
+    assert set(d.params["retired"]) == set(old_subs)
+    assert not set(new_subs) & set(old_subs) and len(new_subs) == 3
+    # the other themes keep theirs
+    others = {t.topic_id for t in prev.in_scheme(DISCOVERED) if t.topic_id not in old_subs}
+    assert others <= {t.topic_id for t in d.topics}
+    # a later update does not hand a retired id out again
+    again = discover_topics(ids, x, texts, k1=4, k2=3, previous=as_model(d))
+    assert not set(d.params["retired"]) & {t.topic_id for t in again.topics}
+    assert set(again.params["retired"]) >= set(d.params["retired"])
+
+
+def test_update_falls_back_to_fresh_clustering(grown: Grown) -> None:
+    ids, x, texts, old = grown
+    fresh = discover_topics(ids, x, texts, k1=4, k2=3)
+    # most papers changed: a new corpus, the previous topics say nothing about it
+    half = list(range(0, len(ids), 2))
+    prev = as_model(
+        discover_topics([ids[i] for i in half], x[half], [texts[i] for i in half], k1=4, k2=3)
+    )
+    d = discover_topics(ids, x, texts, k1=4, k2=3, previous=prev)
+    assert not d.params["warm_start"] and "added or removed" in d.params["fresh_reason"]
+    assert d.topics == fresh.topics and d.memberships == fresh.memberships
+    # another k asked for
+    prev = as_model(
+        discover_topics([ids[i] for i in old], x[old], [texts[i] for i in old], k1=4, k2=3)
+    )
+    d = discover_topics(ids, x, texts, k1=3, k2=3, previous=prev)
+    assert not d.params["warm_start"] and d.params["fresh_reason"] == "k1 changed (4 -> 3)"
+    assert d.params["k1"] == 3
+    # other embeddings, a previous model without discovered topics, or none at all
+    d = discover_topics(ids, x[:, :40], texts, k1=4, k2=3, previous=prev)
+    assert "dimension" in d.params["fresh_reason"]
+    d = discover_topics(ids, x, texts, k1=4, k2=3, previous=TopicModel())
+    assert d.params["fresh_reason"] == "no previous discovered topics"
+    assert d.topics == fresh.topics and d.memberships == fresh.memberships
+
+
+def test_update_from_a_version_1_topics_file(grown: Grown, tmp_path: Path) -> None:
+    """Files written before updates existed (no ``k1_target``, ``retired``...) still load
+    and warm-start: the previous centroids come from the memberships alone."""
+    ids, x, texts, old = grown
+    data = as_model(
+        discover_topics([ids[i] for i in old], x[old], [texts[i] for i in old], k1=4, k2=3)
+    ).to_json()
+    assert data["version"] == 1
+    params = data["params"]["discovered"]
+    data["params"]["discovered"] = {
+        key: params[key]
+        for key in ("n_papers", "dim", "k1", "k2", "n_subtopics", "seed", "temperature",
+                    "min_score", "max_topics", "method")
+    }  # fmt: skip
+    data["memberships"].reverse()  # the primary topic is the best score, not the first listed
+    path = tmp_path / "topics.json"
+    path.write_text(json.dumps(data))
+    prev = TopicModel.load(path)
+    d = discover_topics(ids, x, texts, k1=4, k2=3, previous=prev)
+    assert d.params["warm_start"] and d.params["kept_labels"] == 16
+    assert [t.topic_id for t in d.topics] == [t["id"] for t in data["topics"]]
+
+
+def test_update_keeps_auto_k_near_a_rounding_boundary() -> None:
+    from kg.topics import _hold
+
+    # sqrt(n / 50) crosses 7.5 at n = 2812.5: a corpus that grows across it keeps k = 7
+    assert coarse_k(2800) == 7 and coarse_k(2830) == 8
+    assert _hold(7, coarse_k(2830), (2830 / 50) ** 0.5) == 7
+    assert _hold(7, coarse_k(3200), (3200 / 50) ** 0.5) == 8  # 8.0: far enough past
+    assert _hold(8, coarse_k(2800), (2800 / 50) ** 0.5) == 8
