@@ -176,16 +176,43 @@ def eval_command(
     tune: Annotated[
         bool, typer.Option("--tune", help="Fit the fusion weights first and save them")
     ] = False,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto",
+            help="Only tune as `litkg build` does (within a time budget; saved only if the "
+            "tuned weights beat the defaults on held-out queries)",
+        ),
+    ] = False,
     queries: Annotated[int, typer.Option(help="Hold-out target papers to evaluate on")] = 200,
     min_refs: Annotated[int, typer.Option(help="References in the graph a target paper needs")] = 8,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Time-ordered citation hold-out: every signal, the fused recommender and baselines."""
     from kg.build import save_weights
-    from kg.evaluate import evaluate_holdout
+    from kg.evaluate import auto_tune, evaluate_holdout
 
     _check_format(fmt)
     kg = load_graph()
+    if auto:
+        lines: list[str] = []
+        outcome = auto_tune(kg, echo=lines.append)
+        path = save_weights(_settings(), outcome.weights) if outcome is not None else None
+        if fmt == "json":
+            data = {
+                "message": " ".join(lines),
+                "weights": outcome.weights if outcome is not None else None,
+                "saved_weights": str(path) if path else None,
+            }
+            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+            return
+        for line in lines:
+            typer.echo(line)
+        if path:
+            typer.echo(
+                f"Saved the tuned weights to {path}; `litkg recommend` uses them from now on."
+            )
+        return
     report = evaluate_holdout(kg, queries=queries, min_refs=min_refs, tune=tune)
     saved = save_weights(_settings(), dict(report.tuned)) if report.tuned is not None else None
     if fmt == "json":

@@ -20,14 +20,16 @@ of ``P``, or the S2 count) and random. Ties are broken by a seeded random order.
 
 :func:`tune_weights` fits the fusion weights by coordinate ascent on mean nDCG@10 over a
 *separate* set of hold-out queries (targets disjoint from the test queries); ``litkg
-eval --tune`` stores them with the graph.
+eval --tune`` stores them with the graph. :func:`auto_tune` does it at build time within
+a time budget (the citation hold-out, or the seed page's sections as groups), and keeps
+the weights only if they beat the defaults on held-out queries.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -296,8 +298,7 @@ def holdout_queries(
     index = RecommendIndex.of(kg)
     view = index.view
     known = index.recommendable & ~np.isnan(index.year)
-    refs_known = np.asarray(view.A @ known.astype(view.A.dtype)).ravel()
-    eligible = np.flatnonzero(known & (refs_known >= min_refs))
+    eligible = eligible_targets(kg, min_refs)
     if eligible.size == 0:
         raise EvaluationError(
             f"No paper has {min_refs} or more references of known year in the graph, so the "
@@ -325,6 +326,15 @@ def holdout_queries(
     return out
 
 
+def eligible_targets(kg: KnowledgeGraph, min_refs: int) -> np.ndarray:
+    """Node numbers of the papers (of known year) with >= ``min_refs`` references of known
+    year in the graph: the possible targets of the citation hold-out."""
+    index = RecommendIndex.of(kg)
+    known = index.recommendable & ~np.isnan(index.year)
+    refs_known = np.asarray(index.view.A @ known.astype(index.view.A.dtype)).ravel()
+    return np.flatnonzero(known & (refs_known >= min_refs))
+
+
 @dataclass
 class _Prepared:
     """One query with every signal computed: candidates, their scaled and raw signals."""
@@ -336,8 +346,39 @@ class _Prepared:
     popularity: np.ndarray  # (m,)
     relevant: np.ndarray  # (m,) bool
     noise: np.ndarray  # (m,) tie-breaker
-    cand: np.ndarray  # (n,) bool mask
-    full_scaled: dict[str, np.ndarray]
+    cand: np.ndarray  # (n,) bool mask (empty in a pruned query)
+    full_scaled: dict[str, np.ndarray]  # (empty in a pruned query)
+    n_relevant: int = -1  # relevant candidates, pruned ones too (-1: relevant.sum())
+
+    def __post_init__(self) -> None:
+        if self.n_relevant < 0:
+            self.n_relevant = int(self.relevant.sum())
+
+    def pruned(self, pool: int) -> _Prepared:
+        """The query on the union of the ``pool`` best candidates by each signal (scaled)
+        and the ``pool`` best by the default fusion: the fused top 10 of any weights lies
+        there in practice, and tuning on it is many times cheaper. Relevant candidates
+        left out still count in the ideal DCG; the full arrays are dropped."""
+        m = self.rows.size
+        if m <= pool:
+            return replace(self, cand=np.zeros(0, dtype=bool), full_scaled={})
+        fused = self.scaled @ np.array([DEFAULT_WEIGHTS[s] for s in SIGNALS], dtype=np.float32)
+        cols = [self.scaled[:, i] for i in range(self.scaled.shape[1])] + [fused]
+        keep = np.zeros(m, dtype=bool)
+        for col in cols:
+            keep[np.argpartition(-col, pool - 1)[:pool]] = True
+        return _Prepared(
+            query=self.query,
+            rows=self.rows[keep],
+            scaled=self.scaled[keep],
+            raw=self.raw[keep],
+            popularity=self.popularity[keep],
+            relevant=self.relevant[keep],
+            noise=self.noise[keep],
+            cand=np.zeros(0, dtype=bool),
+            full_scaled={},
+            n_relevant=self.n_relevant,
+        )
 
 
 def _prepare(
@@ -435,7 +476,7 @@ def _mean_ndcg(
         top = top[np.argsort(-s[top])]
         gains = p.relevant[top].astype(np.float64)
         dcg = float((gains * _DISCOUNT[: gains.size]).sum())
-        ideal = float(_DISCOUNT[: min(int(p.relevant.sum()), k)].sum())
+        ideal = float(_DISCOUNT[: min(p.n_relevant, k)].sum())
         values[i] = dcg / ideal if ideal > 0 else 0.0
     if share is None:
         return float(values.mean()) if values.size else 0.0
@@ -455,6 +496,7 @@ def fit_weights(
     random_starts: int = 2,
     query_weights: Sequence[float] | None = None,
     seed: int = 0,
+    signals: Collection[str] | None = None,
 ) -> tuple[dict[str, float], float]:
     """Coordinate ascent on the (weighted) mean nDCG@k of ``preps``.
 
@@ -462,8 +504,12 @@ def fit_weights(
     the vector is normalised to sum 1 before scoring), until a round changes nothing or
     ``rounds`` are done. It starts from equal weights, from each of ``starts`` and from
     ``random_starts`` seeded Dirichlet draws; the best end point wins. ``query_weights``
-    weigh the queries (e.g. so that each protocol counts the same). Returns (weights
-    summing to 1, rounded to 3 decimals; the objective they reach)."""
+    weigh the queries (e.g. so that each protocol counts the same); ``signals``: only these
+    may weigh more than 0 (all by default). Returns (weights summing to 1, rounded to 3
+    decimals; the objective they reach)."""
+    free = np.array([signals is None or s in signals for s in SIGNALS])
+    if not free.any():
+        raise EvaluationError(f"No signal to tune among {sorted(signals or ())}; use {SIGNALS}.")
     share = None
     if query_weights is not None:
         share = np.asarray(query_weights, dtype=np.float64)
@@ -475,11 +521,12 @@ def fit_weights(
     best_w: np.ndarray | None = None
     best_v = -1.0
     for w in points:
-        w = w / w.max()
+        w = np.where(free, w, 0.0)
+        w = w / w.max() if w.max() > 0 else free.astype(np.float64)
         value = _mean_ndcg(preps, w / w.sum(), k, share)
         for _ in range(rounds):
             changed = False
-            for i in range(len(SIGNALS)):
+            for i in np.flatnonzero(free).tolist():
                 for cand in WEIGHT_GRID:
                     if cand == w[i]:
                         continue
@@ -525,10 +572,41 @@ def evaluate_queries(
     """Every method on the given queries (``read`` given, ``relevant`` hidden)."""
     started = time.perf_counter()
     preps = prepare_queries(kg, queries, time_cut=time_cut, seed=seed)
+    report = evaluate_prepared(
+        kg,
+        preps,
+        weights=weights,
+        seed=seed,
+        k_recall=k_recall,
+        k_ndcg=k_ndcg,
+        diversity=diversity,
+        kind=kind,
+        notes=notes,
+    )
+    return replace(report, seconds=time.perf_counter() - started)
+
+
+def evaluate_prepared(
+    kg: KnowledgeGraph,
+    preps: Sequence[_Prepared],
+    *,
+    weights: Mapping[str, float] | None = None,
+    seed: int = 0,
+    k_recall: int = 20,
+    k_ndcg: int = 10,
+    diversity: float = DEFAULT_DIVERSITY,
+    kind: str = "queries",
+    notes: Sequence[str] = (),
+) -> EvaluationReport:
+    """Every method on queries prepared once (:func:`prepare_queries`, not pruned): to
+    compare several weight sets on the same queries without computing the signals again."""
+    started = time.perf_counter()
     if not preps:
         raise EvaluationError(
             "No query has a relevant paper left among the candidates; check the queries' ids."
         )
+    if any(p.cand.size == 0 for p in preps):
+        raise EvaluationError("Pruned queries are for tuning only; evaluate the full ones.")
     used = resolve_weights(kg.weights, weights)
     methods, _ = _score_methods(
         RecommendIndex.of(kg),
@@ -730,7 +808,205 @@ def group_table(report: EvaluationReport, methods: Iterable[str]) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- build-time tuning
+#: :func:`auto_tune` uses the citation hold-out when this many papers have
+#: :data:`AUTO_MIN_REFS` or more references of known year in the graph.
+AUTO_MIN_TARGETS = 20
+AUTO_MIN_REFS = 4
+#: ... else the seed page's sections, when this many have :data:`AUTO_GROUP_SIZE` papers.
+AUTO_MIN_GROUPS = 4
+AUTO_GROUP_SIZE = 4
+AUTO_GROUP_READ = 2  # read papers per group query (the rest of the section is hidden)
+AUTO_GROUP_DRAWS = 5  # queries per section
+#: At most this many queries in all (half to tune on, half held out); fewer on big graphs
+#: (:func:`auto_queries`), never fewer than AUTO_MIN_QUERIES.
+AUTO_MAX_QUERIES = 120
+AUTO_MIN_QUERIES = 20
+#: Planned seconds to compute one query's signals: a base plus a cost per paper (measured
+#: on 2 shared cores: ~0.04 s at 21k papers, ~0.55 s at 200k, with the time cut).
+AUTO_QUERY_S = (0.005, 3e-6)
+#: Candidates kept per signal when tuning (:meth:`_Prepared.pruned`).
+AUTO_POOL = 200
+
+
+@dataclass(frozen=True)
+class TuneOutcome:
+    """What :func:`auto_tune` did: the protocol, the query counts, mean nDCG@10 of the
+    tuned and the default weights on the held-out queries, and the weights (only returned
+    when they beat the defaults there)."""
+
+    protocol: str
+    weights: dict[str, float]
+    tuning_queries: int
+    test_queries: int
+    tuned_ndcg: float
+    default_ndcg: float
+    seconds: float
+
+    def line(self) -> str:
+        """One line for the build log."""
+        counts = (self.tuning_queries, self.test_queries)
+        scores = (self.tuned_ndcg, self.default_ndcg)
+        return _tune_line(self.protocol, *counts, *scores, self.seconds, stored=True)
+
+
+def _tune_line(
+    protocol: str,
+    n_tune: int,
+    n_test: int,
+    tuned: float,
+    default: float,
+    secs: float,
+    *,
+    stored: bool,
+) -> str:
+    verdict = "stored the tuned weights" if stored else "kept the default weights"
+    return (
+        f"Fusion weights tuned on the {protocol}: {n_tune} tuning + {n_test} held-out queries; "
+        f"nDCG@10 on the held-out ones {tuned:.3f} tuned vs {default:.3f} default "
+        f"({tuned - default:+.3f}): {verdict} ({secs:.1f}s)."
+    )
+
+
+def seed_sections(kg: KnowledgeGraph, min_size: int = AUTO_GROUP_SIZE) -> dict[str, list[str]]:
+    """The curated seed page's sections as groups: the resolved papers listed under one
+    section heading (``Papers > Induction Heads``), by graph id; sections with fewer than
+    ``min_size`` papers in the graph are left out."""
+    index = RecommendIndex.of(kg)
+    groups: dict[str, set[str]] = {}
+    for row in kg.seeds:
+        if row.status != "resolved" or not row.paper_id or not row.section_path:
+            continue
+        j = index.pos.get(index.canon(row.paper_id))
+        if j is None or not index.recommendable[j]:
+            continue
+        name = f"{row.source}: {' > '.join(row.section_path)}"
+        groups.setdefault(name, set()).add(index.ids[j])
+    return {g: sorted(m) for g, m in sorted(groups.items()) if len(m) >= min_size}
+
+
+def auto_queries(papers: int, budget_s: float) -> int:
+    """How many queries :func:`auto_tune` plans for a graph of ``papers`` papers: what
+    fits in 60% of ``budget_s`` by :data:`AUTO_QUERY_S`, within :data:`AUTO_MIN_QUERIES`
+    .. :data:`AUTO_MAX_QUERIES` (a function of the graph size only: deterministic)."""
+    base, per_paper = AUTO_QUERY_S
+    fits = int(0.6 * budget_s / (base + per_paper * papers))
+    return max(AUTO_MIN_QUERIES, min(AUTO_MAX_QUERIES, fits))
+
+
+def _tuning_protocol(
+    kg: KnowledgeGraph, seed: int, max_queries: int
+) -> tuple[str, list[Query], list[Query], bool]:
+    """(protocol, tuning queries, held-out queries, time cut) for :func:`auto_tune`;
+    raises :class:`EvaluationError` saying why when neither protocol has enough data."""
+    eligible = eligible_targets(kg, AUTO_MIN_REFS)
+    if eligible.size >= AUTO_MIN_TARGETS:
+        qs = holdout_queries(
+            kg, n=min(int(eligible.size), max_queries), min_refs=AUTO_MIN_REFS, seed=seed
+        )
+        protocol = (
+            f"citation hold-out ({len(qs)} of {eligible.size:,} papers with >= "
+            f"{AUTO_MIN_REFS} references in the graph)"
+        )
+        return protocol, qs[1::2], qs[0::2], True
+    groups = seed_sections(kg)
+    if len(groups) >= AUTO_MIN_GROUPS:
+        names = sorted(groups)
+        draws = max(1, min(AUTO_GROUP_DRAWS, max_queries // len(names)))
+
+        def queries(part: list[str]) -> list[Query]:
+            sub = {g: groups[g] for g in part}
+            return group_queries(sub, n_read=AUTO_GROUP_READ, repeats=draws, seed=seed)
+
+        protocol = (
+            f"seed page's sections ({len(names)} sections of >= {AUTO_GROUP_SIZE} papers, "
+            "half to tune on, half held out)"
+        )
+        return protocol, queries(names[0::2]), queries(names[1::2]), False
+    papers = f"{eligible.size} paper{' has' if eligible.size == 1 else 's have'}"
+    sections = f"{len(groups)} seed-page section{' has' if len(groups) == 1 else 's have'}"
+    raise EvaluationError(
+        f"Too little to tune on: {papers} >= {AUTO_MIN_REFS} references in the graph "
+        f"({AUTO_MIN_TARGETS} needed) and {sections} >= {AUTO_GROUP_SIZE} papers "
+        f"({AUTO_MIN_GROUPS} needed); the default weights stay. "
+        "Ingest deeper (`litkg ingest --depth 2`) to tune on the graph's citations."
+    )
+
+
+def auto_tune(
+    kg: KnowledgeGraph,
+    *,
+    budget_s: float = 30.0,
+    seed: int = 0,
+    echo: Callable[[str], None] | None = None,
+) -> TuneOutcome | None:
+    """Fit the fusion weights on the graph itself, for ``litkg build`` to store with it.
+
+    The protocol: the time-ordered citation hold-out when >= :data:`AUTO_MIN_TARGETS`
+    papers have >= :data:`AUTO_MIN_REFS` references in the graph, else the seed page's
+    sections as groups (given 2 papers of a section, find the others) when >=
+    :data:`AUTO_MIN_GROUPS` sections have >= :data:`AUTO_GROUP_SIZE` papers, else nothing
+    (None). :func:`auto_queries` seeded queries (fewer on big graphs), split into a tuning and a
+    held-out half (disjoint targets, or disjoint sections); coordinate ascent
+    (:func:`fit_weights`, starting from the defaults) on the tuning half, candidates pruned
+    to :data:`AUTO_POOL` per signal. Returns the weights only if they beat
+    :data:`~kg.recommend.DEFAULT_WEIGHTS` on the held-out half (mean nDCG@10), else None.
+    Deterministic for a graph and ``seed``; if computing the signals runs past
+    ``budget_s`` it stops and returns None. ``echo`` gets one line saying what was done."""
+    say = echo or (lambda _m: None)
+    started = time.perf_counter()
+    try:
+        planned = auto_queries(RecommendIndex.of(kg).n, budget_s)
+        protocol, tune_qs, test_qs, time_cut = _tuning_protocol(kg, seed, planned)
+    except EvaluationError as exc:
+        say(f"Fusion weights not tuned: {exc}")
+        return None
+    index = RecommendIndex.of(kg)
+    rng = np.random.default_rng(seed + 1)
+    preps: dict[str, list[_Prepared]] = {"tune": [], "test": []}
+    for part, qs in (("test", test_qs), ("tune", tune_qs)):
+        for q in qs:
+            if time.perf_counter() - started > budget_s:
+                say(
+                    f"Fusion weights not tuned: computing the signals of the {protocol} took "
+                    f"more than the {budget_s:.0f}s budget; the default weights stay."
+                )
+                return None
+            p = _prepare(index, q, rng, time_cut=time_cut)
+            if p is not None:
+                preps[part].append(p.pruned(AUTO_POOL))
+    tune, test = preps["tune"], preps["test"]
+    if len(tune) < 2 or len(test) < 2:
+        say(
+            f"Fusion weights not tuned: too few queries of the {protocol} kept a hidden paper "
+            f"among the candidates ({len(tune)} tuning, {len(test)} held out)."
+        )
+        return None
+    weights, _ = fit_weights(tune, starts=[DEFAULT_WEIGHTS], random_starts=1, seed=seed)
+    vec = np.array([weights[s] for s in SIGNALS])
+    default = np.array([DEFAULT_WEIGHTS[s] for s in SIGNALS])
+    tuned_v = _mean_ndcg(test, vec / vec.sum(), 10)
+    default_v = _mean_ndcg(test, default / default.sum(), 10)
+    secs = time.perf_counter() - started
+    better = tuned_v > default_v + 1e-9
+    say(_tune_line(protocol, len(tune), len(test), tuned_v, default_v, secs, stored=better))
+    if not better:
+        return None
+    return TuneOutcome(
+        protocol=protocol,
+        weights=weights,
+        tuning_queries=len(tune),
+        test_queries=len(test),
+        tuned_ndcg=round(tuned_v, 4),
+        default_ndcg=round(default_v, 4),
+        seconds=secs,
+    )
+
+
 __all__ = [
+    "AUTO_MIN_GROUPS",
+    "AUTO_MIN_REFS",
+    "AUTO_MIN_TARGETS",
     "BASELINES",
     "FUSED",
     "FUSED_MMR",
@@ -738,8 +1014,13 @@ __all__ = [
     "EvaluationReport",
     "MethodScore",
     "Query",
+    "TuneOutcome",
+    "auto_queries",
+    "auto_tune",
+    "eligible_targets",
     "evaluate_groups",
     "evaluate_holdout",
+    "evaluate_prepared",
     "evaluate_queries",
     "fit_weights",
     "group_queries",
@@ -751,5 +1032,6 @@ __all__ = [
     "prepare_queries",
     "recall_at_k",
     "reciprocal_rank",
+    "seed_sections",
     "tune_weights",
 ]

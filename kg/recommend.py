@@ -19,8 +19,11 @@ signal          what (for candidate ``c`` and read set ``R``)
 ``cocitation``  Salton-normalised co-citation with ``R``, summed over ``R``
 ``coupling``    Salton-normalised bibliographic coupling with ``R``, summed over ``R``
 ``ppr``         personalised PageRank restarting at ``R``, on the undirected citation graph
-``text``        MiniLM cosine to ``R`` (a blend of the max and the mean over ``R``); where
+``text``        MiniLM cosine to ``R`` (the mean over ``R``); where
                 ``c`` and a read paper both have SPECTER2 vectors, averaged with SPECTER2's
+``lexical``     tf-idf cosine of title + abstract words and adjacent word pairs (plurals
+                folded, stop words dropped) to ``R``, the mean over ``R``: exact terms
+                ("sparse autoencoder") that a dense vector blurs
 ``topic``       cosine of idf-weighted topic memberships (scores) with ``R``'s profile
 ``influence``   ``log(1 + citations)`` (S2 count, or in-corpus citers if more), and
                 S2's influential citation count
@@ -28,19 +31,20 @@ signal          what (for candidate ``c`` and read set ``R``)
 ==============  ==========================================================================
 
 Each signal is scaled to 0..1 over the candidates (divided by its maximum; the text
-similarity first has its median subtracted, so the bulk of unrelated papers sits at 0)
+similarity first has its median subtracted, so the bulk of unrelated papers sits at 0;
+most papers share no term with ``R``, so lexical needs no such floor)
 and the fused score is the weighted sum (weights sum to 1). Disliked papers subtract
 :data:`DISLIKE_WEIGHT` times a candidate's closeness to them (the larger of text
-similarity and co-citation/coupling, scaled the same way). The weights are tuned by
-:func:`kg.evaluate.tune_weights` on the graph's own citations (``litkg eval --tune``
-stores them with the graph); without them :data:`DEFAULT_WEIGHTS` apply, which come from
-a tuning run (see there and ``tests/bench/RESULTS.md``). Diversity: maximal
+similarity and co-citation/coupling, scaled the same way). The weights are tuned on the
+graph itself (:func:`kg.evaluate.auto_tune` at build time, :func:`kg.evaluate.tune_weights`
+for ``litkg eval --tune``) and stored with it; without them :data:`DEFAULT_WEIGHTS`
+apply, which come from a tuning run (see there and ``tests/bench/RESULTS.md``). Diversity: maximal
 marginal relevance over the fused score with MiniLM similarity (``diversity`` = 0 turns
 it off); two items with the same title are one.
 
 Everything that does not depend on the query (alias table, embedding rows per graph node,
-topic matrix, priors, the walk matrix) is computed once per :class:`KnowledgeGraph` and
-kept with it (:meth:`RecommendIndex.of`).
+topic matrix, lexical index, priors, the walk matrix) is computed once per
+:class:`KnowledgeGraph` and kept with it (:meth:`RecommendIndex.of`).
 """
 
 from __future__ import annotations
@@ -50,9 +54,11 @@ import math
 import re
 import time
 from bisect import bisect_left
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from itertools import count, islice
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -71,31 +77,33 @@ SIGNALS: tuple[str, ...] = (
     "coupling",
     "ppr",
     "text",
+    "lexical",
     "topic",
     "influence",
     "recency",
 )
 
-#: Fusion weights used when the graph has no tuned ones (``litkg eval --tune`` fits them
-#: on the graph's own citations). These come from one tuning run
-#: (``tests/bench/bench_recommend.py``, see tests/bench/RESULTS.md): coordinate
-#: ascent on nDCG@10 pooled over three protocols, each counting the same: the citation
-#: hold-out on the S2 test world (real records, SYNTHETIC edges) and the tag/keyword
-#: groups of two real libraries (text only), with real MiniLM vectors. The signals at 0
-#: did not help on that pool: the influence and recency priors win on the synthetic
-#: citation world (its edges follow preferential attachment) but cost more on the real tag
-#: groups; ``litkg eval --tune`` on a real graph decides for that graph. ``dislike`` is not
-#: tuned (no evaluation has dislikes).
+#: Fusion weights used when the graph has no tuned ones (``litkg build`` fits them on the
+#: graph itself when it can, :func:`kg.evaluate.auto_tune`; ``litkg eval --tune`` on its
+#: citations). These come from one tuning run (``tests/bench/bench_recommend.py``, see
+#: tests/bench/RESULTS.md): coordinate ascent on nDCG@10 pooled over the tuning queries of
+#: three protocols, each counting the same: the citation hold-out on the S2 test world
+#: (real records, SYNTHETIC edges) and the tag/keyword groups of two real libraries (text
+#: only), with real MiniLM vectors. The influence prior wins on the synthetic citation
+#: world (its edges follow preferential attachment) but costs more on the real groups, so
+#: the pool leaves it out; a graph's own tuning decides for that graph. ``dislike`` is
+#: not tuned (no evaluation has dislikes).
 DEFAULT_WEIGHTS: dict[str, float] = {
     "cited_by": 0.0,
-    "cites": 0.048,
-    "cocitation": 0.476,
+    "cites": 0.003,
+    "cocitation": 0.293,
     "coupling": 0.0,
-    "ppr": 0.238,
-    "text": 0.143,
-    "topic": 0.095,
+    "ppr": 0.293,
+    "text": 0.147,
+    "lexical": 0.147,
+    "topic": 0.029,
     "influence": 0.0,
-    "recency": 0.0,
+    "recency": 0.088,
 }
 #: How hard closeness to a disliked paper pushes a candidate down (fused scores are 0..1).
 DISLIKE_WEIGHT = 0.5
@@ -106,7 +114,9 @@ DEFAULT_DIVERSITY = 0.3
 PPR_ALPHA = 0.5  # continue-probability of the walk (restart 0.5: stays near the read set)
 PPR_TOL = 1e-6
 PPR_MAX_ITER = 50
-TEXT_MAX_SHARE = 0.5  # text = share * max cosine + (1 - share) * mean cosine over R
+#: text = share * max cosine + (1 - share) * mean cosine over R. The mean (the cosine to
+#: R's summed vector) beat 0.25 and 0.5 on the tag/keyword evaluations (RESULTS.md).
+TEXT_MAX_SHARE = 0.0
 RECENCY_HALF_LIFE = 4.0  # years
 INFLUENTIAL_SHARE = 0.25  # influence = 0.75 * log citations + 0.25 * log influential ones
 MMR_POOL = 10  # MMR picks from the top max(MMR_POOL * k, 50) by fused score
@@ -287,6 +297,263 @@ def _inv_sqrt(deg: np.ndarray) -> np.ndarray:
     return np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0).astype(_F)
 
 
+# --------------------------------------------------------------------------- lexical index
+#: Words that say nothing about a paper's subject (function words and the boilerplate of
+#: abstracts); they are dropped and break word pairs.
+_STOPWORDS_TEXT = """
+    a about above after again against all also although among an and any are as at be
+    because been before being below between both but by can could did do does doing done
+    down during each either et etc few for from further had has have having here how
+    however i if in into is it its itself just may might more most much must my no nor
+    not now of off on once only or other our ours out over own per same several should
+    since so some such than that the their them then there these they this those through
+    thus to too under until up upon us very via was we were what when where whether
+    which while who whom why will with within without would yet you your al paper papers
+    propose proposed proposes present presents show shows shown demonstrate demonstrates
+    novel new approach approaches method methods result results use used uses using
+    based work works study studies well first one two three many often including across
+    achieve achieves
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+#: Word pairs and words kept per paper (the heaviest by tf-idf): bounds memory and time.
+LEXICAL_DOC_TERMS = 96
+#: Terms of each read paper matched against the corpus (its heaviest by tf-idf; 10-40
+#: were worse on the evaluations).
+LEXICAL_QUERY_TERMS = 96
+#: lexical = share * max + (1 - share) * mean tf-idf cosine over R (the mean was best on
+#: the tag/keyword evaluations, as for text).
+LEXICAL_MAX_SHARE = 0.0
+#: Terms in more than this share of the papers are dropped (with >= 100 papers).
+LEXICAL_MAX_DF = 0.3
+_LEX_TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?()\[\]{}]")
+_LEX_CHUNK = 8192  # texts tokenised at a time (bounds the memory of the build)
+_LEX_PAIR = 2**20  # term code of a word pair: (a + 1) * _LEX_PAIR + b; < 2**40
+_LEX_HASH = 2**26  # slots of the hashed "in two papers or more" filter
+
+
+def _lex_hash(codes: np.ndarray) -> np.ndarray:
+    """Slots of term codes in the :data:`_LEX_HASH` filter (multiplicative hashing)."""
+    mixed = codes.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return (mixed >> np.uint64(64 - 26)).astype(np.int64)
+
+
+def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+
+def _stem(word: str) -> str:
+    """A light plural folding (``autoencoders`` -> ``autoencoder``, ``studies`` -> ``study``)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def lexical_text(paper: Paper | None) -> str:
+    """What the lexical signal reads: title and abstract."""
+    if paper is None:
+        return ""
+    return f"{paper.title} . {paper.abstract or ''}"
+
+
+class _LexicalTexts(Sequence[str]):
+    """:func:`lexical_text` of papers, made when asked for (a chunk at a time)."""
+
+    def __init__(self, papers: Sequence[Paper | None]) -> None:
+        self.papers = papers
+
+    def __len__(self) -> int:
+        return len(self.papers)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [lexical_text(p) for p in self.papers[i]]
+        return lexical_text(self.papers[i])
+
+
+class LexicalIndex:
+    """Sparse tf-idf vectors of words and adjacent word pairs (no stop word between them)
+    of each node's title and abstract: ``X`` (nodes x terms, rows L2-normalised, at most
+    :data:`LEXICAL_DOC_TERMS` per node) and its transpose ``XT`` (the postings)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        n = len(texts)
+        self.surface: list[str] = []
+        self._vocab: defaultdict[str, int] = defaultdict(count().__next__)
+        for word in (*STOPWORDS, *".,;:!?()[]{}"):
+            self._vocab[word] = -1
+        self._preset = len(self._vocab)
+        self._raw_to_stem = np.full(0, -1, dtype=np.int64)
+        self._stem_ids: dict[str, int] = {}
+        # terms in two papers or more, hashed (a few false positives, no false negatives):
+        # the single-paper terms, most word pairs, are dropped before the global count
+        once = np.zeros(_LEX_HASH, dtype=bool)
+        twice = np.zeros(_LEX_HASH, dtype=bool)
+        chunks = []
+        for lo in range(0, n, _LEX_CHUNK):
+            d, c, t = self._chunk_terms(texts[lo : lo + _LEX_CHUNK])
+            codes, per = np.unique(c, return_counts=True)
+            h = _lex_hash(codes)
+            twice[h[per > 1]] = True
+            single = h[per == 1]
+            twice[single[once[single]]] = True
+            once[single] = True
+            chunks.append(((d + lo).astype(np.int32), c, t.astype(np.int32)))
+        del self._vocab, self._raw_to_stem, self._stem_ids, once
+        kept = [twice[_lex_hash(c)] for _, c, _ in chunks]
+        del twice
+        doc_of = _concat([d[k] for (d, _, _), k in zip(chunks, kept, strict=True)], np.int32)
+        tf = _concat([t[k] for (_, _, t), k in zip(chunks, kept, strict=True)], np.int32)
+        code_of = _concat([c[k] for (_, c, _), k in zip(chunks, kept, strict=True)], np.int64)
+        del chunks, kept
+        col_codes, col_of, df = np.unique(code_of, return_inverse=True, return_counts=True)
+        del code_of
+        keep_col = df >= 2
+        if n >= 100:
+            keep_col &= df <= LEXICAL_MAX_DF * n
+        idf = np.log((n + 1) / np.maximum(df, 1)).astype(_F)
+        keep = keep_col[col_of]
+        col_of = col_of[keep]
+        new_col = (np.cumsum(keep_col) - 1).astype(np.int32)
+        weight = np.log(tf[keep].astype(_F))
+        weight += 1.0
+        weight *= idf[col_of]
+        doc_of, col = doc_of[keep], new_col[col_of]
+        del keep, col_of, tf
+        self.codes = col_codes[keep_col]
+        # the heaviest LEXICAL_DOC_TERMS terms of each node
+        order = np.lexsort((np.negative(weight), doc_of))
+        doc_of, col, weight = doc_of[order], col[order], weight[order]
+        del order
+        starts = np.searchsorted(doc_of, np.arange(n))
+        top = (np.arange(doc_of.size) - starts[doc_of]) < LEXICAL_DOC_TERMS
+        doc_of, col, weight = doc_of[top], col[top], weight[top]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc_of, minlength=n), out=indptr[1:])
+        norms = np.sqrt(np.bincount(doc_of, weights=weight * weight, minlength=n))
+        weight /= norms[doc_of].astype(_F)  # every listed node has a term of weight > 0
+        shape = (n, int(self.codes.size))
+        self.X: sp.csr_matrix = sp.csr_matrix((weight, col, indptr), shape=shape)
+        self.X.sort_indices()
+        self.XT: sp.csr_matrix = self.X.T.tocsr()
+
+    def _chunk_terms(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(document within the chunk, term code, count) of every distinct term of every
+        text: a word is its stem number, a pair ``(a + 1) * _LEX_PAIR + b``."""
+        from array import array
+
+        vocab = self._vocab
+        raw = array("q")
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        for i, text in enumerate(texts):
+            before = len(raw)
+            raw.extend(map(vocab.__getitem__, _LEX_TOKEN.findall(text.lower())))
+            lengths[i] = len(raw) - before
+        known = self._raw_to_stem.size
+        fresh = list(islice(vocab, self._preset + known, None))  # insertion order
+        more = np.full(len(fresh), -1, dtype=np.int64)
+        for k, word in enumerate(fresh):
+            if len(word) < 2 or word.isdigit():
+                continue
+            st = _stem(word)
+            sid = self._stem_ids.setdefault(st, len(self._stem_ids))
+            if sid == len(self.surface):
+                self.surface.append(word)
+            elif word == st:
+                self.surface[sid] = word  # show the word itself where it occurs
+            more[k] = sid
+        self._raw_to_stem = np.concatenate([self._raw_to_stem, more])
+        if len(self._stem_ids) >= _LEX_PAIR:
+            raise RecommendError(
+                f"More than {_LEX_PAIR:,} distinct words: too many for the lexical index; "
+                "set the lexical weight to 0 or split the corpus."
+            )
+        ids = np.frombuffer(raw, dtype=np.int64)
+        tok = np.where(ids >= 0, self._raw_to_stem[np.maximum(ids, 0)], -1)
+        doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        uni = tok >= 0
+        pair = uni[:-1] & uni[1:] & (doc[:-1] == doc[1:])
+        code = np.concatenate([tok[uni], (tok[:-1][pair] + 1) * _LEX_PAIR + tok[1:][pair]])
+        where = np.concatenate([doc[uni], doc[:-1][pair]])
+        keys, tf = np.unique(where * _LEX_PAIR**2 + code, return_counts=True)
+        d, c = np.divmod(keys, _LEX_PAIR**2)
+        return d, c, tf
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the matrices and term codes (the word list not counted)."""
+        mats = (self.X, self.XT)
+        return int(sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in mats)) + int(
+            self.codes.nbytes
+        )
+
+    def term(self, col: int) -> str:
+        """The words of term column ``col`` (``sparse autoencoder``)."""
+        code = int(self.codes[col])
+        if code < _LEX_PAIR:
+            return self.surface[code]
+        a, b = divmod(code, _LEX_PAIR)
+        return f"{self.surface[a - 1]} {self.surface[b]}"
+
+    def similarities(self, nodes: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(tf-idf cosine of every node to the ``nodes`` that have terms, each read
+        through its :data:`LEXICAL_QUERY_TERMS` heaviest terms; their positions in
+        ``nodes``): only the postings of those terms are visited."""
+        q = self.X[nodes]
+        has = np.flatnonzero(np.diff(q.indptr) > 0)
+        if has.size == 0:
+            return None, has
+        q = q[has]
+        rows, cols, vals = [], [], []
+        for i in range(q.shape[0]):
+            lo, hi = q.indptr[i], q.indptr[i + 1]
+            w = q.data[lo:hi]
+            best = np.argsort(-w, kind="stable")[:LEXICAL_QUERY_TERMS]
+            rows.append(np.full(best.size, i))
+            cols.append(q.indices[lo:hi][best])
+            vals.append(w[best])
+        terms, inv = np.unique(np.concatenate(cols), return_inverse=True)
+        dense = np.zeros((terms.size, q.shape[0]), dtype=_F)
+        dense[inv, np.concatenate(rows)] = np.concatenate(vals)
+        sims = np.asarray(self.XT[terms].T @ dense)
+        return sims, has
+
+    def shared_terms(self, j: int, q: int, limit: int = 3) -> list[str]:
+        """The terms ``j`` and ``q`` share that weigh most in both; a word gives way to a
+        heavy shared word pair that contains it."""
+        x = self.X
+        a = dict(zip(x.indices[x.indptr[j] : x.indptr[j + 1]].tolist(),
+                     x.data[x.indptr[j] : x.indptr[j + 1]].tolist(), strict=True))  # fmt: skip
+        both = [
+            (a[c] * w, c)
+            for c, w in zip(
+                x.indices[x.indptr[q] : x.indptr[q + 1]].tolist(),
+                x.data[x.indptr[q] : x.indptr[q + 1]].tolist(),
+                strict=True,
+            )
+            if c in a
+        ]
+        both.sort(key=lambda t: (-t[0], t[1]))
+        heavy = [self.term(c) for _, c in both[: 3 * limit]]
+        pairs = [t for t in heavy if " " in t]
+        shown: list[str] = []
+        for t in heavy:
+            if " " not in t:  # a heavy pair with this word says more
+                t = next((p for p in pairs if t in p.split()), t)
+            if t in shown or any(t in s.split() for s in shown):
+                continue
+            shown = [s for s in shown if s not in t.split()]
+            shown.append(t)
+            if len(shown) >= limit:
+                break
+        return shown
+
+
 # --------------------------------------------------------------------------- the index
 _CACHE_ATTR = "_litkg_recommend_index"
 
@@ -374,6 +641,7 @@ class RecommendIndex:
         self.same_title = {t: js for t, js in by_title.items() if len(js) > 1}
         self._title_words = [t for t, _ in self.titles]
         self._build_topics(kg)
+        self.lexical = LexicalIndex(_LexicalTexts(self.paper))
         self.view = GraphView(g.A)
         self.signature = _signature(kg)
 
@@ -598,12 +866,15 @@ def _safe_inv(x: np.ndarray) -> np.ndarray:
 class Signals:
     """Raw per-node signal values for one read set (arrays of length ``index.n``), plus
     what the reasons need: MiniLM cosines per embedding row to the read papers that have a
-    vector (``text_sims``, rows x ``text_read``, positions in ``read``)."""
+    vector (``text_sims``, rows x ``text_read``, positions in ``read``) and tf-idf cosines
+    per node to the read papers that have terms (``lexical_sims``, ``lexical_read``)."""
 
     raw: dict[str, np.ndarray]
     read: np.ndarray
     text_sims: np.ndarray | None = None
     text_read: np.ndarray | None = None
+    lexical_sims: np.ndarray | None = None
+    lexical_read: np.ndarray | None = None
 
     def text_by_read(self, index: RecommendIndex, j: int) -> np.ndarray:
         """Cosine of node ``j`` to each read paper (NaN where either has no vector)."""
@@ -644,6 +915,8 @@ def raw_signals(
     sims, cols = _cosines(index.embeddings, index.emb_row, both)
     mine = cols < read.size
     raw["text"] = _blend(sims, cols, mine, index.emb_row, index.emb_identity)
+    lex, lcols = index.lexical.similarities(read)
+    raw["lexical"] = _blend_all(lex, index.n, LEXICAL_MAX_SHARE)
     spec, scols = _cosines(index.specter, index.spec_row, read)
     raw["specter"] = _blend(spec, scols, scols >= 0, index.spec_row, False)
     profile = np.asarray(index.topic_vectors[read].sum(axis=0)).ravel() / max(1, read.size)
@@ -658,7 +931,14 @@ def raw_signals(
         raw["dislike_coupling"] = cpl[:, 1]
         raw["dislike_text"] = _blend(sims, cols, ~mine, index.emb_row, index.emb_identity, 1.0)
     read_sims = None if sims is None or mine.all() else sims[:, mine]
-    return Signals(raw, read, read_sims if read_sims is not None else sims, cols[mine])
+    return Signals(raw, read, read_sims if read_sims is not None else sims, cols[mine], lex, lcols)
+
+
+def _blend_all(sims: np.ndarray | None, n: int, max_share: float = TEXT_MAX_SHARE) -> np.ndarray:
+    """Per node: ``max_share`` * max + the rest * mean of its similarities (0 without any)."""
+    if sims is None:
+        return np.zeros(n)
+    return np.asarray(max_share * sims.max(axis=1) + (1 - max_share) * sims.mean(axis=1))
 
 
 def _cosines(
@@ -729,6 +1009,7 @@ def scaled_signals(sig: Signals, cand: np.ndarray) -> dict[str, np.ndarray]:
         has = ~np.isnan(spec)
         text = np.where(has, 0.5 * (text + _scale_floor(spec, cand)), text)
     out["text"] = text
+    out["lexical"] = _scale_max(raw["lexical"], cand)
     out["topic"] = _scale_max(raw["topic"], cand)
     out["influence"] = _scale_max(raw["influence"], cand)
     year = raw["recency"]
@@ -748,19 +1029,19 @@ def signal_matrix(scaled: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndar
 def resolve_weights(
     kg_weights: Mapping[str, float] | None, weights: Mapping[str, float] | None
 ) -> dict[str, float]:
-    """Defaults, overridden by the graph's tuned weights, overridden by ``weights``;
-    normalised to sum 1. Unknown names in ``weights`` are an error."""
+    """The graph's tuned weights (a complete set: a signal they do not name, e.g. one
+    added since they were tuned, weighs 0) or else the defaults, overridden by
+    ``weights``; normalised to sum 1. Unknown names in ``weights`` are an error."""
     if weights:
         bad = sorted(set(weights) - set(SIGNALS))
         if bad:
             raise RecommendError(
                 f"Unknown signal weight(s) {', '.join(bad)}; use {', '.join(SIGNALS)}."
             )
-    merged = dict(DEFAULT_WEIGHTS)
-    for source in (kg_weights or {}, weights or {}):
-        for name, value in source.items():
-            if name in SIGNALS:
-                merged[name] = float(value)
+    tuned = {k: v for k, v in (kg_weights or {}).items() if k in SIGNALS}
+    merged = {s: float(tuned.get(s, 0.0)) for s in SIGNALS} if tuned else dict(DEFAULT_WEIGHTS)
+    for name, value in (weights or {}).items():
+        merged[name] = float(value)
     if any(v < 0 or not math.isfinite(v) for v in merged.values()):
         raise RecommendError(f"Signal weights must be finite and >= 0, got {merged}.")
     total = sum(merged.values())
@@ -1043,6 +1324,16 @@ def explain(
                 "text",
                 f"close to {index.label(read[q])} in content ({float(row[q]):.2f})",
             )
+    if sig.lexical_sims is not None and sig.lexical_read is not None and scaled["lexical"][j] > 0.3:
+        row = sig.lexical_sims[j]
+        q = int(read[int(sig.lexical_read[int(np.argmax(row))])])
+        terms = index.lexical.shared_terms(j, q)
+        if terms:
+            quoted = ", ".join(f"'{t}'" for t in terms)
+            add(
+                "lexical",
+                f"shares the term{'s' if len(terms) > 1 else ''} {quoted} with {index.label(q)}",
+            )
     if scaled["topic"][j] > 0.2:
         topic = _shared_topic(index, j, sig.read)
         if topic is not None:
@@ -1190,12 +1481,14 @@ __all__ = [
     "SIGNALS",
     "Filters",
     "GraphView",
+    "LexicalIndex",
     "PathStep",
     "RecommendIndex",
     "RecommendationResult",
     "Signals",
     "filter_mask",
     "fuse",
+    "lexical_text",
     "raw_signals",
     "reading_path",
     "recommend",

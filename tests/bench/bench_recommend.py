@@ -4,31 +4,32 @@ a citation hold-out (S2 test world, SYNTHETIC edges) and on real tags/keywords.
 Run (from the repository root; reads ../shared):
 
     HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python -m tests.bench recommend
-    nice -n 10 .venv/bin/python -m tests.bench.bench_recommend --sizes 21223:200000 --skip-eval
+    nice -n 10 .venv/bin/python -m tests.bench.bench_recommend --skip-eval --sizes 21223:200000
     nice -n 10 .venv/bin/python -m tests.bench.bench_recommend --skip-latency --fake-embedder
 
 Parts:
 
-* **Latency** of :func:`kg.recommend.recommend` (k = 20, MMR on) on generated graphs
-  (``tests.bench.bench_graph.generate``: papers in publication order, heavy-tailed
-  in-degree, ~9.4 edges per paper: 21,223 papers / 200k edges and 200k / 2M), random
-  L2-normalised 384-d vectors, 60 random topics with 1-3 memberships per paper. Read
-  sets of 1, 5 and 20 random papers, with and without filters and a disliked paper;
+* **Latency** of :func:`kg.recommend.recommend` (k = 20, MMR on, default weights) on
+  generated graphs (``tests.bench.bench_graph.generate``: papers in publication order,
+  heavy-tailed in-degree, ~9.4 edges per paper: 21,223 papers / 200k edges and 200k /
+  2M) carrying the titles and abstracts of llm-papers (cycled; for the lexical index),
+  random L2-normalised 384-d vectors, 60 random topics with 1-3 memberships per paper.
+  Read sets of 1, 5 and 20 random papers, with and without filters and a disliked paper;
   p50 and p95 over ``--queries`` queries each, after the one-off index build (timed
-  separately).
-* **Citation hold-out** (:func:`kg.evaluate.evaluate_holdout`) on the S2 test world
-  (``tests.s2world.build_world``: REAL records from ../shared, SYNTHETIC citation edges
-  drawn from shared words and preferential attachment), with real MiniLM vectors
-  (cached under the temp dir; ``--fake-embedder`` for a quick run). 200 test targets;
-  weights tuned on 200 other targets.
-* **Tags and keywords on real data** (:func:`kg.evaluate.evaluate_groups`; no citations,
-  so only text, topic and prior signals): (a) the MI review's Zotero library
-  (``mi-review-library.bib.gz``), its topical keywords as groups; (b) a seeded sample of
-  3,000 of the 21,223 llm-papers records, their narrow curated tags as groups. Given 3
-  papers of a group, how many of the others come back in 20 (5 draws per group).
-* **Default weights**: coordinate ascent on the pooled tuning queries of both protocols
-  (citation targets disjoint from the test ones; groups alternate between a tuning and a
-  test half). :data:`kg.recommend.DEFAULT_WEIGHTS` are these, rounded.
+  separately, with the lexical index's size and the process's peak RSS).
+* **Three protocols**, each with a tuning and a test split: the citation hold-out
+  (:func:`kg.evaluate.holdout_queries`) on the S2 test world (``tests.s2world``: REAL
+  records from ../shared, SYNTHETIC citation edges), 200 test targets and 200 other
+  targets to tune on; the MI review's Zotero library (``mi-review-library.bib.gz``), its
+  topical keywords as groups; a seeded sample of 3,000 of the 21,223 llm-papers records,
+  their narrow curated tags as groups (groups alternate between a tuning and a test
+  half; given 3 papers of a group, find the others). Real MiniLM vectors (cached under
+  the temp dir; ``--fake-embedder`` for a quick run).
+* **Side by side on each test split**: every single signal, and the fused recommender
+  with weights tuned on that protocol's tuning split (all signals; all but lexical; text +
+  lexical only) and with :data:`kg.recommend.DEFAULT_WEIGHTS`.
+* **Default weights**: coordinate ascent on the pooled tuning queries of the three
+  protocols (each counting the same); :data:`kg.recommend.DEFAULT_WEIGHTS` are these.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ import argparse
 import gc
 import os
 import re
+import resource
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -52,12 +55,9 @@ from kg.embed import EmbeddingCache, FakeEmbedder, MiniLMEmbedder, embed_cached,
 from kg.evaluate import (
     FUSED,
     FUSED_MMR,
-    EvaluationReport,
-    evaluate_groups,
-    evaluate_holdout,
+    evaluate_prepared,
     fit_weights,
     group_queries,
-    group_table,
     holdout_queries,
     in_memory_graph,
     prepare_queries,
@@ -65,6 +65,7 @@ from kg.evaluate import (
 from kg.model import Citation, Paper, Topic, TopicMembership
 from kg.recommend import (
     DEFAULT_WEIGHTS,
+    SIGNALS,
     Filters,
     RecommendIndex,
     reading_path,
@@ -189,77 +190,186 @@ def split_groups(groups: Mapping[str, list[str]]) -> tuple[dict[str, Any], dict[
 
 
 # --------------------------------------------------------------------------- quality
-def derive_weights(
-    world: KnowledgeGraph, group_sets: Sequence[tuple[KnowledgeGraph, Mapping[str, Any]]]
-) -> tuple[dict[str, float], float, int]:
-    """Pooled tuning: 200 citation targets after the 200 test ones, and the tuning half of
-    every group set (3 read papers, 5 draws per group)."""
-    protocols = [prepare_queries(world, holdout_queries(world, n=200, seed=0, skip=200),
-                                 time_cut=True, seed=11)]  # fmt: skip
-    for kg, groups in group_sets:
-        qs = group_queries(groups, n_read=3, repeats=5, seed=1)
-        protocols.append(prepare_queries(kg, qs, time_cut=False, seed=12))
-    preps = [p for block in protocols for p in block]
-    share = [1.0 / len(block) for block in protocols for _ in block]  # each protocol counts 1
-    # the defaults are not a start point: the result must not depend on them
-    weights, value = fit_weights(preps, random_starts=4, query_weights=share)
-    return weights, value, len(preps)
+@dataclass
+class Protocol:
+    """One evaluation protocol: its graph and its tuning and test queries, prepared once."""
+
+    name: str
+    kg: KnowledgeGraph
+    tune: list[Any]
+    test: list[Any]
+    notes: str
 
 
-def report_block(title: str, report: EvaluationReport) -> list[str]:
-    return [f"### {title}", "", *report.lines(), f"_({report.seconds:.1f}s)_", ""]
-
-
-def quality(fake: bool) -> list[str]:
-    embed, name = embedder_fn(fake)
-    out = ["## Quality", "", f"Text vectors: {name}.", ""]
+def protocols(embed: Callable[[list[str]], np.ndarray]) -> tuple[list[Protocol], str]:
+    """The three protocols: citation hold-out (200 test targets, 200 other targets to tune
+    on), and the test/tuning halves of the MI review keywords and the llm-papers tags."""
     t0 = time.perf_counter()
     world, counts = world_graph(embed)
     bib, bib_groups = bib_graph(embed)
     llm, llm_groups = llm_graph(embed)
-    out.append(
+    built = (
         f"Built in {time.perf_counter() - t0:.0f}s: S2 test world {counts['papers']:,} papers / "
         f"{counts['edges']:,} SYNTHETIC edges; MI review library {len(bib.papers):,} papers, "
         f"{len(bib_groups)} keyword groups; llm-papers sample {len(llm.papers):,} papers, "
         f"{len(llm_groups)} tag groups."
     )
-    bib_tune, bib_test = split_groups(bib_groups)
-    llm_tune, llm_test = split_groups(llm_groups)
+    out = [
+        Protocol(
+            "citation hold-out (SYNTHETIC edges)",
+            world,
+            prepare_queries(world, holdout_queries(world, n=200, seed=0, skip=200),
+                            time_cut=True, seed=11),
+            prepare_queries(world, holdout_queries(world, n=200, seed=0), time_cut=True, seed=0),
+            "200 test targets; 200 other targets to tune on",
+        )
+    ]  # fmt: skip
+    for name, kg, groups in (
+        ("MI review keywords (real)", bib, bib_groups),
+        ("llm-papers tags (real)", llm, llm_groups),
+    ):
+        tune_g, test_g = split_groups(groups)
+        tune = prepare_queries(kg, group_queries(tune_g, n_read=3, repeats=5, seed=1),
+                               time_cut=False, seed=12)  # fmt: skip
+        test = prepare_queries(kg, group_queries(test_g, n_read=3, repeats=5, seed=0),
+                               time_cut=False, seed=0)  # fmt: skip
+        notes = f"{len(test_g)} test groups ({len(test)} queries); {len(tune_g)} tuning groups"
+        out.append(Protocol(name, kg, tune, test, notes))
+    return out, built
+
+
+def derive_weights(protos: Sequence[Protocol]) -> tuple[dict[str, float], float, int]:
+    """Pooled tuning on the tuning queries of every protocol, each protocol counting the
+    same; the defaults are not a start point (the result must not depend on them)."""
+    preps = [p for proto in protos for p in proto.tune]
+    share = [1.0 / len(proto.tune) for proto in protos for _ in proto.tune]
+    weights, value = fit_weights(preps, random_starts=4, query_weights=share)
+    return weights, value, len(preps)
+
+
+#: Every signal but the lexical one (to measure what it adds).
+NO_LEXICAL = tuple(s for s in SIGNALS if s != "lexical")
+
+
+def fmt_weights(w: Mapping[str, float]) -> str:
+    return ", ".join(f"{k} {v:.3f}" for k, v in w.items() if v > 0) or "-"
+
+
+def compare(proto: Protocol, pooled: Mapping[str, float]) -> tuple[list[str], list[str]]:
+    """(summary row, full block) of one protocol: every single signal, and the fused
+    recommender with weights tuned on this protocol's tuning queries (all signals; all but
+    lexical; text + lexical only), the shipped defaults and the pooled fit, on its test
+    queries."""
+    no_lex = fit_weights(proto.tune, starts=[DEFAULT_WEIGHTS], signals=NO_LEXICAL)[0]
+    hybrid = fit_weights(proto.tune, signals=("text", "lexical"))[0]
+    fits = {  # all signals: started from the two restricted fits too (nested in-sample)
+        "tuned here": fit_weights(proto.tune, starts=[DEFAULT_WEIGHTS, no_lex, hybrid])[0],
+        "tuned here, no lexical": no_lex,
+        "tuned here, text + lexical only": hybrid,
+        "defaults": dict(DEFAULT_WEIGHTS),
+    }
+    if dict(pooled) != dict(DEFAULT_WEIGHTS):
+        fits["pooled re-fit"] = dict(pooled)
+    reports = {
+        name: evaluate_prepared(proto.kg, proto.test, weights=w, kind=proto.name)
+        for name, w in fits.items()
+    }
+    base = reports["tuned here"]
+    best = base.best_single()
+    rows = [m for m in base.methods if m.method not in (FUSED, FUSED_MMR)]
+    fused_rows = []
+    for name, rep in reports.items():
+        mmr = name in ("tuned here", "defaults")
+        for m in (rep.method(FUSED), *([rep.method(FUSED_MMR)] if mmr else [])):
+            fused_rows.append(replace(m, method=f"**{m.method} ({name})**"))
+    table = ["| method | P@20 | recall@20 | nDCG@10 | MRR |", "|---|---:|---:|---:|---:|"]
+    for m in sorted([*rows, *fused_rows], key=lambda m: -m.ndcg):
+        label = m.method + (" (best single)" if m.method == best.method else "")
+        table.append(
+            f"| {label} | {m.precision:.3f} | {m.recall:.3f} | {m.ndcg:.3f} | {m.mrr:.3f} |"
+        )
+    st = base.stats
+    notes = (
+        f"{proto.notes}. Mean {st['mean_read']:.1f} read papers, {st['mean_relevant']:.1f} "
+        f"hidden ones among {st['mean_candidates']:,.0f} candidates."
+    )
+    block = [f"### {proto.name}", "", notes, "", *table, ""]
+    for name, rep in reports.items():
+        block.append(f"- weights {name}: {fmt_weights(rep.weights)}")
+    block.append("")
+
+    def margin(name: str) -> str:
+        v = reports[name].method(FUSED).ndcg
+        d = v - best.ndcg
+        rel = f", {d / best.ndcg:+.0%}" if best.ndcg > 0 else ""
+        mark = "**" if d > 0 else ""
+        return f"{mark}{v:.3f} ({d:+.3f}{rel}){mark}"
+
+    names = ["tuned here", "tuned here, no lexical", "tuned here, text + lexical only",
+             "defaults"]  # fmt: skip
+    row = [
+        f"| {proto.name} | {best.ndcg:.3f} ({best.method}) | "
+        f"{base.method('text').ndcg:.3f} | {base.method('lexical').ndcg:.3f} | "
+        + " | ".join(margin(n) for n in names)
+        + " |"
+    ]
+    return row, block
+
+
+def quality(fake: bool) -> list[str]:
+    embed, name = embedder_fn(fake)
+    out = ["## Quality", "", f"Text vectors: {name}.", ""]
+    protos, built = protocols(embed)
+    out.append(built)
     t0 = time.perf_counter()
-    pooled, value, n_pooled = derive_weights(world, [(bib, bib_tune), (llm, llm_tune)])
+    pooled, value, n_pooled = derive_weights(protos)
+    same = "yes" if pooled == dict(DEFAULT_WEIGHTS) else "NO (re-fit differs)"
     out += [
         "",
-        f"Pooled tuning ({n_pooled} queries: 200 citation targets + the tuning half of the "
-        f"groups; {time.perf_counter() - t0:.0f}s): nDCG@10 {value:.3f} in-sample, weights "
-        + ", ".join(f"{k} {v:.3f}" for k, v in pooled.items()),
-        "Defaults in kg.recommend.DEFAULT_WEIGHTS: "
-        + ", ".join(f"{k} {v:.3f}" for k, v in DEFAULT_WEIGHTS.items()),
+        f"Pooled tuning ({n_pooled} queries: the tuning queries of the three protocols, each "
+        f"protocol counting the same; {time.perf_counter() - t0:.0f}s): nDCG@10 {value:.3f} "
+        f"in-sample, weights {fmt_weights(pooled)}",
+        f"Defaults in kg.recommend.DEFAULT_WEIGHTS: {fmt_weights(DEFAULT_WEIGHTS)} "
+        f"(equal to the pooled re-fit: {same})",
         "",
+        "Fused nDCG@10 on each protocol's test queries, (margin over the best single signal):",
+        "",
+        "| protocol | best single | text | lexical | fused, tuned on this protocol | "
+        "same, without lexical | text + lexical only, tuned | fused, defaults |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    h_default = evaluate_holdout(world, queries=200, weights=pooled)
-    out += report_block(
-        "Citation hold-out, S2 test world (SYNTHETIC edges), pooled weights", h_default
-    )
-    h_tuned = evaluate_holdout(world, queries=200, tune=True)
-    out += report_block(
-        "Citation hold-out, S2 test world (SYNTHETIC edges), weights tuned on this protocol only "
-        "(`litkg eval --tune`)",
-        h_tuned,
-    )
-    for title, kg, groups in (
-        ("MI review library: Zotero keywords (test half of the groups)", bib, bib_test),
-        ("llm-papers sample: curated tags (test half of the groups)", llm, llm_test),
-    ):
-        rep = evaluate_groups(kg, groups, n_read=3, repeats=5, weights=pooled)
-        out += report_block(title, rep)
-        out += group_table(rep, ("text", "topic", FUSED, FUSED_MMR, "popularity", "random"))
-        out.append("")
-    return out
+    blocks: list[str] = []
+    for proto in protos:
+        row, block = compare(proto, pooled)
+        out += row
+        blocks += block
+    return [*out, "", *blocks]
 
 
 # --------------------------------------------------------------------------- latency
+def real_texts(papers: list[Paper]) -> tuple[list[Paper], str]:
+    """The generated papers with the titles and abstracts of llm-papers, cycled (from the
+    second round on titles end in "- copy N", so no two are the same), so that the lexical
+    index has real text to index; unchanged when ../shared is missing."""
+    from dataclasses import replace as with_
+
+    path = SHARED / "corpus" / "llm-papers.jsonl.gz"
+    if not path.exists():
+        return papers, "generated titles, no abstracts (../shared missing)"
+    from tests.s2world import load_llm
+
+    recs = [r for r in load_llm(path) if r.get("title")]
+    out = []
+    for i, p in enumerate(papers):
+        r = recs[i % len(recs)]
+        title = r["title"] + (f" - copy {i // len(recs)}" if i >= len(recs) else "")
+        out.append(with_(p, title=title, abstract=r.get("abstract") or None))
+    return out, f"titles and abstracts of the {len(recs):,} llm-papers records, cycled"
+
+
 def synthetic_graph(n: int, m: int, seed: int = 0) -> tuple[KnowledgeGraph, float]:
     papers, citing, cited = generate(n, m, seed)
+    papers, _ = real_texts(papers)
     rng = np.random.default_rng(seed)
     vec = rng.standard_normal((n, 384)).astype(np.float32)
     vec /= np.linalg.norm(vec, axis=1, keepdims=True)
@@ -290,15 +400,18 @@ def latency(sizes: Sequence[tuple[int, int]], queries: int) -> list[str]:
     for n, m in sizes:
         gc.collect()
         kg, build_s = synthetic_graph(n, m)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         t0 = time.perf_counter()
-        RecommendIndex.of(kg)
+        lex = RecommendIndex.of(kg).lexical
         index_s = time.perf_counter() - t0
+        rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         ids = list(kg.papers)
         rng = np.random.default_rng(1)
         tag = f"{n:,} / {m // 1000:,}k"
         out.append(
             f"| {tag} | build graph (networkx + topics) / recommender index (once) | "
-            f"{build_s:.2f} s | | | index {index_s:.2f} s |"
+            f"{build_s:.2f} s | | | index {index_s:.2f} s (lexical: {lex.X.nnz:,} terms kept, "
+            f"X + XT {lex.nbytes / 1e6:.0f} MB; peak RSS {rss0:.1f} -> {rss1:.1f} GB) |"
         )
         cases: list[tuple[str, int, dict[str, Any]]] = [
             ("read 1", 1, {}),

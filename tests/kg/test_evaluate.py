@@ -3,6 +3,7 @@ queries, tuning, the fused recommender on a planted fixture; the CLI adapters.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -12,14 +13,18 @@ import pytest
 from typer.testing import CliRunner
 
 from kg.build import KnowledgeGraph
+from kg.corpus import SeedRow
 from kg.errors import EvaluationError
 from kg.evaluate import (
     FUSED,
     FUSED_MMR,
     Query,
     _metrics,
+    auto_queries,
+    auto_tune,
     evaluate_groups,
     evaluate_holdout,
+    evaluate_prepared,
     evaluate_queries,
     fit_weights,
     group_queries,
@@ -30,6 +35,7 @@ from kg.evaluate import (
     prepare_queries,
     recall_at_k,
     reciprocal_rank,
+    seed_sections,
     tune_weights,
 )
 from kg.model import Author, Citation, Paper
@@ -229,6 +235,42 @@ def test_fused_beats_the_best_single_signal_on_a_planted_fixture() -> None:
     assert weights["cocitation"] > 0 and weights["text"] > 0
 
 
+def test_fit_weights_can_be_restricted_to_some_signals() -> None:
+    kg, queries = planted()
+    preps = prepare_queries(kg, queries, time_cut=False)
+    weights, value = fit_weights(preps, signals=("text",))
+    assert weights["text"] == 1.0 and sum(weights.values()) == 1.0
+    assert value < 0.9  # text alone finds only one of the two hidden papers
+    with pytest.raises(EvaluationError, match="No signal to tune"):
+        fit_weights(preps, signals=("nope",))
+
+
+def test_pruned_queries_keep_the_ideal_and_the_top(world: KnowledgeGraph) -> None:
+    from kg.evaluate import _mean_ndcg
+
+    preps = prepare_queries(world, holdout_queries(world, n=20, seed=3), time_cut=True)
+    small = [p.pruned(15) for p in preps]
+    assert all(s.rows.size < p.rows.size for s, p in zip(small, preps, strict=True))
+    assert [s.n_relevant for s in small] == [int(p.relevant.sum()) for p in preps]
+    for name in ("cocitation", "text", "influence"):
+        w = np.array([1.0 if s == name else 0.0 for s in SIGNALS])
+        assert _mean_ndcg(small, w, 10) == pytest.approx(_mean_ndcg(preps, w, 10))
+    with pytest.raises(EvaluationError, match="Pruned queries are for tuning only"):
+        evaluate_prepared(world, small)
+
+
+def test_evaluate_prepared_compares_weight_sets_on_the_same_queries() -> None:
+    kg, queries = planted()
+    preps = prepare_queries(kg, queries, time_cut=False)
+    a = evaluate_prepared(kg, preps, weights={"cocitation": 0.5, "text": 0.5})
+    b = evaluate_prepared(kg, preps, weights={s: float(s == "text") for s in SIGNALS})
+    assert a.method("text") == b.method("text")
+    assert a.method(FUSED).ndcg > b.method(FUSED).ndcg
+    assert b.method(FUSED).ndcg == pytest.approx(b.method("text").ndcg, abs=0.05)
+    with pytest.raises(EvaluationError, match="No query has a relevant paper"):
+        evaluate_prepared(kg, [])
+
+
 # --------------------------------------------------------------------------- groups
 def test_group_queries_draw_read_papers_within_each_group() -> None:
     groups = {"big": [f"p{i}" for i in range(8)], "tiny": ["x", "y", "z", "w"]}
@@ -321,3 +363,128 @@ def test_cli_eval_tunes_and_saves_weights(
     monkeypatch.setattr(mod, "load_graph", make_kg)
     res = runner.invoke(app, ["eval"])
     assert res.exit_code == 2 and "Ingest deeper" in res.output
+
+
+# --------------------------------------------------------------------------- build-time tuning
+def test_auto_tune_uses_the_citation_hold_out_and_is_deterministic(world: KnowledgeGraph) -> None:
+    lines: list[str] = []
+    first = auto_tune(world, echo=lines.append)
+    again = auto_tune(world, echo=lines.append)
+    assert len(lines) == 2 and lines[0].split(" (")[:-1] == lines[1].split(" (")[:-1]
+    assert lines[0].startswith("Fusion weights tuned on the citation hold-out (120 of ")
+    assert "60 tuning + 60 held-out queries" in lines[0]
+    assert first is not None and again is not None, lines[0]
+    assert first.weights == again.weights and set(first.weights) == set(SIGNALS)
+    assert sum(first.weights.values()) == pytest.approx(1, abs=1e-2)
+    assert first.tuned_ndcg > first.default_ndcg, "only weights that beat the defaults"
+    assert first.line().startswith(lines[0].split(" (")[0])
+    assert first.protocol.startswith("citation hold-out (120 of ")
+    assert "stored the tuned weights" in first.line()
+
+
+def test_auto_tune_keeps_the_defaults_when_they_win(
+    world: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kg.evaluate as ev
+
+    tuned = auto_tune(world)
+    assert tuned is not None
+    monkeypatch.setattr(ev, "DEFAULT_WEIGHTS", dict(tuned.weights))  # defaults = the optimum
+
+    def no_better(*_a: object, **_k: object) -> tuple[dict[str, float], float]:
+        return {s: (1.0 if s == "random" else 0.0) for s in SIGNALS} | {"recency": 1.0}, 0.0
+
+    monkeypatch.setattr(ev, "fit_weights", no_better)
+    lines: list[str] = []
+    assert auto_tune(world, echo=lines.append) is None
+    assert "kept the default weights" in lines[0]
+
+
+def test_auto_tune_returns_none_with_a_reason() -> None:
+    lines: list[str] = []
+    assert auto_tune(make_kg(), echo=lines.append) is None
+    assert lines[0].startswith("Fusion weights not tuned: Too little to tune on: 1 paper has >= 4")
+    assert "Ingest deeper" in lines[0]
+
+
+def test_auto_tune_plans_fewer_queries_on_big_graphs() -> None:
+    assert auto_queries(21_223, 30.0) == 120
+    assert auto_queries(200_000, 30.0) == 29  # ~0.55 s a query there
+    assert auto_queries(2_000_000, 30.0) == 20 == auto_queries(200_000, 0.0)
+
+
+def test_auto_tune_stops_at_its_budget(world: KnowledgeGraph) -> None:
+    lines: list[str] = []
+    assert auto_tune(world, budget_s=0.0, echo=lines.append) is None
+    assert "took more than the 0s budget; the default weights stay" in lines[0]
+
+
+def sectioned(n_sections: int = 6, size: int = 6) -> KnowledgeGraph:
+    """No citations; a seed page whose sections are text clusters, plus unlisted papers."""
+    rng = np.random.default_rng(4)
+    centres = rng.standard_normal((n_sections, 16))
+    papers: list[Paper] = []
+    vecs: list[np.ndarray] = []
+    seeds: list[SeedRow] = []
+    for s in range(n_sections):
+        for i in range(size):
+            pid = f"s{s}_{i}"
+            papers.append(Paper(pid, f"Listed paper {pid}", year=2020 + i % 4))
+            vecs.append(centres[s] + 0.6 * rng.standard_normal(16))
+            seeds.append(
+                SeedRow(
+                    "page.txt",
+                    len(seeds),
+                    pid,
+                    "resolved",
+                    paper_id=pid,
+                    section_path=("Papers", f"Section {s}"),
+                )
+            )
+    for i in range(150):
+        papers.append(Paper(f"u{i}", f"Unlisted paper {i}", year=2015 + i % 10))
+        vecs.append(rng.standard_normal(16) * 1.3)
+    seeds.append(SeedRow("page.txt", len(seeds), "Unresolved", "unresolved",
+                         section_path=("Papers", "Section 0")))  # fmt: skip
+    kg = in_memory_graph(papers, embeddings=np.array(vecs), k1=3, n_init=1)
+    return dataclasses.replace(kg, seeds=seeds)
+
+
+def test_seed_sections_are_groups_of_resolved_listed_papers() -> None:
+    groups = seed_sections(sectioned())
+    assert len(groups) == 6 and groups["page.txt: Papers > Section 0"][:2] == ["s0_0", "s0_1"]
+    assert all(len(m) == 6 for m in groups.values())
+    assert seed_sections(sectioned(), min_size=7) == {}
+
+
+def test_auto_tune_falls_back_to_the_seed_page_sections() -> None:
+    lines: list[str] = []
+    out = auto_tune(sectioned(), echo=lines.append)
+    assert lines[0].startswith(
+        "Fusion weights tuned on the seed page's sections (6 sections of >= 4 papers"
+    )
+    assert "15 tuning + 15 held-out queries" in lines[0]
+    if out is not None:
+        assert out.tuned_ndcg > out.default_ndcg and out.protocol.startswith("seed page")
+    lines.clear()
+    assert auto_tune(sectioned(n_sections=3), echo=lines.append) is None
+    assert "3 seed-page sections have >= 4 papers (4 needed)" in lines[0]
+
+
+def test_cli_eval_auto_tunes_like_the_build(
+    monkeypatch: pytest.MonkeyPatch, world: KnowledgeGraph
+) -> None:
+    import app.cli_recommend as mod
+    from app.cli import app
+
+    monkeypatch.setattr(mod, "load_graph", lambda: world)
+    runner = CliRunner()
+    res = runner.invoke(app, ["eval", "--auto"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("Fusion weights tuned on the citation hold-out")
+    assert "Saved the tuned weights to" in res.output
+    monkeypatch.setattr(mod, "load_graph", make_kg)
+    res = runner.invoke(app, ["eval", "--auto", "--format", "json"])
+    data = json.loads(res.output)
+    assert data["weights"] is None and data["saved_weights"] is None
+    assert data["message"].startswith("Fusion weights not tuned: Too little to tune on")

@@ -15,6 +15,7 @@ from kg.recommend import (
     DEFAULT_WEIGHTS,
     SIGNALS,
     Filters,
+    LexicalIndex,
     RecommendIndex,
     reading_path,
     recommend,
@@ -51,6 +52,11 @@ def reasons_of(kg: KnowledgeGraph, signal: str, pid: str, read: list[str] = READ
         ("cites", "y", "cites 2 of your papers: Elhage et al. 2022, Bricken et al. 2023"),
         ("cocitation", "z", "co-cited with Elhage et al. 2022 in 3 papers"),
         ("text", "t1", "close to Elhage et al. 2022 in content (0.97)"),
+        (
+            "lexical",
+            "t1",
+            "shares the terms 'toy models', 'superposition', 'neurons' with Elhage et al. 2022",
+        ),
         ("topic", "s1", "in topic Sparse Autoencoders"),
         ("influence", "h1", "highly cited (5,000 citations)"),
         ("recency", "n1", "recent (2025)"),
@@ -64,6 +70,39 @@ def test_each_signal_ranks_its_planted_paper_first_with_its_reason(
     assert recs[0].paper_id == top
     assert recs[0].reasons[0] == reason
     assert recs[0].score == pytest.approx(1.0)
+
+
+def test_lexical_index_words_pairs_plurals_and_stop_words() -> None:
+    ix = LexicalIndex(
+        [
+            "Sparse autoencoders find features in language models.",
+            "A sparse autoencoder for the language model of birds",
+            "Dictionary learning of features",
+            "Unrelated text about rivers",
+        ]
+    )
+    terms = {ix.term(c) for c in range(ix.X.shape[1])}
+    # in two texts or more: plurals folded, pairs only between adjacent content words
+    assert terms == {"sparse", "autoencoder", "sparse autoencoder", "language", "model",
+                     "language model", "features"}  # fmt: skip
+    assert not {"the", "of", "for", "model bird", "features language"} & terms
+    norms = np.sqrt(np.asarray(ix.X.multiply(ix.X).sum(axis=1)).ravel())
+    assert norms[:3] == pytest.approx(1.0) and norms[3] == 0.0
+    sims, has = ix.similarities(np.array([0, 3]))
+    assert has.tolist() == [0] and sims is not None and sims.shape == (4, 1)
+    assert sims[1, 0] > sims[2, 0] > 0 and sims[3, 0] == 0
+    assert ix.shared_terms(1, 0) == ["sparse autoencoder", "language model"]
+    assert ix.shared_terms(2, 0) == ["features"]
+    assert LexicalIndex([]).X.shape == (0, 0) and ix.nbytes > 0
+
+
+def test_lexical_signal_has_no_reason_without_shared_terms(kg: KnowledgeGraph) -> None:
+    res = recommend_detailed(kg, ["c1"], weights=only("lexical"), k=30, diversity=0)
+    by = {r.paper_id: r for r in res.recommendations}
+    assert res.signals["c2"]["lexical"] == pytest.approx(1.0)  # "unrelated words"
+    assert by["c2"].reasons[0] == "shares the terms 'citing', 'unrelated words' with One 2023"
+    assert res.signals["h1"]["lexical"] == 0.0
+    assert not any("shares the term" in r for r in by["h1"].reasons)
 
 
 def test_coupling_reason_counts_shared_references(kg: KnowledgeGraph) -> None:
@@ -104,6 +143,9 @@ def test_default_weights_are_used_unless_the_graph_has_tuned_ones() -> None:
     )
     tuned = make_kg(weights=only("influence"))
     assert recommend(tuned, READ, k=1)[0].paper_id == "h1"
+    older = {s: 1.0 for s in SIGNALS if s != "lexical"}  # tuned before lexical existed
+    assert resolve_weights(older, None)["lexical"] == 0.0
+    assert resolve_weights(older, {"lexical": 9.0})["lexical"] == pytest.approx(0.5)
     with pytest.raises(RecommendError, match="Unknown signal weight"):
         resolve_weights(None, {"popularity": 1.0})
     with pytest.raises(RecommendError, match=">= 0"):
