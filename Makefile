@@ -27,7 +27,6 @@ build: setup
 run: setup
 	$(VENV)/bin/litkg ingest || $(VENV)/bin/litkg status
 	$(VENV)/bin/litkg build
-	$(VENV)/bin/litkg eval --tune --queries 20 --min-refs 4 || echo "(weights not tuned: the defaults are used)"
 	$(VENV)/bin/litkg app
 
 test: setup lint

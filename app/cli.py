@@ -167,6 +167,9 @@ def build(
         bool, typer.Option(help="Reload every RDF graph, not only changed ones")
     ] = False,
     no_rdf: Annotated[bool, typer.Option("--no-rdf", help="Skip the RDF store")] = False,
+    tune: Annotated[
+        bool, typer.Option(help="Fit the recommender's fusion weights on the built graph")
+    ] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
@@ -178,6 +181,7 @@ def build(
         progress=progress and sys.stderr.isatty(),
         rdf=not no_rdf,
         rebuild=rebuild,
+        tune=tune,
         echo=lambda m: typer.echo(m, err=True),
     )
     if as_json:

@@ -64,6 +64,7 @@ class BuildReport:
     with_specter: int = 0
     topics: dict[str, int] = field(default_factory=dict)
     triples: int | None = None
+    weights: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -79,6 +80,8 @@ class BuildReport:
         ]
         if self.triples is not None:
             out.append(f"RDF: {self.triples} triples")
+        if self.weights:
+            out.append(f"Fusion weights: {self.weights}")
         out.append("Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()))
         return out
 
@@ -94,9 +97,14 @@ def build(
     progress: bool = True,
     rdf: bool = True,
     rebuild: bool = False,
+    tune: bool = True,
     echo: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Build every artefact under ``settings.graph_dir`` (and the RDF store)."""
+    """Build every artefact under ``settings.graph_dir`` (and the RDF store).
+
+    With ``tune`` (the default) the recommender's fusion weights are then fitted on the
+    graph itself (:func:`kg.evaluate.auto_tune`) and stored with it, when the graph
+    changed since they were last fitted."""
     settings = settings or Settings.from_env()
     say = echo or (lambda _m: None)
     report = BuildReport()
@@ -150,8 +158,18 @@ def build(
         digest = _topic_inputs(papers, texts, seeds, same_as, vectors)
         topics = _reuse_topics(graph_dir, digest)
         if topics is None:
-            topics = build_topic_model(papers, seeds, ids=ids, embeddings=vectors, same_as=same_as)
+            # The previous build's topics warm-start the clustering: topic ids and labels
+            # stay put across small ingests (kg.topics; a big change reclusters afresh).
+            previous = None if rebuild else _previous_topics(graph_dir)
+            topics = build_topic_model(
+                papers, seeds, ids=ids, embeddings=vectors, same_as=same_as, previous=previous
+            )
             topics.save(graph_dir / TOPICS)
+            found = topics.params.get("discovered") or {}
+            if found.get("warm_start"):
+                say("discovered topics updated from the previous build (ids kept)")
+            elif previous is not None and found.get("fresh_reason"):
+                say(f"discovered topics recomputed: {found['fresh_reason']}")
         else:
             say("topics unchanged (same papers, texts, seeds and vectors)")
         for topic in topics.topics:
@@ -173,6 +191,7 @@ def build(
             "last_ingest": (store.last_run() or {}).get("finished_at"),
             "topics_digest": digest,
         }
+        manifest.update(_previous_weights_note(graph_dir))
         atomic_write_text(graph_dir / MANIFEST, json.dumps(manifest, indent=2))
 
     # -- the load snapshot: readers start in a fraction of the time (kg.snapshot)
@@ -180,6 +199,12 @@ def build(
     if write_snapshot(settings, force=rebuild) is None:
         say("load snapshot unchanged")
     report.seconds["snapshot"] = time.perf_counter() - t0
+
+    # -- fusion weights fitted on this graph (kg.evaluate.auto_tune)
+    if tune:
+        t0 = time.perf_counter()
+        report.weights = tune_weights(settings, force=rebuild, echo=say)
+        report.seconds["weights"] = time.perf_counter() - t0
     report.seconds["total"] = time.perf_counter() - clock
     return report
 
@@ -202,6 +227,22 @@ def _topic_inputs(
     h.update(repr(sorted(same_as.items())).encode())
     h.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
     return h.hexdigest()
+
+
+def _previous_weights_note(graph_dir: Path) -> dict[str, Any]:
+    """What the last build recorded about the fusion weights (kept until re-fitted)."""
+    try:
+        old = json.loads((graph_dir / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: old[k] for k in ("weights_for", "weights") if k in old}
+
+
+def _previous_topics(graph_dir: Path) -> TopicModel | None:
+    try:
+        return TopicModel.load(graph_dir / TOPICS)
+    except (OSError, ValueError, KeyError, KGError):
+        return None
 
 
 def _reuse_topics(graph_dir: Path, digest: str) -> TopicModel | None:
@@ -354,6 +395,43 @@ def write_snapshot(settings: Settings, *, force: bool = True) -> Path | None:
     return path
 
 
+def tune_weights(
+    settings: Settings, *, force: bool = False, echo: Callable[[str], None] | None = None
+) -> str:
+    """Fit the fusion weights on the built graph and store them with it; returns what
+    was done, in words. Weights fitted for an earlier graph are dropped when the tuning
+    finds the defaults as good (the defaults are then used); a graph that has not
+    changed since its weights were fitted keeps them (unless ``force``)."""
+    from kg.evaluate import auto_tune
+
+    manifest_path = settings.graph_dir / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    path = settings.graph_dir / snap.SNAPSHOT
+    key = snap.stored_key(path)
+    tuned_for = manifest.get("weights_for")
+    if not force and key is not None and tuned_for == key:
+        return "kept (the graph has not changed since they were fitted)"
+    lines: list[str] = []
+    outcome = auto_tune(KnowledgeGraph.load(settings), echo=lines.append)
+    for line in lines:
+        (echo or (lambda _m: None))(line)
+    weights_path = settings.graph_dir / WEIGHTS
+    if outcome is not None:
+        save_weights(settings, outcome.weights)
+        said = (
+            f"fitted on the {outcome.protocol}: nDCG@10 {outcome.tuned_ndcg:.3f} vs "
+            f"{outcome.default_ndcg:.3f} with the defaults on {outcome.test_queries} "
+            f"held-out queries"
+        )
+    else:
+        weights_path.unlink(missing_ok=True)
+        said = "defaults (" + (lines[-1] if lines else "not tuned") + ")"
+    manifest["weights_for"] = key
+    manifest["weights"] = said
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
+    return said
+
+
 def save_weights(settings: Settings, weights: dict[str, float]) -> Path:
     """Store tuned fusion weights with the graph (read by :class:`KnowledgeGraph`)."""
     path = settings.graph_dir / WEIGHTS
@@ -367,4 +445,6 @@ __all__: Sequence[str] = [
     "KnowledgeGraph",
     "build",
     "save_weights",
+    "tune_weights",
+    "write_snapshot",
 ]

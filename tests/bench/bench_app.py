@@ -32,6 +32,7 @@ import argparse
 import gc
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -185,6 +186,18 @@ def run_app(page: str, steps: Callable[[Any], Any] | None = None) -> tuple[float
     return first, time.perf_counter() - t0
 
 
+def fresh_process_overview() -> float:
+    """Wall time of a new interpreter that renders the Overview once and exits: what the
+    first visitor of a freshly started ``litkg app`` waits for, minus the browser."""
+    code = (
+        "from tests.bench.bench_app import run_app; "
+        "import sys; sys.exit(0 if run_app('Overview')[0] > 0 else 1)"
+    )
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
 def interaction(
     page: str, setup: Callable[[Any], Any], act: Callable[[Any], Any], repeat: int
 ) -> list[float]:
@@ -240,6 +253,11 @@ def main(argv: list[str] | None = None) -> list[str]:
     cold.add("Explorer indexes (search text, topics, 2-D projection)", [t_ex[0] + t_idx[0]], None)
     first_overview, _ = run_app("Overview")
     cold.add("first Overview render in a new process (graph load included)", [first_overview], None)
+    cold.add(
+        "a fresh Python process: start, imports, graph load, Overview rendered (AppTest)",
+        [fresh_process_overview() for _ in range(n)],
+        FIRST_RENDER_S,
+    )
 
     # -- first render of every page in a new session
     first = Table("First render of each page in a new session (graph loaded)")

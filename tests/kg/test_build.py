@@ -12,7 +12,7 @@ from ingest.crawl import CrawlPolicy
 from ingest.pipeline import run_ingest
 from ingest.s2 import S2Client
 from kg.build import EMBEDDINGS, BuildError, KnowledgeGraph, build
-from kg.corpus import CorpusError, CorpusStore
+from kg.corpus import DETAIL_FULL, CorpusError, CorpusStore
 from kg.embed import FakeEmbedder
 from kg.settings import Settings
 from tests.s2server import S2Server
@@ -90,3 +90,41 @@ def test_cli_build_reports(ingested: Settings, monkeypatch: pytest.MonkeyPatch) 
     )
     assert result.exit_code == 0, result.output
     assert "Embeddings:" in result.output and "RDF:" in result.output
+
+
+def test_build_fits_fusion_weights_once_per_graph(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kg.evaluate
+    from kg.build import WEIGHTS
+    from kg.evaluate import TuneOutcome
+    from kg.model import Paper
+
+    calls: list[int] = []
+    outcome = TuneOutcome("citation hold-out", {"text": 0.7, "ppr": 0.3}, 10, 10, 0.5, 0.4, 0.1)
+
+    def fake_tune(kg, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(kg.papers))
+        kwargs["echo"]("tuned, says the fake")
+        return outcome if len(calls) == 1 else None
+
+    monkeypatch.setattr(kg.evaluate, "auto_tune", fake_tune)
+    report = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
+    assert "fitted on the citation hold-out" in report.weights
+    assert KnowledgeGraph.load(ingested).weights == {"text": 0.7, "ppr": 0.3}
+    again = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
+    assert again.weights.startswith("kept") and len(calls) == 1  # nothing changed: kept
+    with CorpusStore(ingested.corpus_path) as store:
+        store.upsert_paper(Paper(paper_id="d" * 40, title="New"), detail=DETAIL_FULL)
+    changed = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
+    assert len(calls) == 2 and changed.weights.startswith("defaults")
+    assert not (ingested.graph_dir / WEIGHTS).exists()  # fitted for the old graph: dropped
+    assert KnowledgeGraph.load(ingested).weights is None
+    build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False, tune=False)
+    assert len(calls) == 2
+
+
+def test_build_tunes_for_real_on_a_small_world(ingested: Settings) -> None:
+    report = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
+    assert report.weights  # fitted, or the defaults with the reason in words
+    assert "weights" in report.seconds
