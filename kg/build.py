@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from kg.readinglists import ReadingLists, write_rdf
 from kg.settings import Settings
 from kg.topics import TopicModel, build_topic_model
 
+if TYPE_CHECKING:
+    from kg.recommend import LexicalIndex
+
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
@@ -40,6 +43,7 @@ EMBEDDINGS = "embeddings.npz"
 SPECTER = "specter.npz"
 TOPICS = "topics.json"
 WEIGHTS = "weights.json"
+LEXICAL = "lexical.npz"
 
 
 class BuildError(KGError):
@@ -298,6 +302,9 @@ class KnowledgeGraph:
     same_as: dict[str, str]
     manifest: dict[str, Any]
     weights: dict[str, float] | None = None
+    #: The recommender's lexical index saved by the build, and the node order it has.
+    lexical: LexicalIndex | None = None
+    lexical_ids: list[str] = field(default_factory=list)
     row: dict[str, int] = field(default_factory=dict)
     specter_row: dict[str, int] = field(default_factory=dict)
 
@@ -369,6 +376,7 @@ class KnowledgeGraph:
             same_as=same_as,
             manifest=manifest,
             weights=weights,
+            **_load_lexical(graph_dir / LEXICAL, key),
         )
 
     def vector(self, paper_id: str) -> np.ndarray | None:
@@ -392,7 +400,38 @@ def write_snapshot(settings: Settings, *, force: bool = True) -> Path | None:
     kg = KnowledgeGraph.load(settings, snapshot=False)
     content = {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph}
     snap.save(path, key, content)
+    _save_lexical(settings.graph_dir / LEXICAL, key, kg)
     return path
+
+
+def _save_lexical(path: Path, key: str, kg: KnowledgeGraph) -> None:
+    """The recommender's lexical index (seconds to make: tokenising every abstract),
+    kept with the graph so readers load it instead."""
+    from kg.recommend import RecommendIndex
+
+    index = RecommendIndex.of(kg)
+    _atomic_savez(path, key=np.array(key), ids=np.array(index.ids), **index.lexical.arrays())
+
+
+def _load_lexical(path: Path, key: str) -> dict[str, Any]:
+    """``lexical`` and ``lexical_ids`` for :class:`KnowledgeGraph` when the saved index
+    was made for this graph (else nothing: the recommender makes its own)."""
+    import scipy.sparse as sp
+
+    from kg.recommend import LexicalIndex
+
+    try:
+        with np.load(path) as z:
+            if str(z["key"]) != key:
+                return {}
+            x = sp.csr_matrix(
+                (z["data"], z["indices"], z["indptr"]), shape=tuple(int(v) for v in z["shape"])
+            )
+            index = LexicalIndex.from_arrays(x, z["codes"], z["surface"].tolist())
+            return {"lexical": index, "lexical_ids": [str(v) for v in z["ids"]]}
+    except (OSError, ValueError, KeyError) as exc:
+        log.debug("no saved lexical index (%s)", exc)
+        return {}
 
 
 def tune_weights(

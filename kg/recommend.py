@@ -484,6 +484,31 @@ class LexicalIndex:
         d, c = np.divmod(keys, _LEX_PAIR**2)
         return d, c, tf
 
+    @classmethod
+    def from_arrays(
+        cls, x: sp.csr_matrix, codes: np.ndarray, surface: Sequence[str]
+    ) -> LexicalIndex:
+        """An index saved by :meth:`arrays` (``litkg build`` keeps one with the graph)."""
+        self = cls.__new__(cls)
+        self.X = sp.csr_matrix(x, dtype=_F)
+        self.X.sort_indices()
+        self.XT = self.X.T.tocsr()
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.surface = [str(w) for w in surface]
+        return self
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What :meth:`from_arrays` needs, as plain arrays (for ``np.savez``)."""
+        x = self.X
+        return {
+            "data": x.data,
+            "indices": x.indices,
+            "indptr": x.indptr,
+            "shape": np.array(x.shape, dtype=np.int64),
+            "codes": self.codes,
+            "surface": np.array(self.surface, dtype=str),
+        }
+
     @property
     def nbytes(self) -> int:
         """Memory held by the matrices and term codes (the word list not counted)."""
@@ -641,7 +666,11 @@ class RecommendIndex:
         self.same_title = {t: js for t, js in by_title.items() if len(js) > 1}
         self._title_words = [t for t, _ in self.titles]
         self._build_topics(kg)
-        self.lexical = LexicalIndex(_LexicalTexts(self.paper))
+        saved = getattr(kg, "lexical", None)  # kept with the built graph (kg.build)
+        if isinstance(saved, LexicalIndex) and saved.X.shape[0] == n and kg.lexical_ids == self.ids:
+            self.lexical = saved
+        else:
+            self.lexical = LexicalIndex(_LexicalTexts(self.paper))
         self.view = GraphView(g.A)
         self.signature = _signature(kg)
 

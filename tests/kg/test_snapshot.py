@@ -135,3 +135,27 @@ def test_new_papers_recompute_topics_and_snapshot(built: Settings) -> None:
     kg = KnowledgeGraph.load(built)
     assert "e" * 40 in kg.graph and "e" * 40 in kg.ids
     assert write_snapshot(built, force=False) is None  # up to date
+
+
+def test_the_lexical_index_is_kept_with_the_graph(built: Settings) -> None:
+    from kg.recommend import RecommendIndex, recommend
+
+    kg = KnowledgeGraph.load(built)
+    assert kg.lexical is not None and len(kg.lexical_ids) == len(kg.graph)
+    index = RecommendIndex.of(kg)
+    assert index.lexical is kg.lexical  # loaded, not rebuilt
+    fresh = KnowledgeGraph.load(built)
+    fresh.lexical = None
+    rebuilt = RecommendIndex.of(fresh)
+    assert rebuilt.lexical is not kg.lexical
+    assert (rebuilt.lexical.X != index.lexical.X).nnz == 0
+    assert rebuilt.lexical.surface == index.lexical.surface
+    read = [next(iter(kg.papers))]
+    assert recommend(kg, read, k=5) == recommend(fresh, read, k=5)
+
+
+def test_a_stale_lexical_index_is_not_used(built: Settings) -> None:
+    with CorpusStore(built.corpus_path) as store:
+        store.upsert_paper(Paper(paper_id="c" * 40, title="Changed"), detail=DETAIL_FULL)
+    kg = KnowledgeGraph.load(built)  # the corpus changed since the build
+    assert kg.lexical is None
