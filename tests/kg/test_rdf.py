@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from kg import rdf
 from kg.corpus import DETAIL_FULL, CorpusStore
 from kg.errors import GraphStoreError, NotInGraphError
-from kg.model import Author, Citation, Paper
+from kg.model import Author, Citation, Paper, TopicMembership
 from kg.rdf import (
     G_META,
     G_S2_CITATIONS,
@@ -36,7 +36,7 @@ from kg.rdf import (
 )
 from kg.settings import Settings
 from kg.sparql import run_query
-from kg.vocab import CITO, DCTERMS, LITKG, RDF, paper_iri
+from kg.vocab import CITO, DCTERMS, LITKG, RDF, graph_iri, paper_iri
 from tests.kg.rdf_fixtures import (
     BIB,
     ID,
@@ -255,13 +255,84 @@ def test_rebuild_after_a_big_change_clears_and_reloads(
 ) -> None:
     ds = memory_graph("oxigraph")
     build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
-    monkeypatch.setattr(rdf, "CLEAR_ALL_ABOVE", 10)
+    monkeypatch.setattr(rdf, "DROP_COST", 100.0)  # dropping a graph costs more than anything
     monkeypatch.setattr(rdf, "PATCH_MAX_FRACTION", 0.0)  # every change counts as big
     corpus.upsert_paper(Paper("f" * 40, "New"), detail=DETAIL_FULL, endpoint="batch")
     report = build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
     assert report.full_reload and len(report.changed) == len(report.graphs)
     assert paper_from_graph(ds, paper_iri(ID["odd"])) == PAPERS[-1]
     assert ask(ds, f"ASK {{ GRAPH <{source_graph(WIKI)}> {{ ?s ?p ?o }} }}")
+    assert all_quads(ds) == fresh_quads(corpus, "oxigraph", list(MEMBERSHIPS))
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_reloaded_graph_leaves_the_others_alone(
+    corpus: CorpusStore, monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
+    """After a small ingest the topics are re-clustered: the discovered topics graph is
+    reloaded (dropped in several chunks here), papers and citations are patched, and
+    nothing else is touched, let alone the whole store cleared."""
+    monkeypatch.setattr(rdf, "_DELETE_CHUNK", 3)
+    ds = memory_graph(engine)
+    members = list(MEMBERSHIPS)
+    build_rdf(corpus, ds, TOPICS, members, progress=False)
+    members += [TopicMembership(p.paper_id, "discovered/0", 0.6) for p in PAPERS[:8]]
+    apply_edit(corpus, members, ("add-paper", 1))
+    report = build_rdf(corpus, ds, TOPICS, members, progress=False)
+    actions = {g.iri: g.action for g in report.graphs}
+    assert actions.pop(str(topics_graph("discovered"))) == "reloaded"
+    assert actions.pop(str(G_S2_PAPERS)) == actions.pop(str(G_S2_CITATIONS)) == "patched"
+    assert set(actions.values()) == {"unchanged"} and not report.full_reload
+    assert all_quads(ds) == fresh_quads(corpus, engine, members)
+
+
+def test_clear_all_only_when_most_of_the_store_is_reloaded() -> None:
+    """The policy at the 21k-paper corpus's proportions (triples per graph)."""
+
+    def spec(name: str, count: int, action: str) -> rdf._Spec:
+        return rdf._Spec(graph_iri(name), name, list, count=count, action=action)
+
+    sizes = {"papers": 1_310_000, "citations": 1_100_000, "discovered": 210_000, "s2": 106_000}
+    old = {str(graph_iri(n)): ("x", c, None) for n, c in sizes.items()}
+
+    def pays(*reloaded: str) -> bool:
+        specs = [spec(n, c, "reloaded" if n in reloaded else "patched") for n, c in sizes.items()]
+        return rdf._clear_all_pays(old, specs, [])
+
+    assert not pays("discovered") and not pays("discovered", "s2")
+    assert pays("papers", "citations") and pays("papers", "citations", "discovered", "s2")
+    assert pays("papers")  # deleting 1.3M triples one by one costs more than loading 2.7M
+
+
+def test_big_graphs_are_encoded_through_spill_files(
+    tmp_path: Path, corpus: CorpusStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamed in small chunks through spill files, a graph is the same graph (same
+    buckets, same hashes) as one encoded in memory, and loads in several bulk pieces."""
+    memory = memory_graph("oxigraph")
+    fresh = build_rdf(corpus, memory, TOPICS, MEMBERSHIPS, progress=False)
+    monkeypatch.setattr(rdf, "_ENCODE_CHUNK", 7)
+    monkeypatch.setattr(rdf, "_SPILL_BYTES", 100)
+    monkeypatch.setattr(rdf, "_BULK_CHUNK_BYTES", 10_000)
+    raws = [t for paper in PAPERS for t in rdf._paper_raw(paper)] * 2
+    spool = rdf._Spool(tmp_path)
+    spilled = rdf._encode(G_S2_PAPERS, iter(raws), spool=spool)
+    kept = rdf._encode(G_S2_PAPERS, iter(raws))
+    assert spilled.path is not None and kept.blocks is not None
+    assert (spilled.digests, spilled.count) == (kept.digests, kept.count)
+    assert b"".join(spilled.chunks()) == b"".join(kept.blocks)
+    pieces = list(spilled.chunks())
+    assert len(pieces) > 1 and max(len(c) for c in pieces) <= 10_000 < spilled.nbytes
+    spilled.close()
+    spool.close()
+    assert not spool.dir.exists()
+    settings = disk_settings(tmp_path)
+    ds = open_graph(settings, writable=True)
+    report = build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
+    assert [(g.iri, g.triples) for g in report.graphs] == [(g.iri, g.triples) for g in fresh.graphs]
+    assert all_quads(ds) == all_quads(memory)
+    ds.close()
+    assert not list(rdf._snapshot_dir(settings.rdf_path).glob(".litkg-build-*"))
 
 
 def test_build_into_rdflib_memory_matches_oxigraph(corpus: CorpusStore) -> None:

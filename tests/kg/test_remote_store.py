@@ -18,6 +18,7 @@ from rdflib import Dataset, Literal
 from kg import rdf
 from kg.corpus import CorpusStore
 from kg.errors import GraphStoreError, QueryTimeout, ReadOnlyError
+from kg.model import TopicMembership
 from kg.rdf import build_rdf, export_graph, load_triples, memory_graph, open_graph, paper_from_graph
 from kg.settings import Settings
 from kg.sparql import canned_queries, run_query
@@ -245,6 +246,32 @@ def test_server_graphs_are_patched_like_a_fresh_build(
         report = build_rdf(edited, writer, TOPICS, members, progress=False)
         patched = {g.iri: g for g in report.graphs if g.action == "patched"}
         assert str(rdf.G_S2_PAPERS) in patched and patched[str(rdf.G_S2_PAPERS)].removed
+        assert all_quads(writer) == fresh_quads(edited, "oxigraph", members)
+    finally:
+        build_rdf(corpus, writer, TOPICS, MEMBERSHIPS, progress=False)
+        writer.close()
+        edited.close()
+
+
+def test_server_reloads_only_the_graph_that_needs_it(
+    settings: Settings, remote: Dataset, corpus: CorpusStore, tmp_path: Path
+) -> None:
+    """Re-clustered topics reload their graph (DROP + INSERT DATA) on the server while
+    papers and citations are patched; the module's corpus is built back at the end."""
+    edited = make_corpus(tmp_path / "edited.sqlite")
+    members = list(MEMBERSHIPS)
+    writer = open_graph(settings, writable=True)
+    try:
+        build_rdf(edited, writer, TOPICS, members, progress=False)
+        members += [TopicMembership(p.paper_id, "discovered/0", 0.6) for p in PAPERS[:8]]
+        apply_edit(edited, members, ("add-paper", 2))
+        report = build_rdf(edited, writer, TOPICS, members, progress=False)
+        actions = {g.iri: g.action for g in report.graphs}
+        assert actions.pop(str(rdf.topics_graph("discovered"))) == "reloaded"
+        assert (
+            actions.pop(str(rdf.G_S2_PAPERS)) == actions.pop(str(rdf.G_S2_CITATIONS)) == "patched"
+        )
+        assert set(actions.values()) == {"unchanged"} and not report.full_reload
         assert all_quads(writer) == fresh_quads(edited, "oxigraph", members)
     finally:
         build_rdf(corpus, writer, TOPICS, MEMBERSHIPS, progress=False)
