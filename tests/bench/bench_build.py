@@ -159,7 +159,7 @@ class _RssSampler(threading.Thread):
     def per_step(self, started: float, seconds: dict[str, float]) -> dict[str, float]:
         out: dict[str, float] = {}
         t = started
-        for step in ("embeddings", "topics", "rdf", "snapshot"):
+        for step in ("embeddings", "topics", "rdf", "snapshot", "weights"):
             if step not in seconds:
                 continue
             end = t + seconds[step]
@@ -213,7 +213,7 @@ def _row(size: str, r: dict[str, Any]) -> str:
     s, rss = r["seconds"], r["step_rss_mib"]
     parts = ", ".join(
         f"{k} {s[k]:.1f} s / {rss.get(k, 0) / 1024:.1f} GiB"
-        for k in ("embeddings", "topics", "rdf", "snapshot")
+        for k in ("embeddings", "topics", "rdf", "snapshot", "weights")
         if k in s
     )
     return (
