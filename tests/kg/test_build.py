@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from ingest.crawl import CrawlPolicy
-from ingest.pipeline import run_ingest
-from ingest.s2 import S2Client
 from kg.build import EMBEDDINGS, BuildError, KnowledgeGraph, build
 from kg.corpus import DETAIL_FULL, CorpusError, CorpusStore
 from kg.embed import FakeEmbedder
 from kg.settings import Settings
-from tests.s2server import S2Server
-from tests.s2world import small_world
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -27,20 +21,6 @@ class CountingEmbedder(FakeEmbedder):
     def embed(self, texts):  # type: ignore[no-untyped-def]
         self.calls += len(texts)
         return super().embed(texts)
-
-
-@pytest.fixture
-def ingested(tmp_path: Path) -> Iterator[Settings]:
-    world = small_world()
-    ids = tmp_path / "ids.txt"
-    ids.write_text("\n".join(p["paperId"] for p in list(world.papers.values())[:4]) + "\n")
-    with S2Server(world) as srv:
-        settings = Settings(data_dir=tmp_path / "data", s2_api_url=srv.url, s2_min_interval=0.0)
-        with S2Client(settings) as client:
-            run_ingest(
-                [ids], settings=settings, client=client, progress=False, policy=CrawlPolicy(depth=1)
-            )
-        yield settings
 
 
 def test_build_then_load_then_rebuild_only_new_work(ingested: Settings) -> None:

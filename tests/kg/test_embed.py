@@ -32,6 +32,7 @@ from kg.embed import (
     resolve_backend,
 )
 from kg.errors import ConfigError, KGError
+from kg.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -316,30 +317,16 @@ def test_unknown_backend_lists_fake_too() -> None:
 
 
 def test_litkg_build_with_the_fake_backend_needs_no_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``LITKG_EMBED_BACKEND=fake litkg build`` over a small ingested corpus."""
     from typer.testing import CliRunner
 
     from app.cli import app
-    from ingest.crawl import CrawlPolicy
-    from ingest.pipeline import run_ingest
-    from ingest.s2 import S2Client
     from kg.build import KnowledgeGraph
     from kg.explore import query_embedder
-    from kg.settings import Settings
-    from tests.s2server import S2Server
-    from tests.s2world import small_world
 
-    world = small_world()
-    ids = tmp_path / "ids.txt"
-    ids.write_text("\n".join(p["paperId"] for p in list(world.papers.values())[:3]) + "\n")
-    with S2Server(world) as srv:
-        settings = Settings(data_dir=tmp_path / "data", s2_api_url=srv.url, s2_min_interval=0.0)
-        with S2Client(settings) as client:
-            run_ingest(
-                [ids], settings=settings, client=client, progress=False, policy=CrawlPolicy(depth=1)
-            )
+    settings = ingested
     monkeypatch.setattr(embed_module, "_package_model_path", _no_model)
     env = {"LITKG_DATA_DIR": str(settings.data_dir), "LITKG_EMBED_BACKEND": "fake"}
     result = CliRunner().invoke(app, ["build", "--no-progress"], env=env)
