@@ -1034,11 +1034,37 @@ def build_topic_model(
             cids, np.asarray(embeddings)[rows], texts, previous=previous, **discover
         )
         model.topics += found.topics
+        if previous is not None and found.params.get("warm_start"):
+            found.memberships = settle_scores(found.memberships, previous)
         model.memberships += found.memberships
         model.keywords = found.keywords
         model.links = link_topics(cur_members, found.memberships)
         model.params["discovered"] = found.params
     return model
+
+
+#: On a warm-started update a membership whose score moved less than this keeps its
+#: previous score: the clustering's small drift then changes nothing, and a small ingest
+#: changes only the memberships it really moved (the RDF topics graph is patched, not
+#: reloaded).
+SCORE_TOLERANCE = 0.02
+
+
+def settle_scores(
+    memberships: Sequence[TopicMembership],
+    previous: TopicModel,
+    tolerance: float = SCORE_TOLERANCE,
+) -> list[TopicMembership]:
+    """``memberships`` with the previous score kept wherever it moved less than
+    ``tolerance`` (same paper, same topic)."""
+    old = {(m.paper_id, m.topic_id): m.score for m in previous.memberships}
+    out: list[TopicMembership] = []
+    for m in memberships:
+        before = old.get((m.paper_id, m.topic_id))
+        if before is not None and before != m.score and abs(before - m.score) < tolerance:
+            m = TopicMembership(m.paper_id, m.topic_id, before)
+        out.append(m)
+    return out
 
 
 def default_path(graph_dir: Path) -> Path:

@@ -564,3 +564,33 @@ def test_update_keeps_auto_k_near_a_rounding_boundary() -> None:
     assert _hold(7, coarse_k(2830), (2830 / 50) ** 0.5) == 7
     assert _hold(7, coarse_k(3200), (3200 / 50) ** 0.5) == 8  # 8.0: far enough past
     assert _hold(8, coarse_k(2800), (2800 / 50) ** 0.5) == 8
+
+
+def test_update_keeps_scores_that_barely_moved(grown: Grown) -> None:
+    from kg.topics import SCORE_TOLERANCE, settle_scores
+
+    ids, x, texts, old = grown
+    old_ids = [ids[i] for i in old]
+    before = build_topic_model(
+        papers_of(old_ids, [texts[i] for i in old]), ids=old_ids, embeddings=x[old], k1=4, k2=3
+    )
+    before = TopicModel.from_json(json.loads(json.dumps(before.to_json())))
+    after = build_topic_model(
+        papers_of(ids, texts), ids=ids, embeddings=x, k1=4, k2=3, previous=before
+    )
+    old_scores = {(m.paper_id, m.topic_id): m.score for m in before.memberships}
+    moved = [
+        m
+        for m in after.memberships
+        if (m.paper_id, m.topic_id) in old_scores
+        and m.score != old_scores[(m.paper_id, m.topic_id)]
+    ]
+    # only memberships that really moved change: the RDF topics graph can be patched
+    assert all(
+        abs(m.score - old_scores[(m.paper_id, m.topic_id)]) >= SCORE_TOLERANCE for m in moved
+    )
+    # and the rule itself, on hand-made memberships
+    prev = TopicModel(topics=[], memberships=[TopicMembership("a", "t", 0.50)])
+    new = [TopicMembership("a", "t", 0.51), TopicMembership("a", "u", 0.3)]
+    assert settle_scores(new, prev) == [TopicMembership("a", "t", 0.50), new[1]]
+    assert settle_scores([TopicMembership("a", "t", 0.9)], prev)[0].score == 0.9
