@@ -200,14 +200,16 @@ def build(
 
     # -- the load snapshot: readers start in a fraction of the time (kg.snapshot)
     t0 = time.perf_counter()
-    if write_snapshot(settings, force=rebuild) is None:
+    loaded = _refresh_snapshot(settings, force=rebuild)
+    if loaded is None:
         say("load snapshot unchanged")
     report.seconds["snapshot"] = time.perf_counter() - t0
 
-    # -- fusion weights fitted on this graph (kg.evaluate.auto_tune)
+    # -- fusion weights fitted on this graph (kg.evaluate.auto_tune); the graph loaded
+    # for the snapshot (its recommender index already built) serves the tuning too
     if tune:
         t0 = time.perf_counter()
-        report.weights = tune_weights(settings, force=rebuild, echo=say)
+        report.weights = tune_weights(settings, force=rebuild, echo=say, kg=loaded)
         report.seconds["weights"] = time.perf_counter() - t0
     report.seconds["total"] = time.perf_counter() - clock
     return report
@@ -391,6 +393,14 @@ def write_snapshot(settings: Settings, *, force: bool = True) -> Path | None:
     """Write the load snapshot of the built graph (see :mod:`kg.snapshot`); with
     ``force=False``, only when the one there was made for other data. Returns the path
     written, or ``None`` when the snapshot there was kept."""
+    if _refresh_snapshot(settings, force=force) is None:
+        return None
+    return settings.graph_dir / snap.SNAPSHOT
+
+
+def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | None:
+    """:func:`write_snapshot`; returns the graph it loaded from the corpus to write it
+    (``None`` when the snapshot there was kept)."""
     path = settings.graph_dir / snap.SNAPSHOT
     manifest = json.loads((settings.graph_dir / MANIFEST).read_text())
     with CorpusStore(settings.corpus_path, create=False) as store:
@@ -401,7 +411,7 @@ def write_snapshot(settings: Settings, *, force: bool = True) -> Path | None:
     content = {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph}
     snap.save(path, key, content)
     _save_lexical(settings.graph_dir / LEXICAL, key, kg)
-    return path
+    return kg
 
 
 def _save_lexical(path: Path, key: str, kg: KnowledgeGraph) -> None:
@@ -435,12 +445,17 @@ def _load_lexical(path: Path, key: str) -> dict[str, Any]:
 
 
 def tune_weights(
-    settings: Settings, *, force: bool = False, echo: Callable[[str], None] | None = None
+    settings: Settings,
+    *,
+    force: bool = False,
+    echo: Callable[[str], None] | None = None,
+    kg: KnowledgeGraph | None = None,
 ) -> str:
     """Fit the fusion weights on the built graph and store them with it; returns what
     was done, in words. Weights fitted for an earlier graph are dropped when the tuning
     finds the defaults as good (the defaults are then used); a graph that has not
-    changed since its weights were fitted keeps them (unless ``force``)."""
+    changed since its weights were fitted keeps them (unless ``force``). ``kg``: the
+    built graph when the caller has it loaded already."""
     from kg.evaluate import auto_tune
 
     manifest_path = settings.graph_dir / MANIFEST
@@ -451,7 +466,7 @@ def tune_weights(
     if not force and key is not None and tuned_for == key:
         return "kept (the graph has not changed since they were fitted)"
     lines: list[str] = []
-    outcome = auto_tune(KnowledgeGraph.load(settings), echo=lines.append)
+    outcome = auto_tune(kg or KnowledgeGraph.load(settings), echo=lines.append)
     for line in lines:
         (echo or (lambda _m: None))(line)
     weights_path = settings.graph_dir / WEIGHTS
