@@ -111,6 +111,12 @@ def build(
     changed since they were last fitted."""
     settings = settings or Settings.from_env()
     say = echo or (lambda _m: None)
+
+    def step(what: str) -> None:
+        """Name a long step that has no progress bar of its own (only with ``progress``)."""
+        if progress:
+            say(f"{what} ...")
+
     report = BuildReport()
     clock = time.perf_counter()
     graph_dir = settings.graph_dir
@@ -162,6 +168,7 @@ def build(
         digest = _topic_inputs(papers, texts, seeds, same_as, vectors)
         topics = _reuse_topics(graph_dir, digest)
         if topics is None:
+            step("computing topics")
             # The previous build's topics warm-start the clustering: topic ids and labels
             # stay put across small ingests (kg.topics; a big change reclusters afresh).
             previous = None if rebuild else _previous_topics(graph_dir)
@@ -200,6 +207,7 @@ def build(
 
     # -- the load snapshot: readers start in a fraction of the time (kg.snapshot)
     t0 = time.perf_counter()
+    step("writing the load snapshot (papers, projection, lexical index) if the corpus changed")
     loaded = _refresh_snapshot(settings, force=rebuild)
     if loaded is None:
         say("load snapshot unchanged")
@@ -209,6 +217,7 @@ def build(
     # for the snapshot (its recommender index already built) serves the tuning too
     if tune:
         t0 = time.perf_counter()
+        step("fitting the fusion weights on this graph if it changed")
         report.weights = tune_weights(settings, force=rebuild, echo=say, kg=loaded)
         report.seconds["weights"] = time.perf_counter() - t0
     report.seconds["total"] = time.perf_counter() - clock

@@ -108,3 +108,14 @@ def test_build_tunes_for_real_on_a_small_world(ingested: Settings) -> None:
     report = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
     assert report.weights  # fitted, or the defaults with the reason in words
     assert "weights" in report.seconds
+
+
+def test_long_steps_are_named_when_progress_is_shown(ingested: Settings) -> None:
+    said: list[str] = []
+    build(ingested, embedder=FakeEmbedder(dim=16), progress=True, rdf=False, echo=said.append)
+    assert "computing topics ..." in said
+    assert any(s.startswith("writing the load snapshot") for s in said)
+    assert any(s.startswith("fitting the fusion weights") for s in said)
+    quiet: list[str] = []
+    build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False, echo=quiet.append)
+    assert not any(s.endswith(" ...") for s in quiet)
