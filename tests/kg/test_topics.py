@@ -436,7 +436,9 @@ def papers_of(ids: list[str], texts: list[str]) -> list[Paper]:
     return [Paper(pid, t.split(".")[0], abstract=t) for pid, t in zip(ids, texts, strict=True)]
 
 
-def test_update_keeps_topic_ids_labels_and_members(grown: Grown) -> None:
+def grown_update(grown: Grown) -> tuple[list[str], TopicModel, TopicModel]:
+    """The old papers' ids, their model (saved and reloaded), and its warm-started update
+    with every paper (k1 = 4, k2 = 3)."""
     ids, x, texts, old = grown
     old_ids = [ids[i] for i in old]
     before = build_topic_model(
@@ -446,6 +448,12 @@ def test_update_keeps_topic_ids_labels_and_members(grown: Grown) -> None:
     after = build_topic_model(
         papers_of(ids, texts), ids=ids, embeddings=x, k1=4, k2=3, previous=before
     )
+    return old_ids, before, after
+
+
+def test_update_keeps_topic_ids_labels_and_members(grown: Grown) -> None:
+    ids, x, texts, _ = grown
+    old_ids, before, after = grown_update(grown)
     params = after.params["discovered"]
     assert params["warm_start"] is True and params["fresh_reason"] is None
     assert params["changed"] == pytest.approx(6 / 318, abs=1e-6)
@@ -569,15 +577,7 @@ def test_update_keeps_auto_k_near_a_rounding_boundary() -> None:
 def test_update_keeps_scores_that_barely_moved(grown: Grown) -> None:
     from kg.topics import SCORE_TOLERANCE, settle_scores
 
-    ids, x, texts, old = grown
-    old_ids = [ids[i] for i in old]
-    before = build_topic_model(
-        papers_of(old_ids, [texts[i] for i in old]), ids=old_ids, embeddings=x[old], k1=4, k2=3
-    )
-    before = TopicModel.from_json(json.loads(json.dumps(before.to_json())))
-    after = build_topic_model(
-        papers_of(ids, texts), ids=ids, embeddings=x, k1=4, k2=3, previous=before
-    )
+    _, before, after = grown_update(grown)
     old_scores = {(m.paper_id, m.topic_id): m.score for m in before.memberships}
     moved = [
         m
