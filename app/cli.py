@@ -128,17 +128,23 @@ def ingest(
 def status(
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
-    """Counts of papers, edges, seeds and unresolved listings; the last fetch."""
+    """Counts of papers, edges, seeds and unresolved listings; the last fetch; the
+    recommender's weights in force and why."""
+    from kg.build import weights_status
     from kg.corpus import CorpusStore
 
     settings = _settings()
+    weights = weights_status(settings)
     with CorpusStore(settings.corpus_path, create=False) as store:
         st = store.status()
         sources: dict[str, int] = {}
         for seed in store.seeds():
             sources[seed.source] = sources.get(seed.source, 0) + 1
     if fmt == "json":
-        data = st.as_dict() | {"seed_sources": sources}
+        data = st.as_dict() | {
+            "seed_sources": sources,
+            "weights": {"source": weights.source, "why": weights.why, "weights": weights.weights},
+        }
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     if fmt != "text":
@@ -158,6 +164,7 @@ def status(
     if sources:
         typer.echo("Seed sources: " + ", ".join(f"{name} ({n})" for name, n in sources.items()))
     typer.echo(f"Last fetch: {st.last_fetch or 'never'}")
+    typer.echo(weights.line())
 
 
 @app.command()

@@ -350,8 +350,11 @@ class KnowledgeGraph:
                 f"The built graph in {graph_dir} is unreadable ({exc}). "
                 f"Run `litkg build` to rebuild it."
             ) from exc
-        weights_path = graph_dir / WEIGHTS
-        weights = json.loads(weights_path.read_text()) if weights_path.exists() else None
+        try:
+            weights = read_weights(graph_dir / WEIGHTS)
+        except BuildError as exc:
+            log.warning("%s Using the default weights meanwhile.", exc)
+            weights = None
         with CorpusStore(settings.corpus_path, create=False) as store:
             key = snap.key(snap.fingerprint(store), manifest.get("topics_digest"))
             content = snap.load(graph_dir / snap.SNAPSHOT, key) if snapshot else None
@@ -472,19 +475,28 @@ def tune_weights(
     path = settings.graph_dir / snap.SNAPSHOT
     key = snap.stored_key(path)
     tuned_for = manifest.get("weights_for")
-    if not force and key is not None and tuned_for == key:
-        return "kept (the graph has not changed since they were fitted)"
+    state = weights_status(settings)
+    # A damaged weights.json, or one the last fitting stored and that is gone, is refitted.
+    consistent = state.source == "fitted" or not str(manifest.get("weights", "")).startswith(
+        "fitted"
+    )
+    if (settings.graph_dir / WEIGHTS).exists() and state.source != "fitted":
+        consistent = False
+    if not force and key is not None and tuned_for == key and consistent:
+        return f"kept: {state.source} (the graph has not changed since they were chosen)"
     lines: list[str] = []
-    outcome = auto_tune(kg or KnowledgeGraph.load(settings), echo=lines.append)
+    reading = {rl.name: list(rl.paper_ids) for rl in ReadingLists.open(settings).all()}
+    outcome = auto_tune(kg or KnowledgeGraph.load(settings), lists=reading, echo=lines.append)
     for line in lines:
         (echo or (lambda _m: None))(line)
     weights_path = settings.graph_dir / WEIGHTS
     if outcome is not None:
         save_weights(settings, outcome.weights)
+        lo, hi = outcome.interval
         said = (
             f"fitted on the {outcome.protocol}: nDCG@10 {outcome.tuned_ndcg:.3f} vs "
             f"{outcome.default_ndcg:.3f} with the defaults on {outcome.test_queries} "
-            f"held-out queries"
+            f"held-out queries (gain {lo:+.3f} to {hi:+.3f})"
         )
     else:
         weights_path.unlink(missing_ok=True)
@@ -493,6 +505,68 @@ def tune_weights(
     manifest["weights"] = said
     atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
     return said
+
+
+@dataclass(frozen=True)
+class WeightsStatus:
+    """The fusion weights ``litkg recommend`` uses now, and why: ``source`` is ``fitted``
+    (``graph/weights.json``, fitted by the build on the graph's curated lists) or
+    ``defaults`` (:data:`kg.recommend.DEFAULT_WEIGHTS`)."""
+
+    source: str
+    why: str
+    weights: dict[str, float]
+
+    def line(self) -> str:
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in self.weights.items() if v > 0)
+        return f"Fusion weights: {self.source} ({self.why}): {shown}"
+
+
+def read_weights(path: Path) -> dict[str, float] | None:
+    """Fitted weights from ``path`` (None when there is no file); a
+    :class:`BuildError` naming the file and the fix when it is damaged."""
+    from kg.recommend import resolve_weights
+
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not data:
+            raise ValueError("not an object of signal -> weight")
+        weights = {str(k): float(v) for k, v in data.items()}
+        resolve_weights(weights, None)  # the same checks as a query makes
+    except (OSError, ValueError, TypeError, KGError) as exc:
+        raise BuildError(
+            f"The fitted fusion weights in {path} are damaged ({exc}). "
+            "Run `litkg build` to fit them again (or delete the file to use the defaults)."
+        ) from exc
+    return weights
+
+
+def weights_status(settings: Settings) -> WeightsStatus:
+    """What :class:`KnowledgeGraph` will use, read from the files themselves (never
+    raises): the manifest's account of the last fitting, checked against weights.json."""
+    from kg.recommend import DEFAULT_WEIGHTS, resolve_weights
+
+    try:
+        said = str(json.loads((settings.graph_dir / MANIFEST).read_text()).get("weights") or "")
+    except (OSError, ValueError):
+        said = ""
+    path = settings.graph_dir / WEIGHTS
+    try:
+        fitted = read_weights(path)
+    except BuildError as exc:
+        return WeightsStatus("defaults", str(exc), dict(DEFAULT_WEIGHTS))
+    if fitted is not None:
+        why = said if said.startswith("fitted") else f"{path.name} is there, fitted earlier"
+        return WeightsStatus("fitted", why, resolve_weights(fitted, None))
+    if said.startswith("fitted"):
+        why = f"{path.name} is missing although the last build fitted it; `litkg build` refits"
+    elif said.startswith("defaults ("):
+        why = said[len("defaults (") : -1]
+    else:
+        why = said or "no fitting recorded yet"
+    return WeightsStatus("defaults", why, dict(DEFAULT_WEIGHTS))
 
 
 def save_weights(settings: Settings, weights: dict[str, float]) -> Path:
@@ -506,8 +580,11 @@ __all__: Sequence[str] = [
     "BuildError",
     "BuildReport",
     "KnowledgeGraph",
+    "WeightsStatus",
     "build",
+    "read_weights",
     "save_weights",
     "tune_weights",
+    "weights_status",
     "write_snapshot",
 ]

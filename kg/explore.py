@@ -47,7 +47,7 @@ from kg.errors import ConfigError, KGError, ReadingListError, RecommendError
 from kg.model import Paper, Topic
 
 if TYPE_CHECKING:
-    from kg.build import KnowledgeGraph
+    from kg.build import KnowledgeGraph, WeightsStatus
     from kg.corpus import CorpusStatus, CorpusStore, SeedRow
     from kg.embed import Embedder
     from kg.readinglists import ImportReport, ReadingList, ReadingLists
@@ -1329,12 +1329,13 @@ class StatusView:
     provenance: list[tuple[str, str | None, int, str | None]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     error: str | None = None
+    weights: WeightsStatus | None = None
 
 
 def status(settings: Settings) -> StatusView:
     """Data freshness and the last ingest (never raises for missing or broken data: the
     message is in ``readiness`` or ``error``)."""
-    from kg.build import MANIFEST
+    from kg.build import MANIFEST, weights_status
     from kg.corpus import LOW_CONFIDENCE, UNRESOLVED, CorpusStore
 
     ready = readiness(settings)
@@ -1380,6 +1381,7 @@ def status(settings: Settings) -> StatusView:
         provenance=prov,
         sources=sources,
         error=error,
+        weights=weights_status(settings) if manifest is not None else None,
     )
 
 

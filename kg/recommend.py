@@ -83,6 +83,10 @@ SIGNALS: tuple[str, ...] = (
     "recency",
 )
 
+#: Signals that say how good a paper is in general rather than how close it is to the read
+#: set: they raise a candidate's evidence (:func:`fuse`) and never rank a paper alone.
+PRIORS: tuple[str, ...] = ("influence", "recency")
+
 #: Fusion weights used when the graph has no tuned ones (``litkg build`` fits them on the
 #: graph itself when it can, :func:`kg.evaluate.auto_tune`; ``litkg eval --tune`` on its
 #: citations). These come from one tuning run (``tests/bench/bench_recommend.py``, see
@@ -114,12 +118,15 @@ DEFAULT_DIVERSITY = 0.3
 PPR_ALPHA = 0.5  # continue-probability of the walk (restart 0.5: stays near the read set)
 PPR_TOL = 1e-6
 PPR_MAX_ITER = 50
+CENTRALITY_ALPHA = 0.85
+CENTRALITY_MAX_ITER = 100
 #: text = share * max cosine + (1 - share) * mean cosine over R. The mean (the cosine to
 #: R's summed vector) beat 0.25 and 0.5 on the tag/keyword evaluations (RESULTS.md).
 TEXT_MAX_SHARE = 0.0
 RECENCY_HALF_LIFE = 4.0  # years
-INFLUENTIAL_SHARE = 0.25  # influence = 0.75 * log citations + 0.25 * log influential ones
-MMR_POOL = 10  # MMR picks from the top max(MMR_POOL * k, 50) by fused score
+#: MMR picks from the top max(MMR_POOL, 2 * k) by fused score: a pool that does not
+#: depend on k (below MMR_POOL / 2), so the first 20 of k = 50 are the k = 20 list.
+MMR_POOL = 300
 
 _SURVEY = re.compile(r"\b(survey|surveys|review|reviews)\b", re.IGNORECASE)
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
@@ -257,8 +264,13 @@ class GraphView:
         self.outdeg = np.diff(self.A.indptr).astype(_F)
         self.inv_in = _inv_sqrt(self.indeg)
         self.inv_out = _inv_sqrt(self.outdeg)
+        #: Adamic/Adar: a shared neighbour with many links says less (1 / log(2 + degree)):
+        #: a survey citing 300 papers co-cites them all, a paper citing 12 means it.
+        self.aa_out = (1.0 / np.log(2.0 + self.outdeg)).astype(_F)
+        self.aa_in = (1.0 / np.log(2.0 + self.indeg)).astype(_F)
         self._walk: sp.csr_matrix | None = None
         self._dangling: np.ndarray | None = None
+        self._centrality: np.ndarray | None = None
 
     def masked(self, keep: np.ndarray) -> GraphView:
         """The view without any edge that starts or ends at a paper outside ``keep``."""
@@ -275,6 +287,29 @@ class GraphView:
             self._dangling = deg == 0
         assert self._dangling is not None
         return self._walk, self._dangling
+
+    def centrality(self) -> np.ndarray:
+        """PageRank within this graph (a citation passes rank to the cited paper; dangling
+        papers spread theirs uniformly), scaled so the mean is 1: how central a paper is
+        to the pool, whatever the world outside cites it (computed once)."""
+        if self._centrality is None:
+            n = self.A.shape[0]
+            x = np.full(n, 1.0 / max(n, 1), dtype=np.float64)
+            if n:
+                out = self.outdeg.astype(np.float64)
+                dangling = out == 0
+                inv = np.divide(1.0, out, out=np.zeros_like(out), where=~dangling)
+                walk = (sp.diags(inv) @ self.A).T.tocsr()
+                for _ in range(CENTRALITY_MAX_ITER):
+                    last = x
+                    x = (
+                        CENTRALITY_ALPHA * (walk @ last + last[dangling].sum() / n)
+                        + (1.0 - CENTRALITY_ALPHA) / n
+                    )
+                    if np.abs(x - last).sum() < PPR_TOL:
+                        break
+            self._centrality = np.asarray(x * n)
+        return self._centrality
 
     def ppr(self, read: np.ndarray, alpha: float = PPR_ALPHA) -> np.ndarray:
         """Personalised PageRank restarting uniformly at ``read`` (power iteration)."""
@@ -932,8 +967,9 @@ def raw_signals(
     if dis is not None:
         x[dis, 1] = 1.0
     inv_in, inv_out = view.inv_in[:, None], view.inv_out[:, None]
-    coc = (view.AT @ (view.A @ (x * inv_in))) * inv_in
-    cpl = (view.A @ (view.AT @ (x * inv_out))) * inv_out
+    aa_out, aa_in = view.aa_out[:, None], view.aa_in[:, None]
+    coc = (view.AT @ (aa_out * (view.A @ (x * inv_in)))) * inv_in
+    cpl = (view.A @ (aa_in * (view.AT @ (x * inv_out)))) * inv_out
     raw: dict[str, np.ndarray] = {}
     raw["cited_by"] = view.AT @ x[:, 0]
     raw["cites"] = view.A @ x[:, 0]
@@ -950,10 +986,7 @@ def raw_signals(
     raw["specter"] = _blend(spec, scols, scols >= 0, index.spec_row, False)
     profile = np.asarray(index.topic_vectors[read].sum(axis=0)).ravel() / max(1, read.size)
     raw["topic"] = index.topic_vectors @ profile
-    known = np.maximum(index.citation_count, 0).astype(np.float64)
-    raw["influence"] = (1 - INFLUENTIAL_SHARE) * np.log1p(
-        np.maximum(known, view.indeg)
-    ) + INFLUENTIAL_SHARE * index.log_influential
+    raw["influence"] = np.log1p(view.centrality())
     raw["recency"] = index.year.copy()
     if dis is not None:
         raw["dislike_cocitation"] = coc[:, 1]
@@ -1080,12 +1113,37 @@ def resolve_weights(
 
 
 def fuse(scaled: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
-    out = np.zeros_like(next(iter(scaled.values())))
+    """The fused score: the weighted evidence (every signal but the :data:`PRIORS`), raised
+    by up to the priors' weighted sum: ``E * (1 + Q)``. A paper with no evidence scores 0
+    however cited or recent it is; with weights summing to 1 the score stays in 0..1.
+    Weights on the priors alone (a caller's explicit choice) rank by the priors."""
+    first = next(iter(scaled.values()))
+    evidence = np.zeros_like(first, dtype=np.float64)
+    prior = np.zeros_like(first, dtype=np.float64)
     for name in SIGNALS:
         w = weights.get(name, 0.0)
         if w:
-            out = out + w * scaled[name]
-    return out
+            if name in PRIORS:
+                prior = prior + w * scaled[name]
+            else:
+                evidence = evidence + w * scaled[name]
+    if not any(weights.get(n, 0.0) > 0 for n in SIGNALS if n not in PRIORS):
+        return np.asarray(prior)  # the caller asked for priors alone
+    return np.asarray(evidence * (1.0 + prior))
+
+
+#: Column mask of the :data:`PRIORS` in :data:`SIGNALS` order.
+_PRIOR_COLS = np.array([s in PRIORS for s in SIGNALS])
+
+
+def fuse_matrix(m: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """:func:`fuse` on a :func:`signal_matrix` (rows x SIGNALS) with weights in SIGNALS order."""
+    w = np.asarray(w, dtype=m.dtype)
+    prior = m[:, _PRIOR_COLS] @ w[_PRIOR_COLS]
+    if not (w[~_PRIOR_COLS] > 0).any():
+        return np.asarray(prior)
+    evidence = m[:, ~_PRIOR_COLS] @ w[~_PRIOR_COLS]
+    return np.asarray(evidence * (1.0 + prior))
 
 
 # --------------------------------------------------------------------------- filters
@@ -1245,9 +1303,11 @@ def select(
     index: RecommendIndex, score: np.ndarray, cand: np.ndarray, k: int, diversity: float
 ) -> list[int]:
     """Top ``k`` candidates, by maximal marginal relevance when ``diversity`` > 0; two
-    items with the same title are one (the better ranked is kept)."""
+    items with the same title are one (the better ranked is kept). Greedy over a pool
+    that does not depend on ``k`` (up to ``MMR_POOL / 2``): a longer list starts with the
+    shorter one."""
     rows = np.flatnonzero(cand)
-    pool_size = min(rows.size, max(MMR_POOL * k, 50) if diversity > 0 else 4 * k + 10)
+    pool_size = min(rows.size, max(MMR_POOL, 2 * k) if diversity > 0 else 4 * k + 10)
     top = rows[np.argpartition(-score[rows], pool_size - 1)[:pool_size]] if pool_size else rows
     top = top[np.lexsort((top, -score[top]))]
     seen_titles: set[str] = set()
@@ -1291,16 +1351,41 @@ def explain(
     weights: Mapping[str, float],
     j: int,
 ) -> list[str]:
-    """Plain-words reasons for node ``j``, strongest contribution first."""
+    """Plain-words reasons for node ``j``, strongest contribution first. At least one
+    reason is evidence (a link or closeness to the read papers), never a prior alone: when
+    no evidence is strong enough to be named, the strongest there is is named anyway."""
+    found = _reasons(index, sig, scaled, weights, j, strict=True)
+    if not any(signal not in PRIORS for signal, _, _ in found):
+        found += [r for r in _reasons(index, sig, scaled, weights, j, strict=False)
+                  if r[0] not in PRIORS][:1]  # fmt: skip
+    found.sort(key=lambda t: -t[1])
+    reasons = [text for _, _, text in found[:6]]
+    if not reasons:
+        reasons = ["ranked by the fused score of weak signals (no single strong link)"]
+    return reasons
+
+
+def _reasons(
+    index: RecommendIndex,
+    sig: Signals,
+    scaled: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    j: int,
+    *,
+    strict: bool,
+) -> list[tuple[str, float, str]]:
+    """(signal, contribution, text) for each reason of node ``j``; ``strict``: only the
+    signals strong enough to be worth naming (else any evidence above 0)."""
     view = index.view
     read = sig.read.tolist()
     read_set = set(read)
-    found: list[tuple[float, str]] = []
+    found: list[tuple[str, float, str]] = []
+    cut = 1.0 if strict else 0.0
 
     def add(signal: str, text: str, bonus: float = 0.0) -> None:
         weight = weights.get(signal, 0.0)
         if weight > 0 or bonus > 0:  # a signal weighed 0 did not put the paper here
-            found.append((weight * float(scaled[signal][j]) + bonus, text))
+            found.append((signal, weight * float(scaled[signal][j]) + bonus, text))
 
     citers = set(view.AT.indices[view.AT.indptr[j] : view.AT.indptr[j + 1]].tolist())
     refs = set(view.A.indices[view.A.indptr[j] : view.A.indptr[j + 1]].tolist())
@@ -1338,14 +1423,14 @@ def explain(
                 f"shares {best[0]} reference{'s' if best[0] > 1 else ''} with "
                 f"{index.label(best[1])}",
             )
-    if not by and not cites and scaled["ppr"][j] > 0.05:
+    if not by and not cites and scaled["ppr"][j] > 0.05 * cut:
         via = _via(index, j, read_set)
         if via is not None:
             add(
                 "ppr",
                 f"two citation steps from {index.label(via[1])} (via {index.label(via[0])})",
             )
-    if sig.text_sims is not None and scaled["text"][j] > 0.3:
+    if sig.text_sims is not None and scaled["text"][j] > 0.3 * cut:
         row = sig.text_by_read(index, j)
         if not np.isnan(row).all():
             q = int(np.nanargmax(row))
@@ -1353,7 +1438,8 @@ def explain(
                 "text",
                 f"close to {index.label(read[q])} in content ({float(row[q]):.2f})",
             )
-    if sig.lexical_sims is not None and sig.lexical_read is not None and scaled["lexical"][j] > 0.3:
+    lexical = scaled["lexical"][j]
+    if sig.lexical_sims is not None and sig.lexical_read is not None and lexical > 0.3 * cut:
         row = sig.lexical_sims[j]
         q = int(read[int(sig.lexical_read[int(np.argmax(row))])])
         terms = index.lexical.shared_terms(j, q)
@@ -1363,24 +1449,19 @@ def explain(
                 "lexical",
                 f"shares the term{'s' if len(terms) > 1 else ''} {quoted} with {index.label(q)}",
             )
-    if scaled["topic"][j] > 0.2:
+    if scaled["topic"][j] > 0.2 * cut:
         topic = _shared_topic(index, j, sig.read)
         if topic is not None:
             add("topic", f"in topic {topic}")
-    count = int(index.citation_count[j])
     indeg = int(view.indeg[j])
-    shown = max(count, indeg)
-    if scaled["influence"][j] >= 0.6 and shown >= 20:
-        what = "citations" if count >= indeg else "citations in this corpus"
-        add("influence", f"highly cited ({shown:,} {what})")
+    if scaled["influence"][j] >= 0.6 and indeg >= 3:
+        count = int(index.citation_count[j])
+        overall = f"; {count:,} in all" if count > indeg else ""
+        add("influence", f"central in this graph (cited by {indeg:,} papers here{overall})")
     year = index.year[j]
     if scaled["recency"][j] >= 0.8 and not np.isnan(year):
         add("recency", f"recent ({int(year)})")
-    found.sort(key=lambda t: -t[0])
-    reasons = [text for _, text in found[:6]]
-    if not reasons:
-        reasons = ["ranked by the fused score of weak signals (no single strong link)"]
-    return reasons
+    return found
 
 
 def _row_set(m: sp.csr_matrix, i: int) -> set[int]:
@@ -1434,8 +1515,10 @@ def reading_path(kg: KnowledgeGraph, paper_ids: Iterable[str]) -> list[PathStep]
     """Order papers so that what a paper builds on comes before it.
 
     A topological order of the citations within the list (a cited paper before the
-    papers citing it); among papers that are ready, the most cited within the list first,
-    then the oldest, then the given order. A citation cycle is broken at its oldest paper.
+    papers citing it); among papers that are ready, the oldest first (foundations before
+    the work built on them, even where the graph misses the citation between them), then
+    the most cited within the list, then the most central in the graph, then the given
+    order. A citation cycle is broken at its oldest paper.
     """
     index = RecommendIndex.of(kg)
     nodes = index.resolve(paper_ids)
@@ -1447,18 +1530,15 @@ def reading_path(kg: KnowledgeGraph, paper_ids: Iterable[str]) -> list[PathStep]
     cited_in = {u: _row_set(view.AT, u) & inside - {u} for u in nodes}
     order = {u: i for i, u in enumerate(nodes)}
     year = {u: (index.year[u] if not np.isnan(index.year[u]) else math.inf) for u in nodes}
+    central = view.centrality()
     placed: list[int] = []
     done: set[int] = set()
     steps: list[PathStep] = []
     while len(placed) < len(nodes):
         left = [u for u in nodes if u not in done]
         ready = [u for u in left if prereq[u] <= done]
-        broken = not ready
         pool = ready or left
-        if broken:
-            u = min(pool, key=lambda v: (year[v], -len(cited_in[v]), order[v]))
-        else:
-            u = min(pool, key=lambda v: (-len(cited_in[v]), year[v], order[v]))
+        u = min(pool, key=lambda v: (year[v], -len(cited_in[v]), -central[v], order[v]))
         before = sorted(prereq[u] & done, key=lambda v: -placed.index(v))
         after = sorted(prereq[u] - done, key=lambda v: order[v])
         reason = _path_reason(index, u, before, after, cited_in[u] - done, year)
@@ -1507,6 +1587,7 @@ __all__ = [
     "DEFAULT_DIVERSITY",
     "DEFAULT_WEIGHTS",
     "DISLIKE_WEIGHT",
+    "PRIORS",
     "SIGNALS",
     "Filters",
     "GraphView",
@@ -1517,6 +1598,7 @@ __all__ = [
     "Signals",
     "filter_mask",
     "fuse",
+    "fuse_matrix",
     "lexical_text",
     "raw_signals",
     "reading_path",

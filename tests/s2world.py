@@ -604,10 +604,15 @@ def add_synthetic_citations(
 
 
 # ----------------------------------------------------------------------------- build
-def build_world(shared_dir: Path, seed: int = 0, max_llm: int = 3000) -> World:
+def build_world(
+    shared_dir: Path, seed: int = 0, max_llm: int = 3000, *, relevant_only: bool = True
+) -> World:
     """The test world from the real records in ``shared_dir`` (see the module docstring).
 
-    Deterministic for a given ``seed``; takes a few seconds.
+    ``relevant_only=False`` keeps every llm-papers record (at most ``max_llm``, most cited
+    first), not only the interpretability ones: a field-sized world (~23k papers) where a
+    depth-2 crawl meets the off-topic papers a real one would. Deterministic for a given
+    ``seed``; takes a few seconds (about a minute for the field-sized world).
     """
     t0 = time.monotonic()
     shared_dir = Path(shared_dir)
@@ -629,7 +634,11 @@ def build_world(shared_dir: Path, seed: int = 0, max_llm: int = 3000) -> World:
         elif rec["title"] and rec.get("year"):
             unresolved_pool.append(rec)
     llm_all = load_llm(corpus / "llm-papers.jsonl.gz")
-    relevant = [r for r in llm_all if RELEVANT.search(" ".join([r["title"], *r.get("tags", [])]))]
+    relevant = [
+        r
+        for r in llm_all
+        if not relevant_only or RELEVANT.search(" ".join([r["title"], *r.get("tags", [])]))
+    ]
     relevant.sort(key=lambda r: (-(r.get("recordedCitationCount") or 0), r["paperId"]))
     for rec in relevant[:max_llm]:
         merger.add(rec)
@@ -691,7 +700,7 @@ def build_world(shared_dir: Path, seed: int = 0, max_llm: int = 3000) -> World:
             rec["synthetic_fields"] = [*rec.get("synthetic_fields", []), "embedding"]
             embedded += 1
 
-    world = World(meta={"seed": seed, "max_llm": max_llm})
+    world = World(meta={"seed": seed, "max_llm": max_llm, "relevant_only": relevant_only})
     for rec in merger.records.values():
         rec.setdefault("synthetic_fields", [])
         if "corpusId" not in rec["synthetic_fields"]:
@@ -1012,13 +1021,23 @@ def _rec(world: World, key: str) -> dict[str, Any]:
     return world.papers[_SMALL_REAL.get(key) or hex_id("small", key)]
 
 
-def cached_world(shared_dir: Path, cache: Path, seed: int = 0, max_llm: int = 3000) -> World:
+def cached_world(
+    shared_dir: Path,
+    cache: Path,
+    seed: int = 0,
+    max_llm: int = 3000,
+    *,
+    relevant_only: bool = True,
+) -> World:
     """:func:`build_world`, saved to and reloaded from ``cache`` (a ``.json.gz`` path)."""
     if cache.exists():
         world = World.load(cache)
-        if world.meta.get("seed") == seed and world.meta.get("max_llm") == max_llm:
+        meta = world.meta
+        if (meta.get("seed"), meta.get("max_llm")) == (seed, max_llm) and meta.get(
+            "relevant_only", True
+        ) == relevant_only:
             return world
-    world = build_world(shared_dir, seed=seed, max_llm=max_llm)
+    world = build_world(shared_dir, seed=seed, max_llm=max_llm, relevant_only=relevant_only)
     cache.parent.mkdir(parents=True, exist_ok=True)
     world.save(cache)
     return world

@@ -43,6 +43,12 @@ def main() -> None:
             f"- Graph built: {m.get('built_at', '?')} ({m.get('papers', '?')} papers, "
             f"{m.get('citations', '?')} citations, text model {m.get('embedder', '?')})"
         )
+    if view.weights is not None:
+        w = view.weights
+        st.markdown(
+            f"- Recommender weights: **{w.source}** ({state.md(w.why)}): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in w.weights.items() if v > 0)
+        )
 
     run = (c.last_run if c is not None else None) or {}
     summary = run.get("summary") or {}

@@ -14,7 +14,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-BENCHES = ("ingest", "embed", "graph", "build", "sparql", "topics", "recommend", "app")
+BENCHES = ("ingest", "embed", "graph", "build", "sparql", "topics", "recommend", "lists", "app")
 
 
 def main(argv: list[str]) -> int:

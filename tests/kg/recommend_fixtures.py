@@ -69,7 +69,7 @@ def papers() -> list[Paper]:
         # in the topic "Sparse Autoencoders" with r2 (no links)
         P("s1", "Scaling sparse autoencoders", 2024, "Mountains, valleys and weather.",
           authors=authors("Sally Topic")),
-        # very highly cited, recent
+        # very highly cited, and the most central paper of this graph (5 citers here)
         P("h1", "A very popular paper", 2020, "Cooking recipes.", authors=authors("Hugh Pop"),
           citation_count=5000, influential_citation_count=300),
         P("n1", "A brand new paper", 2025, "Gardening tips.", authors=authors("Nina New")),
@@ -95,6 +95,7 @@ EDGES = [
     ("r2", "f1"), ("r2", "f2"), ("r2", "f3"), ("w", "f1"), ("w", "f2"), ("w", "f3"),
     ("g", "x"),                                    # g: two steps from r1 and r2, via x
     ("tq", "f1"),
+    ("t1", "h1"), ("s1", "h1"), ("n1", "h1"), ("sv", "h1"), ("oa", "h1"),  # h1: central
 ]  # fmt: skip
 
 TOPICS = [

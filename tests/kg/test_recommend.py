@@ -58,7 +58,7 @@ def reasons_of(kg: KnowledgeGraph, signal: str, pid: str, read: list[str] = READ
             "shares the terms 'toy models', 'superposition', 'neurons' with Elhage et al. 2022",
         ),
         ("topic", "s1", "in topic Sparse Autoencoders"),
-        ("influence", "h1", "highly cited (5,000 citations)"),
+        ("influence", "h1", "central in this graph (cited by 5 papers here; 5,000 in all)"),
         ("recency", "n1", "recent (2025)"),
         ("ppr", "x", "cited by 2 of your papers: Elhage et al. 2022, Bricken et al. 2023"),
     ],
@@ -121,7 +121,7 @@ def test_reasons_are_ordered_by_contribution_and_skip_unweighted_signals(
     rec = {r.paper_id: r for r in recommend(kg, READ, weights=w, k=30, diversity=0)}
     assert rec["y"].reasons[0].startswith("cites 2 of your papers")  # direct links lead
     assert "recent (2024)" in rec["y"].reasons
-    assert not any("highly cited" in r for r in rec["h1"].reasons), "influence weighs 0"
+    assert not any("central" in r for r in rec["h1"].reasons), "influence weighs 0"
 
 
 def test_signals_and_weights_in_the_detailed_result(kg: KnowledgeGraph) -> None:
@@ -330,7 +330,7 @@ def test_short_label() -> None:
 def test_reading_path_puts_foundations_first(kg: KnowledgeGraph) -> None:
     steps = reading_path(kg, ["y", "g", "x", "r2", "r1", "h1"])
     order = [s.paper_id for s in steps]
-    assert order == ["x", "r1", "r2", "h1", "y", "g"]
+    assert order == ["h1", "x", "r1", "r2", "y", "g"]  # the oldest ready paper first
     assert [s.position for s in steps] == [1, 2, 3, 4, 5, 6]
     reasons = {s.paper_id: s.reason for s in steps}
     assert reasons["x"] == "foundational: cited by 3 papers in this list"
