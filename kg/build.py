@@ -153,8 +153,9 @@ def build(
         )
         kept = [(pid, v) for pid, v in specter_rows if v is not None]
         report.with_specter = len(kept)
-        # S2's SPECTER2 vectors are not unit length: normalised, their dot products are
-        # cosines, as MiniLM's are (the recommender compares them so).
+        # S2's vectors are not unit length (its SPECTER ones have norms of 70-100, varying
+        # by paper): normalised, their dot products are cosines, as MiniLM's are (the
+        # recommender compares them by dot product).
         spec = np.stack([v for _, v in kept]) if kept else np.zeros((0, 768))
         norms = np.linalg.norm(spec, axis=1, keepdims=True)
         _atomic_savez(

@@ -124,8 +124,8 @@ def test_long_steps_are_named_when_progress_is_shown(ingested: Settings) -> None
 
 
 def test_specter_vectors_are_unit_length_in_the_graph(ingested: Settings) -> None:
-    """S2's SPECTER2 vectors are not unit length (their norms vary from paper to paper):
-    the graph keeps them normalised, so that the recommender's dot products are cosines."""
+    """S2's vectors are not unit length (their norms vary from paper to paper): the graph
+    keeps them normalised, so that the recommender's dot products are cosines."""
     rng = np.random.default_rng(0)
     raw = {"e" * 40: rng.standard_normal(768) * 30, "f" * 40: rng.standard_normal(768) * 3}
     with CorpusStore(ingested.corpus_path) as store:
