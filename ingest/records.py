@@ -98,10 +98,21 @@ def paper_from_s2(record: dict[str, Any]) -> Paper:
     )
 
 
+#: The SPECTER model whose vectors are stored (``embedding.specter_v2`` in the field lists).
+SPECTER_MODEL = "specter_v2"
+
+
 def specter_from_s2(record: dict[str, Any]) -> list[float] | None:
-    """The SPECTER vector of an S2 record when it carries one."""
+    """The SPECTER2 vector of an S2 record when it carries one.
+
+    A vector of another model (S2 answers a bare ``embedding`` field with ``specter_v1``)
+    is dropped: the store keeps one vector space, and a cosine between a SPECTER and a
+    SPECTER2 vector means nothing. A vector without a model name is taken as asked for.
+    """
     emb = record.get("embedding")
     if not isinstance(emb, dict):
+        return None
+    if emb.get("model") not in (None, SPECTER_MODEL):
         return None
     vector = emb.get("vector")
     if not isinstance(vector, list) or not vector:

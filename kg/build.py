@@ -153,12 +153,15 @@ def build(
         )
         kept = [(pid, v) for pid, v in specter_rows if v is not None]
         report.with_specter = len(kept)
+        # S2's vectors are not unit length (its SPECTER ones have norms of 70-100, varying
+        # by paper): normalised, their dot products are cosines, as MiniLM's are (the
+        # recommender compares them by dot product).
+        spec = np.stack([v for _, v in kept]) if kept else np.zeros((0, 768))
+        norms = np.linalg.norm(spec, axis=1, keepdims=True)
         _atomic_savez(
             graph_dir / SPECTER,
             ids=np.array([pid for pid, _ in kept]),
-            vectors=np.stack([v for _, v in kept]).astype(np.float32)
-            if kept
-            else np.zeros((0, 768), np.float32),
+            vectors=(spec / np.where(norms > 0, norms, 1.0)).astype(np.float32),
         )
         report.seconds["embeddings"] = time.perf_counter() - t0
         say(f"embedded {report.embedded_new} new papers ({report.embedded_cached} cached)")

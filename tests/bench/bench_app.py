@@ -431,7 +431,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         from kg.embed import MiniLMEmbedder
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        for backend, note in (("onnx-int8", "the app's query model"), ("auto", "the build's")):
+        for backend, note in (("onnx", "the app's query model"), ("auto", "the build's")):
             env = {**os.environ, "LITKG_EMBED_BACKEND": backend}
             model = MiniLMEmbedder.from_env(env, model_dir=minilm)
             _, t_model = timed(lambda model=model: model.embed(["warm up"]), 1)

@@ -75,7 +75,12 @@ def test_full_paper_record() -> None:
     assert paper.authors[0].name == "A. Turing"
     assert "Computer Science" in paper.fields_of_study
     assert paper.tldr and paper.tldr.startswith("If the meaning")
-    vector = specter_from_s2(record)
+    # The recorded answer carries SPECTER (v1), from a bare ``embedding`` field: not kept,
+    # the store holds SPECTER2 vectors only (we ask for ``embedding.specter_v2``).
+    assert record["embedding"]["model"] == "specter_v1"
+    assert specter_from_s2(record) is None
+    v2 = {**record, "embedding": {**record["embedding"], "model": "specter_v2"}}
+    vector = specter_from_s2(v2)
     assert vector is not None and len(vector) == 768
 
 

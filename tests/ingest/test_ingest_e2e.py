@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -312,6 +313,33 @@ def test_bibtex_offline_then_online_enriches_without_duplicates(
         assert paper.resolved and paper.paper_id == record["paperId"]
         assert set(paper.tags) == {"circuits", "favourite"}
         assert store.lookup(local.paper_id) == paper.paper_id
+
+
+def test_specter2_vectors_are_stored_from_resolve_and_crawl(
+    small_server: S2Server, tmp_path: Path
+) -> None:
+    """SPECTER2, not SPECTER, for a seed (resolved one by one) and for a neighbour fetched in
+    a batch; the server answers a bare ``embedding`` field with SPECTER (v1)."""
+    world = small_server.world
+    by_title = {p["title"]: p for p in world.papers.values()}
+    attention = by_title["Attention Is All You Need"]  # SPECTER and SPECTER2, BERT cites it
+    induction = by_title["In-context Learning and Induction Heads"]  # SPECTER2 only
+    assert attention["embeddings"]["specter_v1"] != attention["embeddings"]["specter_v2"]
+    ids = tmp_path / "ids.txt"
+    ids.write_text("ARXIV:1810.04805\nARXIV:2209.11895\n")  # BERT, induction heads
+    settings = settings_for(small_server.url, tmp_path / "data")
+    with S2Client(settings) as client:
+        run_ingest(
+            [ids], settings=settings, client=client, progress=False, policy=CrawlPolicy(depth=1)
+        )
+    assert small_server.calls_to("batch")  # the neighbour came in a batch
+    with CorpusStore(settings.corpus_path) as store:
+        for record in (attention, induction):
+            stored = store.specter(record["paperId"])
+            assert stored is not None, record["title"]
+            expected = np.asarray(record["embeddings"]["specter_v2"], dtype=np.float32)
+            np.testing.assert_array_equal(stored, expected)
+        assert store.status().with_specter == 2
 
 
 def test_fallback_offline_when_s2_is_down(tmp_path: Path) -> None:

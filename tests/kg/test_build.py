@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from kg.build import EMBEDDINGS, BuildError, KnowledgeGraph, build
 from kg.corpus import DETAIL_FULL, CorpusError, CorpusStore
 from kg.embed import FakeEmbedder
+from kg.model import Paper
 from kg.settings import Settings
 
 
@@ -119,3 +121,21 @@ def test_long_steps_are_named_when_progress_is_shown(ingested: Settings) -> None
     quiet: list[str] = []
     build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False, echo=quiet.append)
     assert not any(s.endswith(" ...") for s in quiet)
+
+
+def test_specter_vectors_are_unit_length_in_the_graph(ingested: Settings) -> None:
+    """S2's vectors are not unit length (their norms vary from paper to paper): the graph
+    keeps them normalised, so that the recommender's dot products are cosines."""
+    rng = np.random.default_rng(0)
+    raw = {"e" * 40: rng.standard_normal(768) * 30, "f" * 40: rng.standard_normal(768) * 3}
+    with CorpusStore(ingested.corpus_path) as store:
+        for pid, vec in raw.items():
+            paper = Paper(paper_id=pid, title=f"Paper {pid[0]}", abstract="About circuits.")
+            store.upsert_paper(paper, detail=DETAIL_FULL, specter=vec.tolist())
+    report = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False, tune=False)
+    kg = KnowledgeGraph.load(ingested)
+    assert report.with_specter == len(kg.specter_ids) >= 2
+    np.testing.assert_allclose(np.linalg.norm(kg.specter, axis=1), 1.0, rtol=1e-5)
+    for pid, vec in raw.items():
+        got = kg.specter[kg.specter_row[pid]]
+        np.testing.assert_allclose(got, vec / np.linalg.norm(vec), rtol=1e-5, atol=1e-6)

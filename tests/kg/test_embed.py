@@ -341,10 +341,87 @@ def test_litkg_build_with_the_fake_backend_needs_no_model(
 def test_auto_backend_picks_bf16_only_with_amx(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(embed_module, "_cpu_flags", lambda: {"avx512f", "amx_bf16", "amx_tile"})
     assert resolve_backend("auto") == "torch-bf16"
+    assert MiniLMEmbedder("auto").backend == "torch-bf16"
     monkeypatch.setattr(embed_module, "_cpu_flags", lambda: {"avx2", "avx512_bf16"})
-    assert resolve_backend("auto") in ("onnx-int8", "torch")
-    assert MiniLMEmbedder("auto").backend == resolve_backend("auto")
+    monkeypatch.setattr(embed_module, "_onnx_available", lambda: True)
+    assert resolve_backend("auto") == "onnx"  # fp32, never int8
+    assert MiniLMEmbedder("auto").backend == "onnx"
+    monkeypatch.setattr(embed_module, "_onnx_available", lambda: False)
+    assert resolve_backend("auto") == "torch"
+    assert MiniLMEmbedder("auto").backend == "torch"
     assert resolve_backend("onnx") == "onnx"
+    assert resolve_backend("onnx-int8") == "onnx-int8"  # still there by name
+
+
+@pytest.mark.parametrize(
+    ("flags", "onnx", "expected"),
+    [
+        ({"avx512f", "amx_bf16", "amx_tile", "amx_int8"}, True, "torch-bf16"),
+        ({"avx512f", "amx_bf16"}, False, "torch-bf16"),
+        ({"avx2", "avx512f", "avx512_bf16", "avx512_vnni"}, True, "onnx"),  # e.g. AMD EPYC
+        ({"avx2", "avx512f", "amx_int8"}, True, "onnx"),  # AMX without its bf16 part
+        (set(), True, "onnx"),  # no /proc/cpuinfo
+        ({"avx2"}, False, "torch"),
+    ],
+)
+def test_auto_backend_for_another_machine(flags: set[str], onnx: bool, expected: str) -> None:
+    assert resolve_backend("auto", cpu_flags=flags, onnx_available=onnx) == expected
+    assert resolve_backend("torch", cpu_flags=flags, onnx_available=onnx) == "torch"
+
+
+def test_auto_backend_reads_this_machines_cpu_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+
+    def flags() -> set[str]:
+        seen.append(True)
+        return {"avx2"}
+
+    monkeypatch.setattr(embed_module, "_cpu_flags", flags)
+    assert resolve_backend("auto", onnx_available=True) == "onnx"
+    assert seen == [True]
+    assert resolve_backend("onnx-int8") == "onnx-int8" and seen == [True]  # not read
+
+
+def test_cpu_flags_come_from_proc_cpuinfo() -> None:
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        pytest.skip("no /proc/cpuinfo on this system")
+    line = next(
+        (x for x in cpuinfo.read_text(errors="replace").splitlines() if x.startswith("flags")), ""
+    )
+    assert embed_module._cpu_flags() == set(line.partition(":")[2].split())
+
+
+def test_switching_backend_re_embeds_instead_of_reusing_int8_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A graph embedded with int8 ONNX, then built where ``auto`` means fp32 ONNX: every
+    text is embedded again, and the int8 vectors stay in the cache under their own name."""
+    texts = ["sparse autoencoders", "induction heads", "scaling laws"]
+    calls: dict[str, list[str]] = {"onnx-int8": [], "onnx": []}
+
+    def stub(emb: MiniLMEmbedder, value: float) -> MiniLMEmbedder:
+        def encode(batch: list[str]) -> np.ndarray:  # no model: a constant per backend
+            calls[emb.backend] += batch
+            return np.full((len(batch), MINILM_DIM), value, dtype=np.float32)
+
+        emb._encode = encode
+        return emb
+
+    monkeypatch.setattr(embed_module, "_cpu_flags", lambda: {"avx2"})
+    monkeypatch.setattr(embed_module, "_onnx_available", lambda: True)
+    with EmbeddingCache(tmp_path) as cache:
+        int8 = stub(MiniLMEmbedder("onnx-int8", model_dir=tmp_path), 1.0)
+        old = embed_cached(int8, texts, cache, progress=False)
+        auto = stub(MiniLMEmbedder("auto", model_dir=tmp_path), -1.0)
+        assert auto.backend == "onnx" and auto.name != int8.name
+        new = embed_cached(auto, texts, cache, progress=False)
+        assert sorted(calls["onnx"]) == sorted(texts)
+        assert (new < 0).all() and (old > 0).all()
+        again = embed_cached(auto, texts, cache, progress=False)  # now cached under fp32
+        assert len(calls["onnx"]) == len(texts)
+        np.testing.assert_array_equal(again, new)
+        assert cache.models() == {int8.name: 3, auto.name: 3}
 
 
 def test_minilm_loads_nothing_until_used() -> None:

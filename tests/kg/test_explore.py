@@ -87,6 +87,21 @@ def test_query_embedder_matches_the_graph(
     assert isinstance(explore.query_embedder(fake), FakeEmbedder)
 
 
+def test_query_embedder_is_fp32_onnx_never_int8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LITKG_EMBED_BACKEND", raising=False)
+    monkeypatch.setattr(explore, "_has_onnxruntime", lambda: True)
+    fast = explore.query_embedder(Settings(data_dir=tmp_path))
+    assert isinstance(fast, MiniLMEmbedder) and fast.backend == "onnx"
+    named = explore.query_embedder(Settings(data_dir=tmp_path, embed_backend="onnx-int8"))
+    assert isinstance(named, MiniLMEmbedder) and named.backend == "onnx-int8"  # asked for
+    monkeypatch.setattr(explore, "_has_onnxruntime", lambda: False)
+    monkeypatch.setattr("kg.embed._onnx_available", lambda: False)
+    plain = explore.query_embedder(Settings(data_dir=tmp_path))
+    assert isinstance(plain, MiniLMEmbedder) and plain.backend in ("torch-bf16", "torch")
+
+
 # --------------------------------------------------------------------------- explorer
 def test_items_are_graph_nodes_with_records(ex: Explorer) -> None:
     assert ex.n == 10 == len(set(ex.ids))
