@@ -184,19 +184,37 @@ def eval_command(
             "tuned weights beat the defaults on held-out queries)",
         ),
     ] = False,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="lists: given 2 papers of a curated list (seed-page section, keyword, your "
+            "reading lists), find the rest; holdout: hide half of a paper's references "
+            "(a diagnostic)"
+        ),
+    ] = "lists",
+    split: Annotated[
+        str, typer.Option(help="holdout only: random, or time (older half read)")
+    ] = "random",
     queries: Annotated[int, typer.Option(help="Hold-out target papers to evaluate on")] = 200,
     min_refs: Annotated[int, typer.Option(help="References in the graph a target paper needs")] = 8,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """Time-ordered citation hold-out: every signal, the fused recommender and baselines."""
+    """Every signal, the fused recommender and baselines side by side, on the graph's
+    curated lists (default) or a citation hold-out."""
     from kg.build import save_weights
-    from kg.evaluate import auto_tune, evaluate_holdout
+    from kg.evaluate import SPLITS, auto_tune, evaluate_holdout, evaluate_lists
+    from kg.readinglists import ReadingLists
 
     _check_format(fmt)
+    if protocol not in ("lists", "holdout"):
+        raise typer.BadParameter(f"--protocol must be lists or holdout, not {protocol!r}")
+    if split not in SPLITS:
+        raise typer.BadParameter(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
     kg = load_graph()
-    if auto:
+    reading = {rl.name: list(rl.paper_ids) for rl in ReadingLists.open(_settings()).all()}
+    if auto or (tune and protocol == "lists"):
         lines: list[str] = []
-        outcome = auto_tune(kg, echo=lines.append)
+        outcome = auto_tune(kg, lists=reading, echo=lines.append)
         path = save_weights(_settings(), outcome.weights) if outcome is not None else None
         if fmt == "json":
             data = {
@@ -213,7 +231,10 @@ def eval_command(
                 f"Saved the tuned weights to {path}; `litkg recommend` uses them from now on."
             )
         return
-    report = evaluate_holdout(kg, queries=queries, min_refs=min_refs, tune=tune)
+    if protocol == "lists":
+        report = evaluate_lists(kg, reading)
+    else:
+        report = evaluate_holdout(kg, queries=queries, min_refs=min_refs, tune=tune, split=split)
     saved = save_weights(_settings(), dict(report.tuned)) if report.tuned is not None else None
     if fmt == "json":
         data = report.as_dict()

@@ -289,6 +289,10 @@ class EvaluationReport:
 
 
 # --------------------------------------------------------------------------- hold-out queries
+#: How :func:`holdout_queries` splits a target's references into read and hidden.
+SPLITS = ("random", "time")
+
+
 def holdout_queries(
     kg: KnowledgeGraph,
     *,
@@ -296,10 +300,16 @@ def holdout_queries(
     min_refs: int = 8,
     seed: int = 0,
     skip: int = 0,
+    split: str = "random",
 ) -> list[Query]:
-    """Time-ordered hold-out queries (see the module doc): targets drawn at random (seeded)
-    among papers with >= ``min_refs`` references of known year in the graph; ``skip``
-    leaves out the first ``skip`` of the drawn order (to get a disjoint tuning set)."""
+    """Hold-out queries (see the module doc): targets drawn at random (seeded) among papers
+    with >= ``min_refs`` references of known year in the graph; ``skip`` leaves out the
+    first ``skip`` of the drawn order (to get a disjoint tuning set). ``split``:
+    ``random`` (a seeded half of the references is read, the rest hidden: a diagnostic)
+    or ``time`` (the older half read, the newer half hidden: rewards recency by
+    construction, so it judges nothing at build time)."""
+    if split not in SPLITS:
+        raise EvaluationError(f"split must be one of {', '.join(SPLITS)}, not {split!r}.")
     index = RecommendIndex.of(kg)
     view = index.view
     known = index.recommendable & ~np.isnan(index.year)
@@ -318,7 +328,7 @@ def holdout_queries(
         r = view.A.indices[view.A.indptr[t] : view.A.indptr[t + 1]]
         r = r[known[r] & (index.year[r] <= index.year[t])]
         tie = rng.random(r.size)
-        r = r[np.lexsort((tie, index.year[r]))]
+        r = r[np.lexsort((tie, index.year[r]))] if split == "time" else r[np.argsort(tie)]
         half = r.size // 2
         out.append(
             Query(
@@ -390,7 +400,11 @@ def _prepare(
     index: RecommendIndex, query: Query, rng: np.random.Generator, *, time_cut: bool
 ) -> _Prepared | None:
     read = np.array(index.resolve(query.read), dtype=np.int64)
-    relevant_nodes = np.array(index.resolve(query.relevant), dtype=np.int64)
+    # A hidden paper the graph does not hold (a curated list's paper outside the pool)
+    # cannot be found: it counts as a miss.
+    found = [index.pos.get(index.canon(r)) for r in query.relevant]
+    missing = sum(1 for j in found if j is None)
+    relevant_nodes = np.array(sorted({j for j in found if j is not None}), dtype=np.int64)
     base = index.recommendable.copy()
     view = index.view
     if time_cut and query.target is not None and query.year is not None:
@@ -422,6 +436,7 @@ def _prepare(
         noise=rng.random(rows.size),
         cand=base,
         full_scaled=scaled,
+        n_relevant=int(rel_mask.sum()) + missing,
     )
 
 
@@ -440,7 +455,7 @@ def _score_methods(
     w = np.array([weights.get(s, 0.0) for s in SIGNALS], dtype=np.float32)
     rng = np.random.default_rng(seed + 7)
     for p in preps:
-        n_rel = int(p.relevant.sum())
+        n_rel = p.n_relevant
         for i, name in enumerate(SINGLE_METHODS):
             col = p.raw[:, i]
             order = _order(col, p.noise)
@@ -657,11 +672,12 @@ def tune_weights(
     seed: int = 0,
     skip: int = 0,
     k: int = 10,
+    split: str = "random",
 ) -> dict[str, float]:
-    """Fusion weights that maximise mean nDCG@``k`` on ``queries`` time-ordered hold-out
-    queries (drawn after the first ``skip``, so a test set of ``skip`` queries with the same
-    seed stays unseen). Save them with :func:`kg.build.save_weights`."""
-    qs = holdout_queries(kg, n=queries, min_refs=min_refs, seed=seed, skip=skip)
+    """Fusion weights that maximise mean nDCG@``k`` on ``queries`` hold-out queries
+    (drawn after the first ``skip``, so a test set of ``skip`` queries with the same seed
+    stays unseen). Save them with :func:`kg.build.save_weights`."""
+    qs = holdout_queries(kg, n=queries, min_refs=min_refs, seed=seed, skip=skip, split=split)
     preps = prepare_queries(kg, qs, time_cut=True, seed=seed + 100)
     if not preps:
         raise EvaluationError(
@@ -684,21 +700,29 @@ def evaluate_holdout(
     k_recall: int = 20,
     k_ndcg: int = 10,
     diversity: float = DEFAULT_DIVERSITY,
+    split: str = "random",
 ) -> EvaluationReport:
-    """The time-ordered citation hold-out (module doc) with every method side by side.
+    """The citation hold-out (module doc; ``split`` as in :func:`holdout_queries`) with
+    every method side by side.
 
     ``tune``: first fit the weights (:func:`tune_weights`) on ``tune_queries`` (default:
     as many as ``queries``) other targets, then evaluate with them (``report.tuned``);
     else the graph's weights, or ``weights``, or the defaults."""
     started = time.perf_counter()
-    test = holdout_queries(kg, n=queries, min_refs=min_refs, seed=seed)
+    test = holdout_queries(kg, n=queries, min_refs=min_refs, seed=seed, split=split)
     tuned = None
     n_tune = 0
     if tune:
         n_tune = tune_queries or queries
         try:
             tuned = tune_weights(
-                kg, queries=n_tune, min_refs=min_refs, seed=seed, skip=len(test), k=k_ndcg
+                kg,
+                queries=n_tune,
+                min_refs=min_refs,
+                seed=seed,
+                skip=len(test),
+                k=k_ndcg,
+                split=split,
             )
         except EvaluationError:
             raise EvaluationError(
@@ -717,10 +741,11 @@ def evaluate_holdout(
         kind="holdout",
     )
     st = report.stats
+    halves = ("the older half", "the newer half") if split == "time" else ("a random half", "the rest")
     notes = (
-        f"Citation hold-out, time-ordered: {report.queries} target papers with >= {min_refs} "
-        f"references in the graph; read = the older half of the references "
-        f"(mean {st['mean_read']:.1f}), hidden = the newer half "
+        f"Citation hold-out, {split} split: {report.queries} target papers with >= {min_refs} "
+        f"references in the graph; read = {halves[0]} of the references "
+        f"(mean {st['mean_read']:.1f}), hidden = {halves[1]} "
         f"(mean {st['mean_relevant']:.1f} still candidates); the target, newer papers and "
         f"their edges removed (mean {st['mean_candidates']:,.0f} candidates).",
     )
@@ -766,12 +791,16 @@ def evaluate_groups(
     k_recall: int = 20,
     k_ndcg: int = 10,
     diversity: float = DEFAULT_DIVERSITY,
+    queries: Sequence[Query] | None = None,
 ) -> EvaluationReport:
     """Given ``n_read`` papers of a group (tag, keyword), how many of the others come back?
-    Every method side by side; per-group rows in ``report.groups``."""
+    Every method side by side; per-group rows in ``report.groups``. ``queries``: drawn
+    already (else :func:`group_queries`)."""
     started = time.perf_counter()
     index = RecommendIndex.of(kg)
-    qs = group_queries(groups, n_read=n_read, repeats=repeats, seed=seed)
+    qs = list(queries) if queries is not None else group_queries(
+        groups, n_read=n_read, repeats=repeats, seed=seed
+    )
     if not qs:
         raise EvaluationError(
             f"No group has {n_read + 2} or more papers; give bigger groups or lower n_read."
@@ -905,6 +934,51 @@ def bootstrap_interval(
     tail = (1.0 - level) / 2
     low, high = np.quantile(means, [tail, 1.0 - tail])
     return float(d.mean()), float(low), float(high)
+
+
+def evaluate_lists(
+    kg: KnowledgeGraph,
+    lists: Mapping[str, Collection[str]] | None = None,
+    *,
+    n_read: int = 2,
+    repeats: int = 5,
+    weights: Mapping[str, float] | None = None,
+    seed: int = 0,
+    k_recall: int = 20,
+    k_ndcg: int = 10,
+    diversity: float = DEFAULT_DIVERSITY,
+) -> EvaluationReport:
+    """The curated-list protocol on the graph's own lists (:func:`curated_lists`: seed-page
+    sections, source keywords, and ``lists``, e.g. the user's reading lists): given
+    ``n_read`` papers of a list, how many of the others come back; every method side by
+    side, per-list rows in ``report.groups``."""
+    started = time.perf_counter()
+    groups = curated_lists(kg, lists)
+    present = set(RecommendIndex.of(kg).ids)
+    qs = list_queries(groups, present, n_read=n_read, repeats=repeats, seed=seed)
+    if not qs:
+        raise EvaluationError(
+            f"No curated list has {n_read + 1} or more papers in the graph: save a reading "
+            "list (`litkg list add NAME ID...`) or ingest a seed page with sections."
+        )
+    report = evaluate_groups(
+        kg,
+        groups,
+        n_read=n_read,
+        repeats=repeats,
+        weights=weights,
+        seed=seed,
+        k_recall=k_recall,
+        k_ndcg=k_ndcg,
+        diversity=diversity,
+        queries=qs,
+    )
+    notes = (
+        f"Curated lists: {len(report.groups)} lists ({', '.join(sorted(groups))[:300]}), "
+        f"{report.queries} queries ({repeats} draws of {n_read} read papers per list; the "
+        "rest of the list is hidden).",
+    )
+    return replace(report, kind="lists", notes=notes, seconds=time.perf_counter() - started)
 
 
 # --------------------------------------------------------------------------- build-time tuning
@@ -1162,6 +1236,7 @@ __all__ = [
     "FUSED",
     "FUSED_MMR",
     "LIST_METRICS",
+    "SPLITS",
     "SINGLE_METHODS",
     "EvaluationReport",
     "MethodScore",
@@ -1174,6 +1249,7 @@ __all__ = [
     "eligible_targets",
     "evaluate_groups",
     "evaluate_holdout",
+    "evaluate_lists",
     "evaluate_prepared",
     "evaluate_queries",
     "fit_weights",

@@ -16,8 +16,10 @@ signal          what (for candidate ``c`` and read set ``R``)
 ==============  ==========================================================================
 ``cited_by``    how many papers of ``R`` cite ``c``
 ``cites``       how many papers of ``R`` ``c`` cites
-``cocitation``  Salton-normalised co-citation with ``R``, summed over ``R``
-``coupling``    Salton-normalised bibliographic coupling with ``R``, summed over ``R``
+``cocitation``  co-citation with ``R``, summed over ``R``: Salton-normalised, each citing
+                paper weighted 1 / log(2 + its reference count) (Adamic/Adar: a survey
+                citing 300 papers says less about any two of them than a short list)
+``coupling``    bibliographic coupling with ``R`` (the same two normalisations)
 ``ppr``         personalised PageRank restarting at ``R``, on the undirected citation graph
 ``text``        MiniLM cosine to ``R`` (the mean over ``R``); where
                 ``c`` and a read paper both have SPECTER2 vectors, averaged with SPECTER2's
@@ -25,20 +27,25 @@ signal          what (for candidate ``c`` and read set ``R``)
                 folded, stop words dropped) to ``R``, the mean over ``R``: exact terms
                 ("sparse autoencoder") that a dense vector blurs
 ``topic``       cosine of idf-weighted topic memberships (scores) with ``R``'s profile
-``influence``   ``log(1 + citations)`` (S2 count, or in-corpus citers if more), and
-                S2's influential citation count
-``recency``     ``0.5 ** (years before the newest candidate / 4)``
+``influence``   ``log(1 + centrality)``: PageRank within this graph (mean 1), so a paper
+                central to the reader's neighbourhood counts, not one the world cites for
+                other reasons (a prior)
+``recency``     ``0.5 ** (years before the newest candidate / 4)`` (a prior)
 ==============  ==========================================================================
 
 Each signal is scaled to 0..1 over the candidates (divided by its maximum; the text
 similarity first has its median subtracted, so the bulk of unrelated papers sits at 0;
-most papers share no term with ``R``, so lexical needs no such floor)
-and the fused score is the weighted sum (weights sum to 1). Disliked papers subtract
+most papers share no term with ``R``, so lexical needs no such floor).
+The fused score (:func:`fuse`) is the weighted evidence ``E`` (every signal but the
+:data:`PRIORS`) raised by the weighted priors ``Q``: ``E * (1 + Q)`` (weights sum to 1),
+so a paper with no link or closeness to ``R`` scores 0 however cited or recent, and every
+recommendation names its evidence among its reasons. Disliked papers subtract
 :data:`DISLIKE_WEIGHT` times a candidate's closeness to them (the larger of text
-similarity and co-citation/coupling, scaled the same way). The weights are tuned on the
-graph itself (:func:`kg.evaluate.auto_tune` at build time, :func:`kg.evaluate.tune_weights`
-for ``litkg eval --tune``) and stored with it; without them :data:`DEFAULT_WEIGHTS`
-apply, which come from a tuning run (see there and ``tests/bench/RESULTS.md``). Diversity: maximal
+similarity and co-citation/coupling, scaled the same way). The weights are fitted on the
+graph's own curated lists at build time (:func:`kg.evaluate.auto_tune`: seed-page
+sections, keywords, reading lists) and stored with it only when they beat
+:data:`DEFAULT_WEIGHTS` on held-out lists beyond the noise; the defaults come from the
+curated-list benchmark (see there and ``tests/bench/RESULTS.md``). Diversity: maximal
 marginal relevance over the fused score with MiniLM similarity (``diversity`` = 0 turns
 it off); two items with the same title are one.
 

@@ -121,7 +121,7 @@ def world() -> KnowledgeGraph:
 
 
 def test_holdout_queries_hide_the_newer_half_of_the_references(world: KnowledgeGraph) -> None:
-    qs = holdout_queries(world, n=30, seed=1)
+    qs = holdout_queries(world, n=30, seed=1, split="time")
     assert len(qs) == 30 and len({q.target for q in qs}) == 30
     g = world.graph.graph
     for q in qs:
@@ -131,10 +131,25 @@ def test_holdout_queries_hide_the_newer_half_of_the_references(world: KnowledgeG
         newest_read = max(world.papers[p].year or 0 for p in q.read)
         oldest_hidden = min(world.papers[p].year or 0 for p in q.relevant)
         assert newest_read <= oldest_hidden
-    again = holdout_queries(world, n=30, seed=1)
+    again = holdout_queries(world, n=30, seed=1, split="time")
     assert again == qs, "seeded"
-    later = holdout_queries(world, n=30, seed=1, skip=30)
+    later = holdout_queries(world, n=30, seed=1, skip=30, split="time")
     assert not {q.target for q in qs} & {q.target for q in later}
+
+
+def test_the_random_split_hides_a_random_half_whatever_the_years(world: KnowledgeGraph) -> None:
+    qs = holdout_queries(world, n=30, seed=1)  # the default: random
+    assert [q.target for q in qs] == [q.target for q in holdout_queries(world, n=30, seed=1)]
+    g = world.graph.graph
+    newer_read = 0
+    for q in qs:
+        refs = set(g.successors(q.target))
+        assert set(q.read) | q.relevant == refs and len(q.read) == len(refs) // 2
+        newest_read = max(world.papers[p].year or 0 for p in q.read)
+        newer_read += newest_read > min(world.papers[p].year or 0 for p in q.relevant)
+    assert newer_read > 20, "not ordered by year"
+    with pytest.raises(EvaluationError, match="split must be one of random, time"):
+        holdout_queries(world, split="alphabetical")
 
 
 def test_the_time_cut_removes_the_target_newer_papers_and_their_edges(
@@ -356,17 +371,36 @@ def test_cli_eval_tunes_and_saves_weights(
 
     monkeypatch.setattr(mod, "load_graph", lambda: world)
     runner = CliRunner()
-    res = runner.invoke(app, ["eval", "--queries", "20"])
+    res = runner.invoke(app, ["eval", "--protocol", "holdout", "--queries", "20"])
     assert res.exit_code == 0, res.output
     assert "| method | P@20 | recall@20 | nDCG@10 | MRR |" in res.output
-    res = runner.invoke(app, ["eval", "--tune", "--queries", "20", "--format", "json"])
+    assert "Citation hold-out, random split" in res.output
+    args = ["eval", "--protocol", "holdout", "--tune", "--queries", "20", "--format", "json"]
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     saved = Path(data["saved_weights"])
     assert saved.exists() and json.loads(saved.read_text()) == data["tuned"]
     monkeypatch.setattr(mod, "load_graph", make_kg)
-    res = runner.invoke(app, ["eval"])
+    res = runner.invoke(app, ["eval", "--protocol", "holdout"])
     assert res.exit_code == 2 and "Ingest deeper" in res.output
+    res = runner.invoke(app, ["eval"])  # the curated lists: the fixture has none
+    assert res.exit_code == 2 and "No curated list has 3 or more papers" in res.output
+
+
+def test_cli_eval_on_the_curated_lists_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.cli_recommend as mod
+    from app.cli import app
+
+    graph = sectioned(n_sections=6)
+    monkeypatch.setattr(mod, "load_graph", lambda: graph)
+    res = CliRunner().invoke(app, ["eval", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["kind"] == "lists" and data["queries"] == 30 and len(data["groups"]) == 6
+    assert data["notes"][0].startswith("Curated lists: 6 lists (page.txt: Papers > Section 0")
+    res = CliRunner().invoke(app, ["eval", "--protocol", "nope"])
+    assert res.exit_code == 2 and "--protocol must be lists or holdout" in res.output
 
 
 # --------------------------------------------------------------------------- build-time tuning

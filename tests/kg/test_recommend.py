@@ -10,13 +10,16 @@ import pytest
 
 from kg.build import KnowledgeGraph
 from kg.errors import KGError, RecommendError, UnknownPaperError
-from kg.model import Paper, Recommendation
+from kg.evaluate import in_memory_graph
+from kg.model import Citation, Paper, Recommendation
 from kg.recommend import (
     DEFAULT_WEIGHTS,
+    PRIORS,
     SIGNALS,
     Filters,
     LexicalIndex,
     RecommendIndex,
+    fuse,
     reading_path,
     recommend,
     recommend_detailed,
@@ -371,3 +374,101 @@ def test_reading_path_bad_input(kg: KnowledgeGraph) -> None:
 def test_index_is_cached_per_graph(kg: KnowledgeGraph) -> None:
     assert RecommendIndex.of(kg) is RecommendIndex.of(kg)
     assert RecommendIndex.of(make_kg()) is not RecommendIndex.of(kg)
+
+
+# --------------------------------------------------------------------------- issue: expert lists
+def field(n: int = 400, seed: int = 3) -> KnowledgeGraph:
+    """A bigger graph for ranking properties: 400 papers in 8 text clusters, citations
+    mostly inside a cluster, years 2015-2025, a few very famous off-topic papers."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((8, 24))
+    ps: list[Paper] = []
+    vecs: dict[str, np.ndarray] = {}
+    for i in range(n):
+        c = i % 8
+        famous = i >= n - 5
+        ps.append(P(f"p{i}", f"Paper {i} of cluster {c}", 2015 + i % 11,
+                    citation_count=100_000 if famous else int(rng.integers(0, 300))))  # fmt: skip
+        vecs[f"p{i}"] = centres[c] + 0.8 * rng.standard_normal(24)
+    edges = []
+    for i in range(n):
+        for _ in range(6):
+            j = int(rng.integers(0, n))
+            if j != i and (j % 8 == i % 8 or rng.random() < 0.1):
+                edges.append((f"p{i}", f"p{j}"))
+    emb = np.array([vecs[p.paper_id] / np.linalg.norm(vecs[p.paper_id]) for p in ps])
+    cites = [Citation(u, v) for u, v in dict.fromkeys(edges)]
+    return in_memory_graph(ps, cites, embeddings=emb, k1=4, n_init=1)
+
+
+@pytest.mark.parametrize("diversity", [0.0, 0.3, 0.7])
+def test_the_first_20_of_k_50_are_the_k_20_list(diversity: float) -> None:
+    kg = field()
+    for read in (["p0", "p8"], ["p3", "p11", "p19"], ["p5"]):
+        long = recommend(kg, read, k=50, diversity=diversity)
+        short = recommend(kg, read, k=20, diversity=diversity)
+        assert [r.paper_id for r in long[:20]] == [r.paper_id for r in short]
+        assert [r.score for r in long[:20]] == [r.score for r in short]
+
+
+def test_priors_alone_never_put_a_paper_in_the_top_20() -> None:
+    kg = field()
+    famous = {f"p{i}" for i in range(395, 400)}
+    weights = {"text": 0.2, "cocitation": 0.2, "influence": 0.3, "recency": 0.3}
+    res = recommend_detailed(kg, ["p0", "p8"], k=20, weights=weights)
+    for rec in res.recommendations:
+        sig = res.signals[rec.paper_id]
+        evidence = sum(v for k, v in sig.items() if k not in PRIORS)
+        assert evidence > 0, f"{rec.paper_id} has only priors"
+        assert any(
+            not r.startswith(("central in this graph", "recent (")) for r in rec.reasons
+        ), rec.reasons
+    # a famous paper with no evidence scores 0, however cited
+    scaled = {s: np.zeros(3) for s in SIGNALS} | {"influence": np.array([1.0, 0.0, 0.0])}
+    scaled["text"] = np.array([0.0, 0.5, 0.1])
+    assert fuse(scaled, weights).tolist()[0] == 0.0
+    assert fuse(scaled, {"influence": 1.0}).tolist() == [1.0, 0.0, 0.0]  # asked for alone
+    assert set(famous) - {r.paper_id for r in res.recommendations}
+
+
+def test_adamic_adar_cocitation_discounts_long_reference_lists() -> None:
+    """z is co-cited with r1 by three short reference lists; v by three citing papers
+    that each cite 40 others: plain counts tie, Adamic/Adar puts z first."""
+    fillers = [P(f"q{i}", f"Filler {i}", 2020) for i in range(40)]
+    long_citers = [P(f"l{i}", f"Long citer {i}", 2024) for i in range(3)]
+    v = P("v", "Another co-cited paper", 2022)
+    edges = [(f"l{i}", "r1") for i in range(3)] + [(f"l{i}", "v") for i in range(3)]
+    edges += [(f"l{i}", f"q{k}") for i in range(3) for k in range(40)]
+    kg = make_kg(extra=[*fillers, *long_citers, v], edges=edges)
+    res = recommend_detailed(kg, ["r1"], k=50, weights={"cocitation": 1.0}, diversity=0)
+    order = [r.paper_id for r in res.recommendations]
+    assert order[0] == "z" and "v" in order
+    assert res.signals["z"]["cocitation"] == 1.0 > res.signals["v"]["cocitation"] > 0
+
+
+def test_influence_is_centrality_in_the_graph_not_the_world_count(kg: KnowledgeGraph) -> None:
+    index = RecommendIndex.of(kg)
+    central = index.view.centrality()
+    assert central.mean() == pytest.approx(1.0)
+    h1, x = index.pos["h1"], index.pos["x"]
+    assert central[h1] > central[x] > central[index.pos["g"]]  # 5 citers > 3 citers > none
+    famous = make_kg(extra=[P("fam", "Famous elsewhere", 2019, citation_count=10**6)])
+    res = recommend_detailed(famous, READ, k=30, weights={"influence": 1.0}, diversity=0)
+    assert res.signals["fam"]["influence"] < res.signals["h1"]["influence"] == 1.0
+
+
+def test_reading_path_puts_an_older_foundation_before_recent_work_without_links() -> None:
+    """The graph misses the citations between the foundation and the recent papers (the
+    neighbourhood was not closed): the foundation still comes first, not after recent
+    papers that are cited once in the list."""
+    kg = make_kg(
+        extra=[
+            P("found", "In-context learning and induction heads", 2022),
+            P("new1", "Recent one", 2024),
+            P("new2", "Recent two", 2025),
+            P("new3", "Recent three", 2025),
+        ],
+        edges=[("new3", "new1"), ("new3", "new2")],
+    )
+    steps = reading_path(kg, ["new1", "new2", "new3", "found"])
+    assert [s.paper_id for s in steps] == ["found", "new1", "new2", "new3"]
