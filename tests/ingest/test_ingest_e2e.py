@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -105,10 +106,17 @@ def test_neighbourhood_is_stored_with_caps(clean_run: dict[str, Any], world: Wor
     snap = clean_run["snapshot"]
     hub = world.meta["hub"]
     hub_id = hub if isinstance(hub, str) else hub["paperId"]
-    citing_hub = [c for c in snap["citations"] if c.cited == hub_id]
-    # The hub is cited >1,000 times in the world; the cap keeps 40 new citing papers
-    # (plus edges from papers already in the corpus, which are always kept).
-    assert 40 <= len(citing_hub) < 200
+    citing_hub = {c.citing for c in snap["citations"] if c.cited == hub_id}
+    # The hub is cited >1,000 times in the world; the cap keeps 40 new citing papers.
+    db = sqlite3.connect(clean_run["dir"] / "corpus.sqlite")
+    kept = db.execute(
+        "SELECT kept FROM neighbourhoods WHERE paper_id = ? AND direction = 'citations'", (hub_id,)
+    ).fetchone()[0]
+    db.close()
+    assert kept == 40
+    # Closing the neighbourhood links every paper of the corpus that cites the hub.
+    in_world = {e["citingPaperId"] for e in world.edges if e.get("citedPaperId") == hub_id}
+    assert citing_hub == in_world & set(snap["papers"])
     assert len(snap["papers"]) > 500 and len(snap["citations"]) > 1000
     with_context = [c for c in snap["citations"] if c.contexts]
     assert with_context and sum(bool(c.intents) for c in with_context) > len(with_context) // 2
