@@ -262,3 +262,32 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
     version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     db.close()
     assert int(version) == SCHEMA_VERSION == 2
+
+
+def test_cli_flags_turn_closing_and_widening_off_or_tune_them(
+    server: S2Server, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text(pid("S") + "\n")
+    runner = CliRunner()
+    pace = {"S2_API_URL": server.url, "LITKG_S2_MIN_INTERVAL": "0"}
+    off = {"LITKG_DATA_DIR": str(tmp_path / "data"), **pace}
+    result = runner.invoke(
+        app, ["ingest", str(ids), "--no-progress", "--no-close", "--cocited-max", "0"], env=off
+    )
+    assert result.exit_code == 0, result.output
+    papers, edges = stored(tmp_path)
+    assert papers == {pid(n) for n in NEIGHBOURHOOD}
+    assert edge_set(("C1", "R1"), ("R1", "R2"), ("C2", "C1")).isdisjoint(edges)
+
+    (tmp_path / "two").mkdir()
+    on = {"LITKG_DATA_DIR": str(tmp_path / "two" / "data"), **pace}
+    result = runner.invoke(app, ["ingest", str(ids), "--no-progress", "--cocited-min", "2"], env=on)
+    assert result.exit_code == 0, result.output
+    papers, edges = stored(tmp_path / "two")
+    assert papers == {pid(n) for n in (*NEIGHBOURHOOD, "X", "Y", "Z")}
+    assert edge_set(("C1", "R1"), ("R1", "R2"), ("C2", "C1")) <= edges
