@@ -122,6 +122,10 @@ def test_cocitation_adds_exactly_the_papers_cited_alongside_a_seed(
     assert edge_set(*((c, "X") for c in ("C1", "C2", "C3"))) <= edges
     assert not any(pid("Y") in e or pid("W") in e for e in edges)
     assert summary.crawl["cocited_candidates"] == 2 and summary.crawl["cocited_added"] == 2
+    assert (
+        "Neighbourhood closed: 8 reference lists fetched (+3 edges among the corpus); "
+        "co-citation added 2 of 2 candidate papers (+7 edges)"
+    ) in summary.lines()
     with CorpusStore(tmp_path / "data" / "corpus.sqlite", create=False) as store:
         z = store.get_paper(pid("Z"))
         assert z is not None and z.title == "Paper Z on circuits"  # details were fetched
