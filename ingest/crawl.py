@@ -32,7 +32,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ingest.records import citation_from_entry, int_or_none, paper_from_s2, specter_from_s2
+from ingest.records import citation_from_entry, paper_from_s2, specter_from_s2
 from ingest.s2 import BATCH_MAX, EDGE_FIELDS, NESTED_MAX, PAPER_FIELDS, S2Client
 from kg.corpus import DETAIL_FULL, DETAIL_STUB, CorpusStore
 from kg.model import Citation
@@ -219,6 +219,11 @@ def plan_batches(
     return batches
 
 
+def _count(value: Any) -> int | None:
+    """An S2 count, or None when S2 sent null (or something that is not a number)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _fetch_references(client: S2Client, paper_id: str) -> tuple[list[str], list[Citation], int]:
     """A paper's reference list from the paged ``/references`` endpoint:
     (cited ids, edges with their contexts, entries answered)."""
@@ -255,9 +260,9 @@ def close_references(
         return []
     counts = store.reference_counts(todo)
     corpus = set(store.paper_ids())
-    alone = [p for p in todo if (counts[p] or 0) > NESTED_MAX]
+    alone = {p for p in todo if (counts[p] or 0) > NESTED_MAX}
     batches = plan_batches([p for p in todo if (counts[p] or 0) <= NESTED_MAX], counts)
-    batches += [[p] for p in alone]
+    batches += [[p] for p in todo if p in alone]
     bar = tqdm(
         total=len(todo), desc="Closing the neighbourhood", unit="paper", disable=not progress
     )
@@ -277,7 +282,7 @@ def close_references(
                 continue
             nested = record.get("references")
             nested = nested if isinstance(nested, list) else []
-            count = int_or_none(record.get("referenceCount"))
+            count = _count(record.get("referenceCount"))
             if not nested and (count or 0) > 0:
                 # S2 sometimes answers an empty nested list for a paper with references.
                 report.close_fallbacks += 1

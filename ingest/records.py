@@ -16,8 +16,7 @@ def _str(value: Any) -> str | None:
     return text or None
 
 
-def int_or_none(value: Any) -> int | None:
-    """An S2 count as an int; None for null, booleans and anything unreadable."""
+def _int(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -80,7 +79,7 @@ def paper_from_s2(record: dict[str, Any]) -> Paper:
         paper_id=paper_id,
         title=_str(record.get("title")) or "(untitled)",
         abstract=_str(record.get("abstract")),
-        year=int_or_none(record.get("year")),
+        year=_int(record.get("year")),
         venue=venue,
         authors=authors,
         external_ids=external_ids(record),
@@ -88,9 +87,9 @@ def paper_from_s2(record: dict[str, Any]) -> Paper:
         publication_date=_str(record.get("publicationDate")),
         publication_types=_strings(record.get("publicationTypes")),
         fields_of_study=tuple(fos),
-        citation_count=int_or_none(record.get("citationCount")),
-        reference_count=int_or_none(record.get("referenceCount")),
-        influential_citation_count=int_or_none(record.get("influentialCitationCount")),
+        citation_count=_int(record.get("citationCount")),
+        reference_count=_int(record.get("referenceCount")),
+        influential_citation_count=_int(record.get("influentialCitationCount")),
         is_open_access=is_oa if isinstance(is_oa, bool) else None,
         open_access_pdf=_str(oa.get("url")) if isinstance(oa, dict) else None,
         tldr=_str(tldr.get("text")) if isinstance(tldr, dict) else None,
