@@ -251,7 +251,7 @@ def close_references(
 
     Each list is stored whole; only the edges whose both ends are in the corpus
     are added (never a new paper), and edges from lists stored earlier to the
-    papers closed now. One transaction per call, so a killed run resumes.
+    papers closed now. Each batch is committed on its own, so a killed run resumes.
     Returns the ids closed.
     """
     closed = store.closed_ids()

@@ -295,3 +295,31 @@ def test_cli_flags_turn_closing_and_widening_off_or_tune_them(
     papers, edges = stored(tmp_path / "two")
     assert papers == {pid(n) for n in (*NEIGHBOURHOOD, "X", "Y", "Z")}
     assert edge_set(("C1", "R1"), ("R1", "R2"), ("C2", "C1")) <= edges
+
+
+def test_an_interrupted_close_resumes_without_refetching(tmp_path: Path) -> None:
+    from ingest.errors import S2Unavailable
+
+    world = cocitation_world()
+    for name in ("C1", "C2", "C3"):  # two closing batches
+        world.papers[pid(name)]["override"] = {"referenceCount": 4000}
+    world.invalidate()
+
+    def closing(call: Any) -> bool:
+        return "references" in call.query.get("fields", "")
+
+    with S2Server(world) as srv:
+        srv.faults.add(503, times=None, endpoint="batch", after=1, when=closing)
+        with pytest.raises(S2Unavailable):
+            ingest(srv, tmp_path, [pid("S")], cocited_max=0)
+        first = [set(c.body["ids"]) for c in srv.calls_to("batch") if closing(c)]
+        with CorpusStore(tmp_path / "data" / "corpus.sqlite", create=False) as store:
+            done = store.closed_ids() - {pid("S")}
+        assert done == first[0]  # the first batch was committed, the second was not
+        srv.faults.clear()
+        srv.reset()
+        ingest(srv, tmp_path, [pid("S")], cocited_max=0)
+        second = [set(c.body["ids"]) for c in srv.calls_to("batch") if closing(c)]
+    assert second == [{pid(n) for n in ("R1", "R2", "C1", "C2", "C3", "C4")} - done]
+    _, edges = stored(tmp_path)
+    assert edge_set(("C1", "R1"), ("R1", "R2"), ("C2", "C1")) <= edges
