@@ -75,6 +75,22 @@ def ingest(
     ] = 100,
     max_references: Annotated[int, typer.Option(help="Referenced papers kept per paper")] = 100,
     budget: Annotated[int, typer.Option(help="Overall cap on papers in the corpus")] = 20_000,
+    close: Annotated[
+        bool,
+        typer.Option(
+            help="Fetch every paper's reference list (batched) and store the edges among "
+            "the corpus, so co-citation and coupling score every paper"
+        ),
+    ] = True,
+    cocited_min: Annotated[
+        int,
+        typer.Option(
+            help="Add a paper cited alongside a seed by at least this many of its citing papers"
+        ),
+    ] = 3,
+    cocited_max: Annotated[
+        int, typer.Option(help="Most papers added by co-citation, most co-cited first (0: none)")
+    ] = 300,
     offline: Annotated[
         bool, typer.Option(help="Do not call S2: keep BibTeX entries as local papers")
     ] = False,
@@ -98,6 +114,9 @@ def ingest(
         max_citations=max_citations,
         max_references=max_references,
         paper_budget=budget,
+        close=close,
+        cocited_min=cocited_min,
+        cocited_max=cocited_max,
     )
     client = None
     if not offline:

@@ -88,6 +88,14 @@ class IngestSummary:
                 + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
                 + " (`litkg sources FILE` lists them)"
             )
+        closed, cocited = self.crawl.get("closed", 0), self.crawl.get("cocited_added", 0)
+        if closed or cocited:
+            out.append(
+                f"Neighbourhood closed: {closed} reference lists fetched "
+                f"(+{self.crawl.get('close_edges_added', 0)} edges among the corpus); "
+                f"co-citation added {cocited} of {self.crawl.get('cocited_candidates', 0)} "
+                f"candidate papers (+{self.crawl.get('cocited_edges_added', 0)} edges)"
+            )
         out.append(
             f"Stored: {self.papers} papers, {self.citations} citation edges "
             f"(+{self.papers_added} papers, +{self.edges_added} edges this run)"

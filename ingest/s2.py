@@ -57,6 +57,8 @@ GRAPH = "/graph/v1"
 RECOMMENDATIONS = "/recommendations/v1"
 BATCH_MAX = 500
 PAGE_MAX = 1000
+#: Most nested ``references``/``citations`` entries one ``/paper/batch`` answer may hold.
+NESTED_MAX = 9_999
 
 #: Paper fields we store (the batch endpoint accepts all of them).
 PAPER_FIELDS: tuple[str, ...] = (
@@ -561,6 +563,34 @@ class S2Client:
             d for d in self._expect_dict(data, "search").get("data") or [] if isinstance(d, dict)
         ]
 
+    def recommendations(
+        self,
+        positive_ids: Sequence[str],
+        negative_ids: Sequence[str] = (),
+        limit: int = 100,
+        fields: Sequence[str] = NEIGHBOUR_FIELDS,
+    ) -> list[dict[str, Any]]:
+        """S2's own recommendations from lists of liked and disliked papers, best first.
+
+        ``POST /recommendations/v1/papers`` (at most 500 results); cached like every call.
+        """
+        data = self.request(
+            "POST",
+            f"{RECOMMENDATIONS}/papers",
+            {"limit": str(max(1, min(limit, 500))), "fields": ",".join(fields)},
+            {
+                "positivePaperIds": list(dict.fromkeys(positive_ids)),
+                "negativePaperIds": list(dict.fromkeys(negative_ids)),
+            },
+        )
+        items = self._expect_dict(data, "recommendations").get("recommendedPapers")
+        if not isinstance(items, list):
+            raise S2ResponseError(
+                f"S2 recommendations answer has no 'recommendedPapers' list: {str(data)[:120]}",
+                url=self.base_url + f"{RECOMMENDATIONS}/papers",
+            )
+        return [d for d in items if isinstance(d, dict) and d.get("paperId")]
+
     def _expect_dict(self, data: Any, what: str) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise S2ResponseError(f"S2 {what} answer is not a JSON object: {str(data)[:120]}")
@@ -625,6 +655,7 @@ def parse_duration(text: str) -> float:
 __all__ = [
     "EDGE_FIELDS",
     "NEIGHBOUR_FIELDS",
+    "NESTED_MAX",
     "PAPER_FIELDS",
     "CallStats",
     "ResponseCache",

@@ -28,7 +28,12 @@ import numpy as np
 from kg.errors import KGError
 from kg.model import Author, Citation, Paper
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: What each schema version added; opening an older store applies the steps above its
+#: version (all of them are new tables, created by ``_SCHEMA``'s ``IF NOT EXISTS``).
+MIGRATIONS: dict[int, str] = {
+    2: "reference_lists (closed reference lists) and cocitation_done (widened seeds)",
+}
 
 #: How much we know of a paper; a richer record never gets replaced by a poorer one.
 DETAIL_STUB = 0  # a neighbour as listed on a references/citations page
@@ -91,6 +96,20 @@ CREATE TABLE IF NOT EXISTS neighbourhoods (
     kept INTEGER NOT NULL,
     fetched_at TEXT NOT NULL,
     PRIMARY KEY (paper_id, direction)
+);
+CREATE TABLE IF NOT EXISTS reference_lists (
+    paper_id TEXT PRIMARY KEY,
+    reference_count INTEGER,
+    nested INTEGER NOT NULL,
+    refs TEXT NOT NULL,
+    endpoint TEXT,
+    fetched_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cocitation_done (
+    paper_id TEXT PRIMARY KEY,
+    candidates INTEGER NOT NULL,
+    kept INTEGER NOT NULL,
+    fetched_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -215,8 +234,9 @@ class CorpusStore:
                     f"LITKG_DATA_DIR elsewhere, or move the file aside."
                 )
         self._db.executescript(_SCHEMA)
+        # Every migration so far only adds tables, which the script above just created.
         self._db.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
         self._db.execute("PRAGMA quick_check").fetchone()
 
@@ -379,8 +399,18 @@ class CorpusStore:
 
     # ------------------------------------------------------------------ citations
     def add_citations(
-        self, citations: Iterable[Citation], *, endpoint: str, fetched_at: str | None = None
+        self,
+        citations: Iterable[Citation],
+        *,
+        endpoint: str,
+        fetched_at: str | None = None,
+        keep_existing: bool = False,
     ) -> int:
+        """Store edges; returns how many rows were written.
+
+        ``keep_existing`` leaves an edge already stored untouched (an edge from a closed
+        reference list has no contexts, so it must not replace one that has them).
+        """
         stamp = fetched_at or now_iso()
         rows = [
             (
@@ -394,8 +424,9 @@ class CorpusStore:
             )
             for c in citations
         ]
-        self._db.executemany("INSERT OR REPLACE INTO citations VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        return len(rows)
+        verb = "INSERT OR IGNORE" if keep_existing else "INSERT OR REPLACE"
+        cur = self._db.executemany(f"{verb} INTO citations VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        return cur.rowcount if keep_existing else len(rows)
 
     def citations(self, *, contexts: bool = True) -> Iterator[Citation]:
         """Every edge; ``contexts=False`` skips decoding the citation sentences (faster)."""
@@ -439,6 +470,99 @@ class CorpusStore:
             self._db.execute(
                 "SELECT 1 FROM neighbourhoods WHERE paper_id = ? AND direction = ?",
                 (paper_id, direction),
+            ).fetchone()
+            is not None
+        )
+
+    # ------------------------------------------------------------------ closed reference lists
+    def put_reference_list(
+        self,
+        paper_id: str,
+        refs: Sequence[str],
+        *,
+        reference_count: int | None,
+        nested: int,
+        endpoint: str,
+    ) -> None:
+        """Record a paper's whole reference list (S2 ids, inside the corpus or not).
+
+        Its presence marks the paper's references as closed: a later run does not
+        fetch them again. ``nested`` is how many entries S2 answered (unresolved
+        references included), ``reference_count`` S2's ``referenceCount`` then.
+        """
+        self._db.execute(
+            "INSERT OR REPLACE INTO reference_lists VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                paper_id,
+                reference_count,
+                nested,
+                json.dumps(list(dict.fromkeys(refs))),
+                endpoint,
+                now_iso(),
+            ),
+        )
+
+    def closed_ids(self) -> set[str]:
+        """Papers whose reference list is stored."""
+        return {str(r[0]) for r in self._db.execute("SELECT paper_id FROM reference_lists")}
+
+    def reference_lists(self, paper_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Stored reference lists of the given papers (papers without one are left out)."""
+        out: dict[str, list[str]] = {}
+        for pid in dict.fromkeys(paper_ids):
+            row = self._db.execute(
+                "SELECT refs FROM reference_lists WHERE paper_id = ?", (pid,)
+            ).fetchone()
+            if row is not None:
+                out[pid] = [str(r) for r in json.loads(row[0])]
+        return out
+
+    def listed_citers(self, paper_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """``(citing, cited)`` for every stored reference list that names one of ``paper_ids``."""
+        ids = list(dict.fromkeys(paper_ids))
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
+        self._db.execute("DELETE FROM wanted")
+        self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(i,) for i in ids])
+        rows = self._db.execute(
+            "SELECT DISTINCT r.paper_id, j.value FROM reference_lists r, json_each(r.refs) j"
+            " WHERE j.value IN (SELECT id FROM wanted) ORDER BY 1, 2"
+        ).fetchall()
+        self._db.execute("DELETE FROM wanted")
+        return [(str(a), str(b)) for a, b in rows]
+
+    def reference_counts(self, paper_ids: Iterable[str]) -> dict[str, int | None]:
+        """S2's ``referenceCount`` of stored papers, as their records say (None: unknown)."""
+        out: dict[str, int | None] = {}
+        for pid in dict.fromkeys(paper_ids):
+            row = self._db.execute(
+                "SELECT json_extract(data, '$.reference_count') FROM papers WHERE paper_id = ?",
+                (pid,),
+            ).fetchone()
+            out[pid] = None if row is None or row[0] is None else int(row[0])
+        return out
+
+    def citing_ids(self, paper_id: str) -> list[str]:
+        """Stored papers with an edge to ``paper_id``."""
+        return [
+            str(r[0])
+            for r in self._db.execute(
+                "SELECT c.citing FROM citations c JOIN papers p ON p.paper_id = c.citing"
+                " WHERE c.cited = ? ORDER BY c.citing",
+                (paper_id,),
+            )
+        ]
+
+    def mark_cocited(self, paper_id: str, candidates: int, kept: int) -> None:
+        """Record that the papers co-cited with seed ``paper_id`` were looked for."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO cocitation_done VALUES (?, ?, ?, ?)",
+            (paper_id, candidates, kept, now_iso()),
+        )
+
+    def cocited_done(self, paper_id: str) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM cocitation_done WHERE paper_id = ?", (paper_id,)
             ).fetchone()
             is not None
         )

@@ -704,7 +704,14 @@ class Renderer:
                 out[name] = values[name]
         return out
 
-    def paper(self, pid: str, spec: FieldSpec, *, nested_empty: bool = False) -> dict[str, Any]:
+    def paper(
+        self,
+        pid: str,
+        spec: FieldSpec,
+        *,
+        nested_empty: bool = False,
+        references_empty: bool = False,
+    ) -> dict[str, Any]:
         rec = self.world.papers[pid]
         out: dict[str, Any] = {}
         counts: dict[str, int] | None = None
@@ -737,7 +744,9 @@ class Renderer:
                 edges = (
                     self.world.citations(pid) if name == "citations" else self.world.references(pid)
                 )
-                if nested_empty and name == "citations":
+                if (nested_empty and name == "citations") or (
+                    references_empty and name == "references"
+                ):
                     edges = []
                 nested = FieldSpec.parse(",".join(spec.sub.get(name, [])))
                 items = []
@@ -1088,6 +1097,10 @@ class S2Server:
         max_response_bytes: a batch answer larger than this is refused with 400.
         empty_nested_citations: nested ``citations`` in batch answers come back empty (an
             S2 quirk in s2-api.md).
+        empty_nested_references: paper ids whose nested ``references`` come back empty in
+            batch answers, although their ``referenceCount`` is not 0 (the same quirk).
+        max_nested: most nested ``citations``/``references`` entries in one batch answer
+            (S2: 9,999); more is refused with 400 "Response would exceed ...".
     """
 
     def __init__(
@@ -1103,6 +1116,8 @@ class S2Server:
         batch_max: int = 500,
         max_response_bytes: int = 10_000_000,
         empty_nested_citations: bool = False,
+        empty_nested_references: Iterable[str] = (),
+        max_nested: int = 9_999,
     ) -> None:
         self.world = world if isinstance(world, World) else World.load(world)
         self.port = port
@@ -1112,6 +1127,8 @@ class S2Server:
         self.batch_max = batch_max
         self.max_response_bytes = max_response_bytes
         self.empty_nested_citations = empty_nested_citations
+        self.empty_nested_references = frozenset(empty_nested_references)
+        self.max_nested = max_nested
         self.render = Renderer(self.world, nested_limit)
         self.faults = Faults()
         if min_interval is not None:
@@ -1363,7 +1380,24 @@ class S2Server:
             out.append(
                 None
                 if pid is None
-                else self.render.paper(pid, spec, nested_empty=self.empty_nested_citations)
+                else self.render.paper(
+                    pid,
+                    spec,
+                    nested_empty=self.empty_nested_citations,
+                    references_empty=pid in self.empty_nested_references,
+                )
+            )
+        nested = sum(
+            len(rec.get(name) or ())
+            for rec in out
+            if rec is not None
+            for name in ("citations", "references")
+        )
+        if nested > self.max_nested:
+            raise _error(
+                400,
+                f"Response would exceed maximum of {self.max_nested} nested citations or "
+                f"references ({nested}); request fewer ids",
             )
         if len(json.dumps(out)) > self.max_response_bytes:
             raise _error(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -106,10 +107,17 @@ def test_neighbourhood_is_stored_with_caps(clean_run: dict[str, Any], world: Wor
     snap = clean_run["snapshot"]
     hub = world.meta["hub"]
     hub_id = hub if isinstance(hub, str) else hub["paperId"]
-    citing_hub = [c for c in snap["citations"] if c.cited == hub_id]
-    # The hub is cited >1,000 times in the world; the cap keeps 40 new citing papers
-    # (plus edges from papers already in the corpus, which are always kept).
-    assert 40 <= len(citing_hub) < 200
+    citing_hub = {c.citing for c in snap["citations"] if c.cited == hub_id}
+    # The hub is cited >1,000 times in the world; the cap keeps 40 new citing papers.
+    db = sqlite3.connect(clean_run["dir"] / "corpus.sqlite")
+    kept = db.execute(
+        "SELECT kept FROM neighbourhoods WHERE paper_id = ? AND direction = 'citations'", (hub_id,)
+    ).fetchone()[0]
+    db.close()
+    assert kept == 40
+    # Closing the neighbourhood links every paper of the corpus that cites the hub.
+    in_world = {e["citingPaperId"] for e in world.edges if e.get("citedPaperId") == hub_id}
+    assert citing_hub == in_world & set(snap["papers"])
     assert len(snap["papers"]) > 500 and len(snap["citations"]) > 1000
     with_context = [c for c in snap["citations"] if c.contexts]
     assert with_context and sum(bool(c.intents) for c in with_context) > len(with_context) // 2
@@ -414,3 +422,48 @@ def test_depth_two_stays_within_the_paper_budget(small_server: S2Server, tmp_pat
         )
     assert one.papers < two.papers <= one.papers + 3
     assert two.crawl["anchors"] > 0  # depth 2 fetched the neighbours' neighbourhoods
+
+
+# --------------------------------------------------------------------------- closed + widened
+
+
+def test_neighbourhood_is_closed_and_widened_by_cocitation(
+    clean_run: dict[str, Any], module_server: S2Server, world: World, tmp_path: Path
+) -> None:
+    snap = clean_run["snapshot"]
+    papers = set(snap["papers"])
+    edges = {(c.citing, c.cited) for c in snap["citations"]}
+    in_world = {
+        (e["citingPaperId"], e["citedPaperId"]) for e in world.edges if e.get("citedPaperId")
+    }
+    # Closed: every edge of the world between two corpus papers is stored, and no other.
+    assert edges == {(a, b) for a, b in in_world if a in papers and b in papers}
+
+    # Widened: the same run without co-citation, then what co-citation added.
+    settings = settings_for(module_server.url, tmp_path)
+    module_server.reset()
+    with S2Client(settings) as client:
+        plain = run_ingest(
+            settings=settings,
+            client=client,
+            policy=CrawlPolicy(depth=1, max_references=40, max_citations=40, cocited_max=0),
+            progress=False,
+        )
+    plain_calls = len(module_server.calls)
+    before = set(snapshot(tmp_path)["papers"])
+    added = papers - before
+    assert before < papers and len(added) == clean_run["summary"].crawl["cocited_added"] == 300
+    seeds = {pid for _, _, pid in snap["seeds"]}
+    citers = {s: {a for a, b in in_world if b == s and a in before} for s in seeds}
+
+    def cocited(paper: str) -> int:
+        return max(sum((c, paper) in in_world for c in cs) for cs in citers.values())
+
+    counts = {p: cocited(p) for p in added}
+    assert min(counts.values()) >= POLICY.cocited_min
+    # The cap keeps the most co-cited: nothing left out is co-cited more than what was kept.
+    left_out = {b for a, b in in_world if a in before and b not in papers}
+    assert max(cocited(p) for p in left_out) <= min(counts.values())
+    # Widening costs two batch calls here: the 300 papers' details and reference lists.
+    assert plain.papers == len(before)
+    assert clean_run["calls"] - plain_calls == 2
