@@ -22,6 +22,19 @@ def load_graph() -> KnowledgeGraph:
     return KnowledgeGraph.load(_settings())
 
 
+def _s2_recommendations(liked: list[str], disliked: list[str]) -> Any:
+    """S2's recommendations for the read papers (an ``S2Recommendations``; never raises)."""
+    from ingest.errors import IngestError
+    from ingest.s2 import S2Client
+    from ingest.s2recs import S2Recommendations, fetch_s2_recommendations
+
+    try:
+        with S2Client(_settings()) as client:
+            return fetch_s2_recommendations(client, liked, disliked)
+    except IngestError as exc:
+        return S2Recommendations(reason=str(exc))
+
+
 def _check_format(fmt: str) -> None:
     if fmt not in ("table", "json"):
         raise ValueError(f"--format must be table or json, not {fmt!r}")
@@ -72,12 +85,29 @@ def recommend(
     path: Annotated[
         bool, typer.Option("--path", help="Print the recommendations as a reading path")
     ] = False,
+    s2: Annotated[
+        bool,
+        typer.Option(
+            "--s2",
+            help="Also ask Semantic Scholar's recommender (one cached call; offline it is "
+            "left out with a note)",
+        ),
+    ] = False,
 ) -> None:
     """What to read next, with the reasons for each paper."""
-    from kg.recommend import Filters, reading_path, recommend_detailed
+    from kg.recommend import Filters, RecommendIndex, reading_path, recommend_detailed
 
     _check_format(fmt)
     kg = load_graph()
+    external = None
+    if s2:
+        index = RecommendIndex.of(kg)
+        liked = [index.ids[j] for j in index.resolve(read)]
+        disliked = [index.ids[j] for j in index.resolve(not_relevant or (), what="disliked paper")]
+        found = _s2_recommendations(liked, disliked)
+        if found.reason:
+            typer.echo(f"Semantic Scholar's recommendations left out: {found.reason}", err=True)
+        external = dict(found.scores)
     filters = Filters(
         year_from=year_from,
         year_to=year_to,
@@ -87,7 +117,13 @@ def recommend(
         open_access_only=open_access,
     )
     result = recommend_detailed(
-        kg, read, disliked=not_relevant or (), filters=filters, k=k, diversity=diversity
+        kg,
+        read,
+        disliked=not_relevant or (),
+        filters=filters,
+        k=k,
+        diversity=diversity,
+        external=external,
     )
     order = [r.paper_id for r in result.recommendations]
     steps = reading_path(kg, order) if path and order else []

@@ -56,8 +56,10 @@ if TYPE_CHECKING:
     from kg.corpus import SeedRow
     from kg.topics import TopicModel
 
+#: Signals the offline evaluations can score and tune (S2's recommendations are live only).
+TUNABLE: tuple[str, ...] = tuple(s for s in SIGNALS if s != "s2")
 #: Single-signal methods, by the signal they rank on.
-SINGLE_METHODS: tuple[str, ...] = SIGNALS
+SINGLE_METHODS: tuple[str, ...] = TUNABLE
 BASELINES: tuple[str, ...] = ("popularity", "random")
 FUSED = "fused"
 FUSED_MMR = "fused+mmr"
@@ -531,9 +533,9 @@ def fit_weights(
     ``rounds`` are done. It starts from equal weights, from each of ``starts`` and from
     ``random_starts`` seeded Dirichlet draws; the best end point wins. ``query_weights``
     weigh the queries (e.g. so that each protocol counts the same); ``signals``: only these
-    may weigh more than 0 (all by default). Returns (weights summing to 1, rounded to 3
-    decimals; the objective they reach)."""
-    free = np.array([signals is None or s in signals for s in SIGNALS])
+    may weigh more than 0 (by default every signal but ``s2``, which no offline query
+    has). Returns (weights summing to 1, rounded to 3 decimals; the objective they reach)."""
+    free = np.array([s in (TUNABLE if signals is None else signals) for s in SIGNALS])
     if not free.any():
         raise EvaluationError(f"No signal to tune among {sorted(signals or ())}; use {SIGNALS}.")
     share = None
@@ -741,7 +743,9 @@ def evaluate_holdout(
         kind="holdout",
     )
     st = report.stats
-    halves = ("the older half", "the newer half") if split == "time" else ("a random half", "the rest")
+    halves = (
+        ("the older half", "the newer half") if split == "time" else ("a random half", "the rest")
+    )
     notes = (
         f"Citation hold-out, {split} split: {report.queries} target papers with >= {min_refs} "
         f"references in the graph; read = {halves[0]} of the references "
@@ -798,8 +802,10 @@ def evaluate_groups(
     already (else :func:`group_queries`)."""
     started = time.perf_counter()
     index = RecommendIndex.of(kg)
-    qs = list(queries) if queries is not None else group_queries(
-        groups, n_read=n_read, repeats=repeats, seed=seed
+    qs = (
+        list(queries)
+        if queries is not None
+        else group_queries(groups, n_read=n_read, repeats=repeats, seed=seed)
     )
     if not qs:
         raise EvaluationError(
@@ -1236,8 +1242,8 @@ __all__ = [
     "FUSED",
     "FUSED_MMR",
     "LIST_METRICS",
-    "SPLITS",
     "SINGLE_METHODS",
+    "SPLITS",
     "EvaluationReport",
     "MethodScore",
     "Query",

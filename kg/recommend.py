@@ -31,6 +31,9 @@ signal          what (for candidate ``c`` and read set ``R``)
                 central to the reader's neighbourhood counts, not one the world cites for
                 other reasons (a prior)
 ``recency``     ``0.5 ** (years before the newest candidate / 4)`` (a prior)
+``s2``          Semantic Scholar's own recommendations for ``R`` where the caller asked
+                for them (``external``: paper id -> score by S2's rank); 0 without them,
+                so offline its absence changes nothing
 ==============  ==========================================================================
 
 Each signal is scaled to 0..1 over the candidates (divided by its maximum; the text
@@ -88,6 +91,7 @@ SIGNALS: tuple[str, ...] = (
     "topic",
     "influence",
     "recency",
+    "s2",
 )
 
 #: Signals that say how good a paper is in general rather than how close it is to the read
@@ -115,6 +119,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "topic": 0.029,
     "influence": 0.0,
     "recency": 0.088,
+    "s2": 0.0,  # set per query: see resolve_weights
 }
 #: How hard closeness to a disliked paper pushes a candidate down (fused scores are 0..1).
 DISLIKE_WEIGHT = 0.5
@@ -962,10 +967,12 @@ def raw_signals(
     view: GraphView | None = None,
     *,
     disliked: np.ndarray | None = None,
+    external: Mapping[str, float] | None = None,
 ) -> Signals:
     """Every signal for every node, for the read set ``read`` (node numbers). With
     ``disliked``, also ``dislike_text``, ``dislike_cocitation`` and ``dislike_coupling``
-    (closeness to them), computed in the same passes over the matrices."""
+    (closeness to them), computed in the same passes over the matrices. ``external``:
+    S2's recommendations (paper id -> score in 0..1) for the ``s2`` signal."""
     view = view or index.view
     n = index.n
     dis = disliked if disliked is not None and disliked.size else None
@@ -995,6 +1002,12 @@ def raw_signals(
     raw["topic"] = index.topic_vectors @ profile
     raw["influence"] = np.log1p(view.centrality())
     raw["recency"] = index.year.copy()
+    s2 = np.zeros(n)
+    for pid, value in (external or {}).items():
+        j = index.pos.get(index.canon(pid))
+        if j is not None and math.isfinite(value):
+            s2[j] = max(s2[j], min(max(float(value), 0.0), 1.0))
+    raw["s2"] = s2
     if dis is not None:
         raw["dislike_cocitation"] = coc[:, 1]
         raw["dislike_coupling"] = cpl[:, 1]
@@ -1081,6 +1094,7 @@ def scaled_signals(sig: Signals, cand: np.ndarray) -> dict[str, np.ndarray]:
     out["lexical"] = _scale_max(raw["lexical"], cand)
     out["topic"] = _scale_max(raw["topic"], cand)
     out["influence"] = _scale_max(raw["influence"], cand)
+    out["s2"] = np.clip(raw["s2"], 0.0, 1.0)  # scores by S2's rank already
     year = raw["recency"]
     known = cand & ~np.isnan(year)
     newest = float(year[known].max()) if known.any() else 0.0
@@ -1096,11 +1110,18 @@ def signal_matrix(scaled: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndar
 
 
 def resolve_weights(
-    kg_weights: Mapping[str, float] | None, weights: Mapping[str, float] | None
+    kg_weights: Mapping[str, float] | None,
+    weights: Mapping[str, float] | None,
+    *,
+    with_s2: bool = False,
 ) -> dict[str, float]:
     """The graph's tuned weights (a complete set: a signal they do not name, e.g. one
     added since they were tuned, weighs 0) or else the defaults, overridden by
-    ``weights``; normalised to sum 1. Unknown names in ``weights`` are an error."""
+    ``weights``; normalised to sum 1. Unknown names in ``weights`` are an error.
+
+    ``s2`` is never fitted (no offline evaluation has S2's recommender): with S2's
+    recommendations at hand (``with_s2``) it weighs as much as the stronger content signal
+    (S2's picks are content similarity from SPECTER), else 0, unless ``weights`` names it."""
     if weights:
         bad = sorted(set(weights) - set(SIGNALS))
         if bad:
@@ -1109,6 +1130,7 @@ def resolve_weights(
             )
     tuned = {k: v for k, v in (kg_weights or {}).items() if k in SIGNALS}
     merged = {s: float(tuned.get(s, 0.0)) for s in SIGNALS} if tuned else dict(DEFAULT_WEIGHTS)
+    merged["s2"] = max(merged["text"], merged["lexical"]) if with_s2 else 0.0
     for name, value in (weights or {}).items():
         merged[name] = float(value)
     if any(v < 0 or not math.isfinite(v) for v in merged.values()):
@@ -1215,11 +1237,20 @@ def recommend(
     k: int = 20,
     weights: Mapping[str, float] | None = None,
     diversity: float = DEFAULT_DIVERSITY,
+    external: Mapping[str, float] | None = None,
 ) -> list[Recommendation]:
     """The ``k`` papers to read next after ``read`` (see the module doc); each with a
-    fused score in 0..1 and its reasons."""
+    fused score in 0..1 and its reasons. ``external``: S2's recommendations for ``read``
+    (paper id -> score), the optional ``s2`` signal."""
     result = recommend_detailed(
-        kg, read, disliked=disliked, filters=filters, k=k, weights=weights, diversity=diversity
+        kg,
+        read,
+        disliked=disliked,
+        filters=filters,
+        k=k,
+        weights=weights,
+        diversity=diversity,
+        external=external,
     )
     return list(result.recommendations)
 
@@ -1233,6 +1264,7 @@ def recommend_detailed(
     k: int = 20,
     weights: Mapping[str, float] | None = None,
     diversity: float = DEFAULT_DIVERSITY,
+    external: Mapping[str, float] | None = None,
 ) -> RecommendationResult:
     """:func:`recommend` with each recommendation's scaled signals and the weights used."""
     started = time.perf_counter()
@@ -1252,7 +1284,7 @@ def recommend_detailed(
         [j for j in index.resolve(disliked, what="disliked paper") if j not in set(read_nodes)],
         dtype=np.int64,
     )
-    w = resolve_weights(kg.weights, weights)
+    w = resolve_weights(kg.weights, weights, with_s2=bool(external))
     base = index.recommendable.copy()
     base[read_nodes] = False
     base[dis_nodes] = False
@@ -1263,7 +1295,7 @@ def recommend_detailed(
             "Ingest more (`litkg ingest --depth 2`) and rebuild."
         )
     cand = filter_mask(index, base, filters or Filters())
-    sig = raw_signals(index, read_nodes, disliked=dis_nodes)
+    sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
     scaled = scaled_signals(sig, cand)
     score = fuse(scaled, w)
     penalty = None
@@ -1456,6 +1488,9 @@ def _reasons(
                 "lexical",
                 f"shares the term{'s' if len(terms) > 1 else ''} {quoted} with {index.label(q)}",
             )
+    if scaled["s2"][j] > 0:
+        rank = round(10.0 * (1.0 / float(scaled["s2"][j]) - 1.0)) + 1
+        add("s2", f"Semantic Scholar recommends it for your papers (#{rank})")
     if scaled["topic"][j] > 0.2 * cut:
         topic = _shared_topic(index, j, sig.read)
         if topic is not None:

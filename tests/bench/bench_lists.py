@@ -194,9 +194,7 @@ def curated_lists(world: Any, kg: KnowledgeGraph) -> dict[str, dict[str, list[st
         for tag in rec.get("tags") or ():
             if RELEVANT.search(tag):
                 tags.setdefault(norm_tag(tag), set()).add(pid)
-    out["llm-papers interpretability tags"] = {
-        k: sorted(v) for k, v in tags.items() if len(v) >= 8
-    }
+    out["llm-papers interpretability tags"] = {k: sorted(v) for k, v in tags.items() if len(v) >= 8}
     return out
 
 

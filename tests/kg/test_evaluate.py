@@ -184,7 +184,7 @@ def test_holdout_reports_every_method_and_tunes_on_separate_queries(
 ) -> None:
     report = evaluate_holdout(world, queries=40, tune=True, tune_queries=40)
     names = {m.method for m in report.methods}
-    assert names == {*SIGNALS, FUSED, FUSED_MMR, "popularity", "random"}
+    assert names == {*SIGNALS, FUSED, FUSED_MMR, "popularity", "random"} - {"s2"}  # live only
     assert report.queries == 40 and report.tuning_queries == 40
     assert report.tuned is not None and sum(report.tuned.values()) == pytest.approx(1, abs=1e-2)
     best = report.best_single()
@@ -349,6 +349,34 @@ def test_cli_recommend_path_filters_and_errors(cli: CliRunner) -> None:
     assert res.exit_code == 2 and "did you mean" in res.output
     res = cli.invoke(app, ["recommend", "-r", "r1", "--not", "t1", "--open-access", "-k", "1"])
     assert res.exit_code == 0 and "Open paper at NeurIPS" in res.output
+
+
+def test_cli_recommend_asks_s2_only_when_told_and_survives_its_absence(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.cli_recommend as mod
+    from app.cli import app
+    from ingest.s2recs import S2Recommendations
+
+    asked: list[tuple[list[str], list[str]]] = []
+
+    def fake(liked: list[str], disliked: list[str]) -> S2Recommendations:
+        asked.append((liked, disliked))
+        return S2Recommendations(scores={"s1": 1.0})
+
+    monkeypatch.setattr(mod, "_s2_recommendations", fake)
+    res = cli.invoke(app, ["recommend", "-r", "ARXIV:2209.10652", "-k", "3"])
+    assert res.exit_code == 0 and not asked
+    res = cli.invoke(app, ["recommend", "-r", "ARXIV:2209.10652", "--not", "t1", "--s2"])
+    assert res.exit_code == 0, res.output
+    assert asked == [(["r1"], ["t1"])]  # graph ids, not the forms typed
+    assert "Semantic Scholar recommends it for your papers (#1)" in res.output
+    monkeypatch.setattr(
+        mod, "_s2_recommendations", lambda *_a: S2Recommendations(reason="offline: no answer")
+    )
+    res = cli.invoke(app, ["recommend", "-r", "r1", "-k", "3", "--s2"])
+    assert res.exit_code == 0 and "left out: offline: no answer" in res.output
+    assert "3 of" in res.output
 
 
 def test_cli_path(cli: CliRunner) -> None:
@@ -558,9 +586,8 @@ def test_seed_sections_are_groups_of_resolved_listed_papers() -> None:
 
 def test_cli_eval_auto_tunes_like_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
     import app.cli_recommend as mod
-    from app.cli import app
-
     import kg.evaluate as ev
+    from app.cli import app
 
     monkeypatch.setattr(ev, "DEFAULT_WEIGHTS", BLIND)
     graph = sectioned(n_sections=12)

@@ -420,9 +420,9 @@ def test_priors_alone_never_put_a_paper_in_the_top_20() -> None:
         sig = res.signals[rec.paper_id]
         evidence = sum(v for k, v in sig.items() if k not in PRIORS)
         assert evidence > 0, f"{rec.paper_id} has only priors"
-        assert any(
-            not r.startswith(("central in this graph", "recent (")) for r in rec.reasons
-        ), rec.reasons
+        assert any(not r.startswith(("central in this graph", "recent (")) for r in rec.reasons), (
+            rec.reasons
+        )
     # a famous paper with no evidence scores 0, however cited
     scaled = {s: np.zeros(3) for s in SIGNALS} | {"influence": np.array([1.0, 0.0, 0.0])}
     scaled["text"] = np.array([0.0, 0.5, 0.1])
@@ -472,3 +472,24 @@ def test_reading_path_puts_an_older_foundation_before_recent_work_without_links(
     )
     steps = reading_path(kg, ["new1", "new2", "new3", "found"])
     assert [s.paper_id for s in steps] == ["found", "new1", "new2", "new3"]
+
+
+def test_s2_recommendations_are_an_optional_signal_with_a_reason(kg: KnowledgeGraph) -> None:
+    plain = recommend_detailed(kg, READ, k=5, diversity=0)
+    assert plain.weights["s2"] == 0.0 and all(v["s2"] == 0 for v in plain.signals.values())
+    external = {"s1": 1.0, "n1": 1 / 1.1, "not-in-graph": 1.0, "r1": 1.0}
+    res = recommend_detailed(kg, READ, k=20, diversity=0, external=external)
+    w = res.weights
+    assert w["s2"] == pytest.approx(max(w["text"], w["lexical"])) and w["s2"] > 0
+    rec = {r.paper_id: r for r in res.recommendations}
+    assert "s1" in rec and "Semantic Scholar recommends it for your papers (#1)" in rec["s1"].reasons
+    assert res.signals["s1"]["s2"] == 1.0
+    assert "r1" not in rec, "a read paper stays out whatever S2 says"
+    # asked for alone, S2's order is kept; offline (no scores) nothing changes
+    alone = recommend(kg, READ, k=2, diversity=0, external=external, weights={"s2": 1.0})
+    assert [r.paper_id for r in alone] == ["s1", "n1"]
+    assert "(#2)" in alone[1].reasons[0]
+    assert [r.paper_id for r in recommend(kg, READ, k=5, diversity=0, external={})] == [
+        r.paper_id for r in plain.recommendations
+    ]
+    assert resolve_weights(None, None, with_s2=True)["s2"] > 0 == resolve_weights(None, None)["s2"]
