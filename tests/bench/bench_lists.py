@@ -32,7 +32,9 @@ papers (seed page) or 3 (libraries, keywords, tags) among the list's papers in t
 **Methods**, side by side on the same queries: litkg as ``make run`` builds it (weights
 fitted at build time on the pool's curated lists when they beat the defaults beyond the
 noise, else the defaults), litkg with the defaults, the TF-IDF centroid (scikit-learn),
-the MiniLM centroid, co-citation counts only, popularity (citation count), and the
+the MiniLM centroid, co-citation counts only, popularity (citation count), S2's
+recommendations as the local server gives them (tf-idf over the whole world, so they may
+name papers outside the pool) and litkg with them as its ``s2`` signal, and the
 previous release (commit :data:`PREVIOUS_RELEASE`, run from its own code in a
 subprocess on the same pool and vectors) with its defaults and with the weights its build
 fitted. Metrics: hits@20, recall@50, nDCG@10, MRR; and the years of the top 20.
@@ -90,6 +92,8 @@ METHODS = (
     "popularity",
     "previous defaults",
     "previous (as built)",
+    "S2 recommendations",
+    "litkg + S2 (--s2)",
 )
 
 
@@ -271,8 +275,33 @@ class Baselines:
         return [index.ids[j] for j in top.tolist() if np.isfinite(score[j])]
 
 
-def litkg_rank(kg: KnowledgeGraph, read: Sequence[str]) -> list[str]:
-    return [r.paper_id for r in recommend(kg, read, k=K)]
+def litkg_rank(
+    kg: KnowledgeGraph, read: Sequence[str], external: Mapping[str, float] | None = None
+) -> list[str]:
+    return [r.paper_id for r in recommend(kg, read, k=K, external=external)]
+
+
+class S2Recs:
+    """S2's recommender as the local server plays it (tf-idf over the whole world, not
+    only the pool), through the client and :mod:`ingest.s2recs` as ``--s2`` uses it."""
+
+    def __init__(self, world: Any, tmp: Path) -> None:
+        from ingest.s2 import S2Client
+        from kg.settings import Settings
+        from tests.s2server import S2Server
+
+        self.server = S2Server(world).__enter__()
+        settings = Settings(data_dir=tmp, s2_api_url=self.server.url, s2_min_interval=0.0)
+        self.client = S2Client(settings)
+
+    def scores(self, read: Sequence[str]) -> dict[str, float]:
+        from ingest.s2recs import s2_recommendation_scores
+
+        return s2_recommendation_scores(self.client, list(read), limit=K)
+
+    def close(self) -> None:
+        self.client.close()
+        self.server.__exit__(None, None, None)
 
 
 # --------------------------------------------------------------------------- previous release
@@ -462,10 +491,19 @@ def run(depths: Sequence[int], fake: bool, previous: bool, refit: bool) -> list[
         prev = (
             previous_rankings(data_dir, vectors, [q for _, q in test], 60.0) if previous else None
         )
+        with tempfile.TemporaryDirectory() as tmp:
+            s2 = S2Recs(world, Path(tmp))
+            try:
+                s2_scores = [s2.scores(q.read) for _, q in test]
+            finally:
+                s2.close()
         for i, (proto, q) in enumerate(test):
             read = np.array(base.index.resolve(q.read), dtype=np.int64)
             scores.add(proto, "litkg (as built)", q, litkg_rank(built, q.read), kg)
             scores.add(proto, "litkg defaults", q, litkg_rank(kg, q.read), kg)
+            ranked_s2 = sorted(s2_scores[i], key=lambda p: -s2_scores[i][p])
+            scores.add(proto, "S2 recommendations", q, ranked_s2, kg)
+            scores.add(proto, "litkg + S2 (--s2)", q, litkg_rank(built, q.read, s2_scores[i]), kg)
             for method in ("TF-IDF centroid", "MiniLM centroid", "co-citation only", "popularity"):
                 scores.add(proto, method, q, base.rank(method, read), kg)
             if prev is not None:
