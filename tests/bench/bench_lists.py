@@ -28,6 +28,8 @@ of each list protocol is used to fit :data:`kg.recommend.DEFAULT_WEIGHTS`):
 
 A list paper missing from the pool counts as a miss. Queries: seeded draws of 2 read
 papers (seed page) or 3 (libraries, keywords, tags) among the list's papers in the pool.
+And what a new user does: 8 pairs of seed papers (each from one section) as the read set,
+judged by the MI review library and by its "mechinterp" keyword (never tuned on).
 
 **Methods**, side by side on the same queries: litkg as ``make run`` builds it (weights
 fitted at build time on the pool's curated lists when they beat the defaults beyond the
@@ -230,6 +232,43 @@ def protocol_queries(
             )
             for part, chosen in (("tune", tune_names), ("test", test_names))
         }
+    out.update(seed_pair_queries(lists, seed))
+    return out
+
+
+#: The expert lists a pair of seed papers is judged against (held out, never tuned on).
+FIELD_LISTS = ("MI review library", "MI review keywords: mechinterp")
+
+
+def seed_pair_queries(
+    lists: Mapping[str, Mapping[str, list[str]]], seed: int = 0, pairs: int = 8
+) -> dict[str, dict[str, list[Query]]]:
+    """What a new user does: read 2 papers of the seed page (the same section), get the
+    field's papers an expert listed elsewhere. ``pairs`` seeded pairs; hidden: the expert
+    list (the MI review library whole, and its "mechinterp" keyword) less the pair."""
+    sections = lists["seed page sections"] or lists["seed page (whole)"]
+    rng = np.random.default_rng(seed + 7)
+    names = sorted(sections)
+    drawn: list[tuple[str, ...]] = []
+    for k in range(pairs * 4):
+        if len(drawn) >= pairs:
+            break
+        members = sorted(sections[names[k % len(names)]])
+        pick = rng.choice(len(members), size=2, replace=False)
+        pair = tuple(members[i] for i in sorted(pick.tolist()))
+        if pair not in drawn:
+            drawn.append(pair)
+    targets = {
+        "MI review library": lists["MI review library"]["MI review library"],
+        "MI review keywords: mechinterp": lists["MI review keywords"].get("mechinterp", []),
+    }
+    out = {}
+    for name in FIELD_LISTS:
+        hidden = set(targets[name])
+        if not hidden:
+            continue
+        qs = [Query(read=p, relevant=frozenset(hidden - set(p)), group=name) for p in drawn]
+        out[f"seed pairs -> {name}"] = {"tune": [], "test": qs}
     return out
 
 
@@ -444,7 +483,9 @@ def fit_defaults(
     return weights, value, len(preps)
 
 
-def run(depths: Sequence[int], fake: bool, previous: bool, refit: bool) -> list[str]:
+def run(
+    depths: Sequence[int], fake: bool, previous: bool, refit: bool, with_s2: bool = True
+) -> list[str]:
     embed, model = embedder_fn(fake)
     world = field_world()
     out = [
@@ -491,19 +532,23 @@ def run(depths: Sequence[int], fake: bool, previous: bool, refit: bool) -> list[
         prev = (
             previous_rankings(data_dir, vectors, [q for _, q in test], 60.0) if previous else None
         )
-        with tempfile.TemporaryDirectory() as tmp:
-            s2 = S2Recs(world, Path(tmp))
-            try:
-                s2_scores = [s2.scores(q.read) for _, q in test]
-            finally:
-                s2.close()
+        s2_scores: list[dict[str, float]] = []
+        if with_s2:
+            with tempfile.TemporaryDirectory() as tmp:
+                s2 = S2Recs(world, Path(tmp))
+                try:
+                    s2_scores = [s2.scores(q.read) for _, q in test]
+                finally:
+                    s2.close()
         for i, (proto, q) in enumerate(test):
             read = np.array(base.index.resolve(q.read), dtype=np.int64)
             scores.add(proto, "litkg (as built)", q, litkg_rank(built, q.read), kg)
             scores.add(proto, "litkg defaults", q, litkg_rank(kg, q.read), kg)
-            ranked_s2 = sorted(s2_scores[i], key=lambda p: -s2_scores[i][p])
-            scores.add(proto, "S2 recommendations", q, ranked_s2, kg)
-            scores.add(proto, "litkg + S2 (--s2)", q, litkg_rank(built, q.read, s2_scores[i]), kg)
+            if s2_scores:
+                ranked_s2 = sorted(s2_scores[i], key=lambda p: -s2_scores[i][p])
+                scores.add(proto, "S2 recommendations", q, ranked_s2, kg)
+                with_them = litkg_rank(built, q.read, s2_scores[i])
+                scores.add(proto, "litkg + S2 (--s2)", q, with_them, kg)
             for method in ("TF-IDF centroid", "MiniLM centroid", "co-citation only", "popularity"):
                 scores.add(proto, method, q, base.rank(method, read), kg)
             if prev is not None:
@@ -582,12 +627,13 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--depths", default="1,2")
     parser.add_argument("--fake-embedder", action="store_true")
     parser.add_argument("--no-previous", action="store_true")
+    parser.add_argument("--no-s2", action="store_true", help="leave out S2's stand-in (slow)")
     parser.add_argument("--refit", action="store_true", help="also fit the default weights")
     args = parser.parse_args(argv if argv is not None else [])
     if not (SHARED / "corpus").exists():
         return [f"skipped: {SHARED} is missing (see shared/PROVENANCE.md)"]
     depths = [int(d) for d in args.depths.split(",") if d]
-    lines = run(depths, args.fake_embedder, not args.no_previous, args.refit)
+    lines = run(depths, args.fake_embedder, not args.no_previous, args.refit, not args.no_s2)
     print("\n".join(lines))
     return lines
 
