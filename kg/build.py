@@ -337,11 +337,11 @@ class KnowledgeGraph:
             )
         try:
             manifest = json.loads(manifest_path.read_text())
-            with np.load(graph_dir / EMBEDDINGS) as emb:
+            with np.load(graph_dir / EMBEDDINGS, allow_pickle=False) as emb:
                 ids = [str(x) for x in emb["ids"]]
                 vectors = emb["vectors"]
                 title_only = emb["title_only"]
-            with np.load(graph_dir / SPECTER) as sp:
+            with np.load(graph_dir / SPECTER, allow_pickle=False) as sp:
                 specter_ids = [str(x) for x in sp["ids"]]
                 specter = sp["vectors"]
             topics = TopicModel.load(graph_dir / TOPICS)
@@ -414,7 +414,7 @@ def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | No
     manifest = json.loads((settings.graph_dir / MANIFEST).read_text())
     with CorpusStore(settings.corpus_path, create=False) as store:
         key = snap.key(snap.fingerprint(store), manifest.get("topics_digest"))
-    if not force and snap.stored_key(path) == key:
+    if not force and snap.stored_key(path, verify=True) == key:
         return None
     kg = KnowledgeGraph.load(settings, snapshot=False)
     content = {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph}
@@ -440,7 +440,7 @@ def _load_lexical(path: Path, key: str) -> dict[str, Any]:
     from kg.recommend import LexicalIndex
 
     try:
-        with np.load(path) as z:
+        with np.load(path, allow_pickle=False) as z:
             if str(z["key"]) != key:
                 return {}
             x = sp.csr_matrix(
