@@ -75,7 +75,13 @@ def sparql(
 ) -> None:
     """Run a read-only SPARQL query over the knowledge graph."""
     from kg.rdf import open_graph
-    from kg.sparql import canned_queries, format_result, parse_param_value, run_query
+    from kg.sparql import (
+        canned_queries,
+        check_service,
+        format_result,
+        parse_param_value,
+        run_query,
+    )
 
     if list_:
         for name, cq in canned_queries().items():
@@ -97,6 +103,7 @@ def sparql(
         else {name: parse_param_value(value) for name, value in raw.items()}
     )
     settings = _settings()
+    check_service(text, settings.sparql_allow_service)  # before the store is opened
     dataset = open_graph(settings)
     try:
         result = run_query(
@@ -105,6 +112,7 @@ def sparql(
             bindings=bindings,
             timeout_s=settings.sparql_timeout if timeout is None else timeout,
             max_rows=settings.sparql_max_rows if limit is None else limit,
+            allow_service=settings.sparql_allow_service,
         )
     finally:
         dataset.close()
@@ -124,6 +132,13 @@ def serve_command(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free one).")] = 7878,
     max_concurrent: Annotated[int, typer.Option(help="Queries running at once.")] = 4,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Another name clients reach this server by (the Host header; repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the knowledge graph as a read-only SPARQL 1.1 endpoint."""
     from kg.rdf import open_graph
@@ -140,6 +155,8 @@ def serve_command(
                 timeout_s=settings.sparql_timeout,
                 max_rows=settings.sparql_max_rows,
                 max_concurrent=max_concurrent,
+                allow_service=settings.sparql_allow_service,
+                allowed_hosts=tuple(allow_host or ()),
             )
         except OSError as exc:
             raise KGError(f"Cannot listen on {host}:{port} ({exc}); pick another --port") from None

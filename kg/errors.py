@@ -30,6 +30,10 @@ class ReadOnlyError(SparqlError):
     """A SPARQL Update was sent where only queries are allowed."""
 
 
+class ServiceRefused(SparqlError):
+    """A query uses SERVICE (federated query) and the setting that allows it is off."""
+
+
 class QueryTimeout(SparqlError):
     """A query ran past its time limit and was stopped."""
 

@@ -1177,6 +1177,7 @@ def run_sparql(
             bindings=bindings or None,
             timeout_s=settings.sparql_timeout,
             max_rows=settings.sparql_max_rows,
+            allow_service=settings.sparql_allow_service,
         )
     finally:
         dataset.close()

@@ -12,6 +12,14 @@
 * At most ``max_concurrent`` queries run at once (a query past its time limit in
   native code may still be finishing); beyond that, 503 "busy".
 * ``GET /`` is a small HTML form (everything user-supplied is escaped).
+* SERVICE (federated query) is refused (403) unless ``allow_service``
+  (``LITKG_SPARQL_ALLOW_SERVICE=1``): it would let whoever reaches the endpoint make
+  this machine fetch internal URLs.
+* Only requests for this server are answered: the ``Host`` header must name it (the
+  loopback names, the address it listens on, or ``allowed_hosts``), else 421, so a
+  web page whose domain is re-pointed at 127.0.0.1 (DNS rebinding) gets nothing; and
+  a request a browser marks as coming from another site (an ``Origin`` that is not
+  this server, or ``Sec-Fetch-Site: cross-site``/``same-site``) gets 403.
 
 Binds 127.0.0.1 unless told otherwise. :func:`serve` returns the server without
 starting it; call ``serve_forever()`` (tests run it in a thread).
@@ -29,7 +37,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from rdflib import Dataset
 
-from kg.errors import KGError, QueryParamError, QueryTimeout, ReadOnlyError, SparqlSyntaxError
+from kg.errors import (
+    KGError,
+    QueryParamError,
+    QueryTimeout,
+    ReadOnlyError,
+    ServiceRefused,
+    SparqlSyntaxError,
+)
 from kg.sparql import (
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT_S,
@@ -116,6 +131,31 @@ _DEFAULT_QUERY = """PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?paper ?title WHERE { ?paper dcterms:title ?title } LIMIT 10"""
 
 
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+_WILDCARD = frozenset({"0.0.0.0", "::", ""})
+
+
+def _host_name(header: str | None) -> str | None:
+    """The host of a ``Host`` header (``name``, ``name:port``, ``[v6]:port``), lowercase."""
+    text = (header or "").strip().lower()
+    if not text:
+        return None
+    if text.startswith("["):
+        end = text.find("]")
+        return text[1:end] if end > 0 else None
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 class SparqlServer(ThreadingHTTPServer):
     """The HTTP server; ``url`` is the endpoint's address."""
 
@@ -129,12 +169,43 @@ class SparqlServer(ThreadingHTTPServer):
         timeout_s: float,
         max_rows: int,
         max_concurrent: int,
+        allow_service: bool = False,
+        allowed_hosts: tuple[str, ...] = (),
     ):
         super().__init__(address, _Handler)
         self.dataset = dataset
         self.timeout_s = timeout_s
         self.max_rows = max_rows
         self.max_concurrent = max_concurrent
+        self.allow_service = allow_service
+        bound = str(self.server_address[0]).lower()
+        self.allowed_hosts = frozenset(
+            {*_LOOPBACK, *(h.strip().lower().strip("[]") for h in allowed_hosts if h.strip())}
+            | ({bound} if bound not in _WILDCARD else set())
+        )
+        self.any_ip_host = bound in _WILDCARD
+
+    def host_allowed(self, host_header: str | None) -> bool:
+        """Whether a request's ``Host`` names this server (DNS-rebinding guard)."""
+        host = _host_name(host_header)
+        if host is None:
+            return False
+        if host in self.allowed_hosts:
+            return True
+        return self.any_ip_host and _is_ip(host)
+
+    def origin_allowed(self, origin: str | None, fetch_site: str | None) -> bool:
+        """Whether a browser request comes from this server's own pages (or is no
+        browser request at all: no ``Origin``, no ``Sec-Fetch-Site``)."""
+        if (fetch_site or "").strip().lower() in ("cross-site", "same-site"):
+            return False
+        if origin is None:
+            return True
+        parts = urlsplit(origin.strip())
+        if parts.scheme != "http" or parts.hostname is None:
+            return False
+        port = parts.port or 80
+        return port == self.server_address[1] and self.host_allowed(parts.netloc)
 
     @property
     def url(self) -> str:
@@ -175,7 +246,31 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, message.rstrip() + "\n")
 
     # -- routing
+    def _refused(self) -> bool:
+        """Answer requests not meant for this server (wrong Host, another site's page)."""
+        if not self.server.host_allowed(self.headers.get("Host")):
+            self._error(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                f"This endpoint answers only requests for itself (Host "
+                f"{self.headers.get('Host')!r} is not one of its names); reach it at "
+                f"{self.server.url} or start it with --allow-host NAME.",
+            )
+            return True
+        if not self.server.origin_allowed(
+            self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site")
+        ):
+            self._error(
+                HTTPStatus.FORBIDDEN,
+                "Requests from other sites' pages are refused (Origin "
+                f"{self.headers.get('Origin')!r}); query from this server's own page, "
+                "the command line or a script.",
+            )
+            return True
+        return False
+
     def do_GET(self) -> None:
+        if self._refused():
+            return
         parts = urlsplit(self.path)
         params = parse_qs(parts.query, keep_blank_values=True)
         if parts.path in ("/", "/index.html") and "query" not in params:
@@ -194,6 +289,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_POST(self) -> None:
+        if self._refused():
+            return
         parts = urlsplit(self.path)
         if parts.path not in ("/sparql", "/query", "/"):
             self._error(HTTPStatus.NOT_FOUND, f"No such page {parts.path!r}: use /sparql")
@@ -263,9 +360,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             result = run_query(
-                server.dataset, query, timeout_s=server.timeout_s, max_rows=server.max_rows
+                server.dataset,
+                query,
+                timeout_s=server.timeout_s,
+                max_rows=server.max_rows,
+                allow_service=server.allow_service,
             )
-        except ReadOnlyError as exc:
+        except (ReadOnlyError, ServiceRefused) as exc:
             self._error(HTTPStatus.FORBIDDEN, str(exc))
             return
         except (SparqlSyntaxError, QueryParamError) as exc:
@@ -299,10 +400,13 @@ def serve(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_concurrent: int = 4,
+    allow_service: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> SparqlServer:
     """A SPARQL endpoint for ``dataset`` (not yet serving: call ``serve_forever()``).
 
-    ``port=0`` picks a free port (see ``server.url``).
+    ``port=0`` picks a free port (see ``server.url``); ``allowed_hosts``: more names
+    the ``Host`` header may give (beyond the loopback names and ``host``).
     """
     return SparqlServer(
         (host, port),
@@ -310,6 +414,8 @@ def serve(
         timeout_s=timeout_s,
         max_rows=max_rows,
         max_concurrent=max_concurrent,
+        allow_service=allow_service,
+        allowed_hosts=allowed_hosts,
     )
 
 

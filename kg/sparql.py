@@ -41,9 +41,7 @@ the path itself use the graph API, ``kg.graph.CitationGraph.shortest_citation_pa
 
 from __future__ import annotations
 
-import csv
 import ctypes
-import io
 import json
 import re
 import threading
@@ -65,11 +63,13 @@ from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import GraphTerm, parseQuery, parseUpdate
 from rdflib.term import BNode, Identifier, Node
 
+from kg.csvsafe import csv_text
 from kg.errors import (
     KGError,
     QueryParamError,
     QueryTimeout,
     ReadOnlyError,
+    ServiceRefused,
     SparqlError,
     SparqlSyntaxError,
 )
@@ -146,6 +146,22 @@ def check_query(text: str) -> QueryInfo:
         if pv and "*" not in _select_clause(text):
             projected = tuple(str(v) for v in pv)
     return QueryInfo(form, projected)
+
+
+def uses_service(text: str) -> bool:
+    """True when the query holds a SERVICE clause (a federated query: the engine would
+    fetch the URL it names and read the answer)."""
+    return any(kind == "word" and value == "SERVICE" for kind, value, _ in _tokens(text))
+
+
+def check_service(text: str, allow: bool) -> None:
+    """Refuse a SERVICE clause unless ``allow`` (``LITKG_SPARQL_ALLOW_SERVICE=1``)."""
+    if not allow and uses_service(text):
+        raise ServiceRefused(
+            "SERVICE (federated query) is refused: it makes this machine fetch the URL it "
+            "names and return what it reads, which anyone who can send a query could aim "
+            "at internal addresses. For trusted use only, set LITKG_SPARQL_ALLOW_SERVICE=1."
+        )
 
 
 def _select_clause(text: str) -> str:
@@ -604,14 +620,17 @@ def run_query(
     bindings: Mapping[str, Any] | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_rows: int = DEFAULT_MAX_ROWS,
+    allow_service: bool = False,
 ) -> QueryResult:
     """Run a read-only query with bound ``bindings``, a time limit and a row cap.
 
-    ``timeout_s`` or ``max_rows`` of 0 mean no limit. Raises
-    :class:`ReadOnlyError`, :class:`SparqlSyntaxError`, :class:`QueryParamError`,
-    :class:`QueryTimeout` or :class:`SparqlError`.
+    ``timeout_s`` or ``max_rows`` of 0 mean no limit; a SERVICE clause is refused
+    unless ``allow_service``. Raises :class:`ReadOnlyError`, :class:`ServiceRefused`,
+    :class:`SparqlSyntaxError`, :class:`QueryParamError`, :class:`QueryTimeout` or
+    :class:`SparqlError`.
     """
     info = check_query(query)
+    check_service(query, allow_service)
     text = query
     if bindings:
         _check_names(query, info, [str(k).lstrip("?$") for k in bindings])
@@ -702,16 +721,11 @@ def _csv_value(term: Node | None) -> str:
 
 
 def format_csv(result: QueryResult) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    """SPARQL 1.1 CSV results; a cell a spreadsheet would run as a formula gets a
+    leading ``'`` (:mod:`kg.csvsafe`)."""
     if result.kind == "ask":
-        writer.writerow(["_askResult"])
-        writer.writerow(["true" if result.boolean else "false"])
-        return out.getvalue()
-    writer.writerow(result.columns)
-    for row in result.terms:
-        writer.writerow([_csv_value(t) for t in row])
-    return out.getvalue()
+        return csv_text([["_askResult"], ["true" if result.boolean else "false"]])
+    return csv_text([result.columns, *([_csv_value(t) for t in row] for row in result.terms)])
 
 
 _TSV_ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -1025,10 +1039,12 @@ __all__ = [
     "bind_values",
     "canned_queries",
     "check_query",
+    "check_service",
     "find_canned",
     "format_result",
     "param_term",
     "parse_param_value",
     "run_query",
     "to_term",
+    "uses_service",
 ]

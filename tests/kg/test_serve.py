@@ -172,3 +172,56 @@ def test_negotiate_rules() -> None:
     assert negotiate("application/json;q=0", None, graph=False) is None
     assert negotiate(None, "nt", graph=False) is None
     assert ID  # the fixture corpus is what the module-scoped dataset holds
+
+
+# --------------------------------------------------------------------------- guards
+def test_service_is_refused(client: httpx.Client) -> None:
+    query = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"
+    r = client.get("/sparql", params={"query": query})
+    assert r.status_code == 403 and "LITKG_SPARQL_ALLOW_SERVICE" in r.text
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:7878", "127.0.0.1.nip.io"])
+def test_a_foreign_host_header_is_refused(client: httpx.Client, host: str) -> None:
+    """DNS rebinding: a page on evil.example re-points its name at 127.0.0.1."""
+    r = client.get("/sparql", params={"query": QUERY}, headers={"Host": host})
+    assert r.status_code == 421 and "--allow-host" in r.text
+    r = client.post("/sparql", data={"query": QUERY}, headers={"Host": host})
+    assert r.status_code == 421
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://localhost:1"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://localhost:8501"},
+    ],
+)
+def test_requests_from_other_sites_are_refused(
+    client: httpx.Client, headers: dict[str, str]
+) -> None:
+    r = client.post("/sparql", data={"query": QUERY}, headers=headers)
+    assert r.status_code == 403 and "other sites" in r.text
+
+
+def test_own_page_and_loopback_names_are_answered(
+    client: httpx.Client, server: SparqlServer
+) -> None:
+    port = server.server_address[1]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}"):
+        r = client.get("/sparql", params={"query": QUERY}, headers={"Host": host})
+        assert r.status_code == 200, host
+    own = {"Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"}
+    assert client.post("/sparql", data={"query": QUERY}, headers=own).status_code == 200
+
+
+def test_allowed_hosts_extend_the_names(dataset: Dataset) -> None:
+    srv = serve(dataset, "127.0.0.1", 0, allowed_hosts=("litkg.lan",))
+    try:
+        assert srv.host_allowed("litkg.lan:7878") and srv.host_allowed("LOCALHOST")
+        assert not srv.host_allowed("other.lan") and not srv.host_allowed(None)
+    finally:
+        srv.server_close()
