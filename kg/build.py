@@ -26,7 +26,7 @@ from kg import snapshot as snap
 from kg.corpus import CorpusStore, SeedRow, now_iso
 from kg.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
 from kg.errors import KGError
-from kg.fileio import atomic_write_bytes, atomic_write_text
+from kg.fileio import atomic_write_bytes, atomic_write_text, writer_lock
 from kg.graph import CitationGraph
 from kg.model import Paper
 from kg.readinglists import ReadingLists, write_rdf
@@ -108,8 +108,33 @@ def build(
 
     With ``tune`` (the default) the recommender's fusion weights are then fitted on the
     graph itself (:func:`kg.evaluate.auto_tune`) and stored with it, when the graph
-    changed since they were last fitted."""
+    changed since they were last fitted. Holds the data dir's writer lock
+    (:func:`kg.fileio.writer_lock`): a second build, an ingest or an import-list on the
+    same data dir exits with a message instead of interleaving."""
     settings = settings or Settings.from_env()
+    with writer_lock(settings.data_dir, "build"):
+        return _build(
+            settings,
+            embedder=embedder,
+            progress=progress,
+            rdf=rdf,
+            rebuild=rebuild,
+            tune=tune,
+            echo=echo,
+        )
+
+
+def _build(
+    settings: Settings,
+    *,
+    embedder: Embedder | None,
+    progress: bool,
+    rdf: bool,
+    rebuild: bool,
+    tune: bool,
+    echo: Callable[[str], None] | None,
+) -> BuildReport:
+    """:func:`build` under the writer lock."""
     say = echo or (lambda _m: None)
 
     def step(what: str) -> None:

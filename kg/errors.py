@@ -9,6 +9,14 @@ class ConfigError(KGError):
     """A setting is invalid (the message names the setting and the env var)."""
 
 
+class DataDirReadOnly(KGError):
+    """A write was needed where the file system allows none (the message names the path)."""
+
+
+class DataDirBusy(KGError):
+    """Another litkg writer (ingest, build, import-list) holds the data dir's writer lock."""
+
+
 class GraphStoreError(KGError):
     """The RDF store cannot be opened or written (the message names the dir and the fix)."""
 

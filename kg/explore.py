@@ -1325,6 +1325,8 @@ class StatusView:
     corpus: CorpusStatus | None
     manifest: Mapping[str, Any] | None
     stale: bool  # an ingest finished after the last build
+    #: Who is writing the data dir now (an ingest, build or import-list), or None.
+    writing: str | None = None
     unresolved: list[SeedRow] = field(default_factory=list)
     low_confidence: list[SeedRow] = field(default_factory=list)
     provenance: list[tuple[str, str | None, int, str | None]] = field(default_factory=list)
@@ -1370,12 +1372,15 @@ def status(settings: Settings) -> StatusView:
         finished = (corpus.last_run or {}).get("finished_at")
         used = manifest.get("last_ingest") or manifest.get("built_at") or ""
         stale = bool(finished) and str(finished) > str(used)
+    from kg.fileio import lock_holder
+
     return StatusView(
         readiness=ready,
         data_dir=str(settings.data_dir),
         corpus=corpus,
         manifest=manifest,
         stale=stale,
+        writing=lock_holder(settings.data_dir),
         unresolved=unresolved,
         low_confidence=low,
         provenance=prov,

@@ -110,14 +110,45 @@ def _syntax_error(text: str, exc: ParseException) -> SparqlSyntaxError:
     )
 
 
+#: Brackets nested deeper than this are refused before parsing: the parser recurses
+#: ~40 frames per level and overflows Python's stack at ~25 levels (real queries nest
+#: a handful); a parse that still runs out of stack is reported the same way.
+MAX_NESTING = 20
+
+
+def _check_nesting(text: str) -> None:
+    depth = 0
+    for kind, _, pos in _tokens(text):
+        if kind in "({":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, pos) + 1
+                column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+                raise SparqlSyntaxError(
+                    f"SPARQL syntax error at line {line}, column {column}: brackets nested "
+                    f"more than {MAX_NESTING} deep; simplify the expression",
+                    line=line,
+                    column=column,
+                )
+        elif kind in ")}":
+            depth = max(depth - 1, 0)
+
+
 @lru_cache(maxsize=512)
 def check_query(text: str) -> QueryInfo:
     """Parse ``text``: a read-only query passes, an update or a malformed text raises."""
     if not text.strip():
         raise SparqlSyntaxError("The query is empty.", line=1, column=1)
+    _check_nesting(text)
     with _PARSE_LOCK:
         try:
             parsed = parseQuery(text)
+        except RecursionError:
+            raise SparqlSyntaxError(
+                "SPARQL syntax error: the query is nested too deeply to parse; simplify it",
+                line=1,
+                column=1,
+            ) from None
         except ParseException as exc:
             try:
                 parseUpdate(text)
@@ -130,6 +161,12 @@ def check_query(text: str) -> QueryInfo:
             ) from None
         try:
             translated = translateQuery(parsed, initNs={k: URIRef(v) for k, v in PREFIXES.items()})
+        except RecursionError:
+            raise SparqlSyntaxError(
+                "SPARQL syntax error: the query is nested too deeply to parse; simplify it",
+                line=1,
+                column=1,
+            ) from None
         except Exception as exc:
             message = str(exc)
             if "prefix" in message.lower():

@@ -225,3 +225,9 @@ def test_allowed_hosts_extend_the_names(dataset: Dataset) -> None:
         assert not srv.host_allowed("other.lan") and not srv.host_allowed(None)
     finally:
         srv.server_close()
+
+
+def test_deep_nesting_is_a_400_with_the_line(client: httpx.Client) -> None:
+    query = "SELECT ?x WHERE {\n ?x ?p ?o FILTER(" + "(" * 500 + "?o" + ")" * 500 + ") }"
+    r = client.post("/sparql", data={"query": query})
+    assert r.status_code == 400 and "line 2" in r.text and "nested" in r.text
