@@ -82,6 +82,7 @@ def sparql(
         parse_param_value,
         run_query,
     )
+    from kg.sparql_pool import QueryPool
 
     if list_:
         for name, cq in canned_queries().items():
@@ -105,16 +106,22 @@ def sparql(
     settings = _settings()
     check_service(text, settings.sparql_allow_service)  # before the store is opened
     dataset = open_graph(settings)
-    try:
-        result = run_query(
+    # parse and evaluation run in a worker process killed at the limit (kg.sparql_pool)
+    pool = QueryPool(
+        lambda _request: run_query(
             dataset,
             text,
             bindings=bindings,
-            timeout_s=settings.sparql_timeout if timeout is None else timeout,
+            timeout_s=0,
             max_rows=settings.sparql_max_rows if limit is None else limit,
             allow_service=settings.sparql_allow_service,
-        )
+        ),
+        size=1,
+    )
+    try:
+        result = pool.run(None, settings.sparql_timeout if timeout is None else timeout)
     finally:
+        pool.close()
         dataset.close()
     typer.echo(format_result(result, fmt), nl=False)
     if result.truncated and fmt != "table":

@@ -9,8 +9,12 @@
   body, or update text sent as a query) gets 403 with the reason; a malformed query
   400 with the parser's line and column; a query past its time limit 503
   ("stopped after N s ..."); the row cap sets ``X-LITKG-Truncated: true``.
-* At most ``max_concurrent`` queries run at once (a query past its time limit in
-  native code may still be finishing); beyond that, 503 "busy".
+* Each query (parse, evaluation, formatting) runs in a worker process
+  (:mod:`kg.sparql_pool`) killed at the time limit, with bounded memory
+  (``memory_mb``); at most ``max_concurrent`` run at once, a query that finds them
+  busy waits, and a running query that has had its share (``share_s``) is stopped to
+  let it in (503 "stopped ... to let waiting queries run"), so slow queries cannot
+  starve fast ones; too many waiting: 503 "busy".
 * ``GET /`` is a small HTML form (everything user-supplied is escaped).
 * SERVICE (federated query) is refused (403) unless ``allow_service``
   (``LITKG_SPARQL_ALLOW_SERVICE=1``): it would let whoever reaches the endpoint make
@@ -27,9 +31,11 @@ starting it; call ``serve_forever()`` (tests run it in a thread).
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -49,11 +55,11 @@ from kg.sparql import (
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT_S,
     FORMATS,
-    active_queries,
     canned_queries,
     format_result,
     run_query,
 )
+from kg.sparql_pool import DEFAULT_MEMORY_MB, Busy, QueryPool
 
 log = logging.getLogger(__name__)
 
@@ -171,9 +177,18 @@ class SparqlServer(ThreadingHTTPServer):
         max_concurrent: int,
         allow_service: bool = False,
         allowed_hosts: tuple[str, ...] = (),
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        share_s: float | None = None,
     ):
         super().__init__(address, _Handler)
         self.dataset = dataset
+        self.pool = QueryPool(
+            functools.partial(_respond, dataset),
+            size=max_concurrent,
+            memory_mb=memory_mb,
+            share_s=min(1.0, timeout_s / 4) if share_s is None else share_s,
+        )
+        self.pool.start()  # forked now, before the request threads exist
         self.timeout_s = timeout_s
         self.max_rows = max_rows
         self.max_concurrent = max_concurrent
@@ -206,6 +221,10 @@ class SparqlServer(ThreadingHTTPServer):
             return False
         port = parts.port or 80
         return port == self.server_address[1] and self.host_allowed(parts.netloc)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.pool.close()
 
     @property
     def url(self) -> str:
@@ -350,22 +369,18 @@ class _Handler(BaseHTTPRequestHandler):
         if not query.strip():
             self._error(HTTPStatus.BAD_REQUEST, "No query: send query=<SPARQL>")
             return
-        if active_queries() >= server.max_concurrent:
-            self._send(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                f"Busy: {active_queries()} queries are still running (some past their time "
-                f"limit, finishing in the background). Try again shortly.\n",
-                headers={"Retry-After": "5"},
-            )
-            return
+        request = _Request(
+            query,
+            self.headers.get("Accept"),
+            explicit_format,
+            server.max_rows,
+            server.allow_service,
+        )
         try:
-            result = run_query(
-                server.dataset,
-                query,
-                timeout_s=server.timeout_s,
-                max_rows=server.max_rows,
-                allow_service=server.allow_service,
-            )
+            status, body, content_type, headers = server.pool.run(request, server.timeout_s)
+        except Busy as exc:
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, f"{exc}\n", headers={"Retry-After": "5"})
+            return
         except (ReadOnlyError, ServiceRefused) as exc:
             self._error(HTTPStatus.FORBIDDEN, str(exc))
             return
@@ -378,18 +393,43 @@ class _Handler(BaseHTTPRequestHandler):
         except KGError as exc:
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
             return
-        fmt = negotiate(self.headers.get("Accept"), explicit_format, result.kind == "graph")
-        if fmt is None:
-            self._error(
-                HTTPStatus.NOT_ACCEPTABLE,
-                "Cannot answer in the requested format; accept one of "
-                + ", ".join(sorted(set(_MEDIA))),
-            )
-            return
-        body = format_result(result, fmt)
-        headers = {"X-LITKG-Truncated": "true"} if result.truncated else {}
-        headers["X-LITKG-Elapsed-Ms"] = f"{result.elapsed * 1000:.1f}"
-        self._send(HTTPStatus.OK, body, FORMATS[fmt], headers)
+        self._send(status, body, content_type, headers)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What a worker needs to answer one query (sent to it over a pipe)."""
+
+    query: str
+    accept: str | None
+    explicit_format: str | None
+    max_rows: int
+    allow_service: bool
+
+
+def _respond(dataset: Dataset, request: _Request) -> tuple[int, str, str, dict[str, str]]:
+    """Run and format one query (in a worker process): status, body, type, headers."""
+    result = run_query(
+        dataset,
+        request.query,
+        timeout_s=0,  # the pool kills the worker at the limit
+        max_rows=request.max_rows,
+        allow_service=request.allow_service,
+    )
+    fmt = negotiate(request.accept, request.explicit_format, result.kind == "graph")
+    if fmt is None:
+        return (
+            HTTPStatus.NOT_ACCEPTABLE,
+            "Cannot answer in the requested format; accept one of "
+            + ", ".join(sorted(set(_MEDIA)))
+            + "\n",
+            "text/plain; charset=utf-8",
+            {},
+        )
+    body = format_result(result, fmt)
+    headers = {"X-LITKG-Truncated": "true"} if result.truncated else {}
+    headers["X-LITKG-Elapsed-Ms"] = f"{result.elapsed * 1000:.1f}"
+    return HTTPStatus.OK, body, FORMATS[fmt], headers
 
 
 def serve(
@@ -402,6 +442,8 @@ def serve(
     max_concurrent: int = 4,
     allow_service: bool = False,
     allowed_hosts: tuple[str, ...] = (),
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    share_s: float | None = None,
 ) -> SparqlServer:
     """A SPARQL endpoint for ``dataset`` (not yet serving: call ``serve_forever()``).
 
@@ -416,6 +458,8 @@ def serve(
         max_concurrent=max_concurrent,
         allow_service=allow_service,
         allowed_hosts=allowed_hosts,
+        memory_mb=memory_mb,
+        share_s=share_s,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -231,3 +232,76 @@ def test_deep_nesting_is_a_400_with_the_line(client: httpx.Client) -> None:
     query = "SELECT ?x WHERE {\n ?x ?p ?o FILTER(" + "(" * 500 + "?o" + ")" * 500 + ") }"
     r = client.post("/sparql", data={"query": query})
     assert r.status_code == 400 and "line 2" in r.text and "nested" in r.text
+
+
+# --------------------------------------------------------------------------- cannot be tied up
+CROSS_JOIN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def _rss_mb() -> float:
+    with Path("/proc/self/status").open(encoding="ascii") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_slow_queries_cannot_starve_a_fast_one(dataset: Dataset) -> None:
+    """8 slow cross joins in flight on 4 workers: a fast query still answers within its
+    limit, every slow one is stopped (killed, not left running), the server stays small."""
+    srv = serve(dataset, "127.0.0.1", 0, timeout_s=4, max_concurrent=4, share_s=0.5)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    base = srv.url.rsplit("/", 1)[0]
+    rss_before = _rss_mb()
+    statuses: list[int] = []
+
+    def slow() -> None:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            statuses.append(c.get("/sparql", params={"query": CROSS_JOIN}).status_code)
+
+    try:
+        slow_threads = [threading.Thread(target=slow) for _ in range(8)]
+        for t in slow_threads:
+            t.start()
+        deadline = time.monotonic() + 5
+        while srv.pool.running() < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert srv.pool.running() == 4  # every worker busy with a slow query
+        with httpx.Client(base_url=base, timeout=30) as c:
+            started = time.monotonic()
+            fast = c.get("/sparql", params={"query": QUERY})
+            took = time.monotonic() - started
+        assert fast.status_code == 200, fast.text
+        assert took < srv.timeout_s, took
+        for t in slow_threads:
+            t.join(30)
+        assert len(statuses) == 8 and set(statuses) == {503}
+        assert srv.pool.running() == 0
+        assert _rss_mb() - rss_before < 200  # the server itself never ran a query
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)
+
+
+def test_parsing_counts_against_the_limit(dataset: Dataset) -> None:
+    """A huge query text is parsed in a worker under the limit, not before it starts."""
+    srv = serve(dataset, "127.0.0.1", 0, timeout_s=1, max_concurrent=2)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    filters = " ".join(f'FILTER(?t != "x{i}")' for i in range(25_000))
+    huge = f"SELECT ?t WHERE {{ ?p dcterms:title ?t {filters} }}"
+    try:
+        with httpx.Client(base_url=srv.url.rsplit("/", 1)[0], timeout=30) as c:
+            started = time.monotonic()
+            r = c.post(
+                "/sparql",
+                content=huge.encode(),
+                headers={"Content-Type": "application/sparql-query"},
+            )
+            assert r.status_code == 503 and "stopped after 1 s" in r.text
+            assert time.monotonic() - started < 3
+            assert c.get("/sparql", params={"query": QUERY}).status_code == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)
