@@ -211,3 +211,33 @@ def test_a_stale_lexical_index_is_not_used(built: Settings) -> None:
         store.upsert_paper(Paper(paper_id="c" * 40, title="Changed"), detail=DETAIL_FULL)
     kg = KnowledgeGraph.load(built)  # the corpus changed since the build
     assert kg.lexical is None
+
+
+@pytest.mark.parametrize("name", ["embeddings.npz", "specter.npz", "topics.json", "manifest.json"])
+@pytest.mark.parametrize("damage", [b"garbage", b"PK\x03\x04truncated", b""])
+def test_a_damaged_artefact_is_named_and_rebuilt(built: Settings, name: str, damage: bytes) -> None:
+    from kg.errors import KGError
+
+    path = built.graph_dir / name
+    path.write_bytes(damage)
+    with pytest.raises(KGError) as err:
+        KnowledgeGraph.load(built)
+    assert str(path) in str(err.value) and "rebuild" in str(err.value)
+    build(built, embedder=FakeEmbedder(dim=8), progress=False, rdf=False)
+    assert len(KnowledgeGraph.load(built).papers) == 12
+
+
+@pytest.mark.parametrize("damage", [b"garbage", b"PK\x03\x04truncated", b""])
+def test_a_damaged_lexical_index_is_named_and_rebuilt(
+    built: Settings, damage: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = built.graph_dir / "lexical.npz"
+    good = path.read_bytes()
+    path.write_bytes(damage)
+    with caplog.at_level("WARNING"):
+        kg = KnowledgeGraph.load(built)
+    assert kg.lexical is None and str(path) in caplog.text and "litkg build" in caplog.text
+    build(built, embedder=FakeEmbedder(dim=8), progress=False, rdf=False)  # nothing changed
+    assert path.read_bytes() != damage
+    assert KnowledgeGraph.load(built).lexical is not None
+    assert len(path.read_bytes()) == len(good)
