@@ -970,7 +970,8 @@ def _csl_str(value: Any) -> str:
 
 def _csl_entry(item: Mapping[str, Any], title: str) -> ImportedEntry:
     authors: list[str] = []
-    for person in item.get("author") or []:
+    people = item.get("author")
+    for person in people if isinstance(people, list) else []:
         if not isinstance(person, dict):
             continue
         if literal := _csl_str(person.get("literal")):

@@ -915,7 +915,7 @@ def parse_param_value(value: str) -> Identifier:
     if iri is not None:
         return iri
     if re.fullmatch(r"[+-]?\d+", value.strip()):
-        return Literal(int(value))
+        return Literal(int(value.strip()))
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return Literal(value[1:-1])
     return Literal(value)
