@@ -155,3 +155,35 @@ def test_status_says_when_a_writer_is_at_work(tmp_path: Path, built_graph: Path)
         holder.wait()
         assert holder.stdout is not None
         holder.stdout.close()
+
+
+def test_status_page_is_not_up_to_date_while_a_writer_runs(data_dir: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    page = REPO / "app" / "pages" / "6_Status.py"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from kg.fileio import writer_lock\n"
+            "with writer_lock(Path(sys.argv[1]), 'build'):\n"
+            "    print('held', flush=True); time.sleep(60)",
+            str(data_dir),
+        ],
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        at = AppTest.from_file(str(page), default_timeout=30).run()
+        assert not at.exception
+        shown = " ".join(str(e.value) for kind in (at.info, at.success) for e in kind)
+        assert "litkg build" in shown.replace("\\", "") and "up to date" not in shown
+    finally:
+        holder.kill()
+        holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()
+    at = AppTest.from_file(str(page), default_timeout=30).run()
+    assert any("up to date" in str(e.value) for e in at.success)
