@@ -5,6 +5,7 @@ Registered on the main typer app when ``app.cli`` imports this module.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -174,12 +175,18 @@ def serve_command(
                 err=True,
                 fg=typer.colors.YELLOW,
             )
+
+        def stop(signum: int, frame: object) -> None:  # SIGTERM: stop like Ctrl+C does
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, stop)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             typer.echo("stopped", err=True)
         finally:
-            server.server_close()
+            signal.signal(signal.SIGTERM, previous)
+            server.server_close()  # its query workers too
     finally:
         dataset.close()
 

@@ -66,7 +66,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 # --------------------------------------------------------------------------- writer lock
-_held: dict[str, int] = {}  # lock path -> depth, for this process (the lock is re-entrant)
+_held: dict[str, int] = {}  # (lock path, thread) -> depth: re-entrant within one thread
 _held_guard = threading.Lock()
 
 
@@ -84,10 +84,11 @@ def writer_lock(data_dir: Path, what: str) -> Iterator[None]:
     """Hold the data dir's writer lock for ``what`` (``ingest``, ``build``,
     ``import-list``). Raises :class:`DataDirBusy` when another process holds it and
     :class:`DataDirReadOnly` when the data dir cannot be written. Re-entrant within a
-    process (the CLI and the library function it calls may both take it)."""
+    thread (the CLI and the library function it calls may both take it); another
+    thread of the same process is another writer."""
     data_dir = Path(data_dir)
     path = data_dir / LOCK_NAME
-    key = str(path.resolve())
+    key = f"{path.resolve()}:{threading.get_ident()}"  # another thread is another writer
     with _held_guard:
         if _held.get(key):
             _held[key] += 1

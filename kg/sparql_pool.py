@@ -70,10 +70,14 @@ def _worker_main(
 ) -> None:
     """A worker's loop: a request in, ``("ok", value)`` or ``("error", exc)`` out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
+    parent = os.getppid()
     _set_memory_limit(memory_mb)
     ready.set()
     while True:
         try:
+            while not conn.poll(1.0):
+                if os.getppid() != parent:  # the parent died (even by SIGKILL): so do we
+                    return
             request = conn.recv()
         except (EOFError, OSError):
             return

@@ -167,3 +167,27 @@ def test_a_second_writer_is_refused_with_a_message(data_dir: Path) -> None:
     assert lock_holder(data_dir) is None
     with writer_lock(data_dir, "build"), writer_lock(data_dir, "build"):  # re-entrant
         assert "`litkg build`" in (lock_holder(data_dir) or "")
+
+
+def test_another_thread_is_another_writer(tmp_path: Path) -> None:
+    import threading
+
+    from kg.errors import DataDirBusy
+    from kg.fileio import writer_lock
+
+    seen: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with writer_lock(tmp_path, "build"):
+                pass
+        except DataDirBusy as exc:
+            seen.append(exc)
+
+    with writer_lock(tmp_path, "ingest"):
+        t = threading.Thread(target=second)
+        t.start()
+        t.join(10)
+    assert len(seen) == 1 and "one writer at a time" in str(seen[0])
+    second()  # free again
+    assert len(seen) == 1

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -305,3 +309,40 @@ def test_parsing_counts_against_the_limit(dataset: Dataset) -> None:
         srv.shutdown()
         srv.server_close()
         thread.join(5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with Path(f"/proc/{pid}/status").open(encoding="ascii") as fh:
+            return "zombie" not in fh.read()
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_query_workers_do_not_outlive_their_server() -> None:
+    """A server killed with SIGKILL (no clean-up at all) leaves no worker behind."""
+    code = (
+        "from kg.sparql_pool import QueryPool\n"
+        "pool = QueryPool(lambda r: r, size=3)\n"
+        "pool.start()\n"
+        "print(' '.join(str(w.process.pid) for w in pool._idle), flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    proc.stdout.close()
+    assert len(pids) == 3 and all(_alive(p) for p in pids)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids)
