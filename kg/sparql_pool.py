@@ -25,6 +25,7 @@ is unavailable the pool runs each job in the caller, as before.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import multiprocessing
 import os
@@ -132,6 +133,7 @@ class QueryPool:
         self._idle: list[_Worker] = []
         self._busy: list[_Worker] = []
         self._waiting = 0
+        self._queue: collections.deque[object] = collections.deque()
         self._cond = threading.Condition()
         self._closed = False
         try:
@@ -167,15 +169,19 @@ class QueryPool:
         with self._cond:
             if self._closed:
                 raise SparqlError("The query service is shutting down.")
-            if not self._idle and len(self._busy) >= self.size:
-                if self._waiting >= self.max_waiting:
+            if self._queue or (not self._idle and len(self._busy) >= self.size):
+                if len(self._queue) >= self.max_waiting:
                     raise Busy(
-                        f"Busy: {len(self._busy)} queries running and {self._waiting} waiting. "
-                        f"Try again shortly."
+                        f"Busy: {len(self._busy)} queries running and {len(self._queue)} "
+                        f"waiting. Try again shortly."
                     )
-                self._waiting += 1
+                ticket = object()  # waiters are served in arrival order
+                self._queue.append(ticket)
+                self._waiting = len(self._queue)
                 try:
-                    while not self._idle and len(self._busy) >= self.size:
+                    while self._queue[0] is not ticket or (
+                        not self._idle and len(self._busy) >= self.size
+                    ):
                         self._preempt_one()
                         remaining = None if deadline is None else deadline - time.monotonic()
                         if remaining is not None and remaining <= 0:
@@ -185,7 +191,9 @@ class QueryPool:
                             )
                         self._cond.wait(0.05 if remaining is None else min(remaining, 0.05))
                 finally:
-                    self._waiting -= 1
+                    self._queue.remove(ticket)
+                    self._waiting = len(self._queue)
+                    self._cond.notify_all()
             worker = self._idle.pop() if self._idle else None
             if worker is None:
                 worker = _Worker(None, None)  # type: ignore[arg-type]  # filled below
