@@ -33,6 +33,10 @@ class SparqlSyntaxError(SparqlError):
         self.line = line
         self.column = column
 
+    def __reduce__(self) -> tuple[type, tuple[str, int | None, int | None]]:
+        # line and column survive the trip back from a query worker process
+        return (type(self), (str(self), self.line, self.column))
+
 
 class ReadOnlyError(SparqlError):
     """A SPARQL Update was sent where only queries are allowed."""

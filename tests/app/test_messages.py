@@ -7,6 +7,7 @@ import errno
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,23 @@ def test_status_page_is_not_up_to_date_while_a_writer_runs(data_dir: Path) -> No
         holder.stdout.close()
     at = AppTest.from_file(str(page), default_timeout=30).run()
     assert any("up to date" in str(e.value) for e in at.success)
+
+
+def test_the_app_stops_a_query_at_its_limit_parse_included(data_dir: Path) -> None:
+    from dataclasses import replace
+
+    from kg import explore
+    from kg.errors import QueryTimeout
+    from kg.settings import Settings
+
+    settings = replace(Settings.from_env(), sparql_timeout=1.0)
+    filters = " ".join(f'FILTER(?t != "x{i}")' for i in range(25_000))
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout, match="stopped after 1 s"):
+        explore.run_sparql(settings, f"SELECT ?t WHERE {{ ?p dcterms:title ?t {filters} }}")
+    assert time.monotonic() - started < 4
+    with pytest.raises(SparqlSyntaxError) as err:  # line and column survive the worker
+        explore.run_sparql(settings, "SELECT ?x\nWHERE { ?x ?y }")
+    assert err.value.line == 2 and err.value.column is not None
+    answer = explore.run_sparql(settings, "SELECT ?t WHERE { ?p dcterms:title ?t } LIMIT 2")
+    assert len(answer.rows) == 2
