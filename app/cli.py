@@ -31,22 +31,64 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: What an interrupted command leaves behind, by command (the default: nothing changed).
+_INTERRUPTED = {
+    "ingest": "everything fetched so far is stored; run the same command to resume",
+    "build": "the previous build stays readable (each artefact is replaced whole); run "
+    "`litkg build` again to finish",
+    "import_list": "the list is as it was before, or has every paper of the file",
+}
+
+
+def _os_message(exc: OSError) -> str | None:
+    """A message for the file-system failures anyone can hit (disk full, read-only)."""
+    import errno
+
+    where = f": {exc.filename}" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"disk full{where}. Free some space (or point LITKG_DATA_DIR elsewhere) and run "
+            f"the command again; what was written before stays intact."
+        )
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"read-only{where} ({exc.strerror}); make it writable or use another data dir."
+    return None
+
+
 def _friendly(func: F) -> F:
     """Turn library errors into one line on stderr and exit code 2."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import sqlite3
+
         try:
             return func(*args, **kwargs)
         except (IngestError, KGError, ValueError) as exc:
-            typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(code=2) from None
-        except KeyboardInterrupt:
-            typer.secho(
-                "interrupted: everything fetched so far is stored; run the same command to resume",
-                err=True,
+            message = str(exc)
+        except OSError as exc:
+            known = _os_message(exc)
+            if known is None:
+                raise
+            message = known
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            message = (
+                f"disk full ({exc}). Free some space and run the command again; SQLite "
+                f"rolled back the unfinished transaction, so what was stored before is intact."
             )
+        except RecursionError:
+            message = (
+                "the input is nested too deeply to read (thousands of brackets or "
+                "parentheses); check the file or the query for unbalanced nesting."
+            )
+        except KeyboardInterrupt:
+            left = _INTERRUPTED.get(func.__name__, "nothing was changed")
+            typer.secho(f"interrupted: {left}", err=True)
             raise typer.Exit(code=130) from None
+        typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -107,6 +149,7 @@ def ingest(
     from ingest.crawl import CrawlPolicy
     from ingest.pipeline import run_ingest
     from ingest.s2 import S2Client, parse_duration
+    from kg.fileio import writer_lock
 
     settings = _settings()
     policy = CrawlPolicy(
@@ -119,22 +162,25 @@ def ingest(
         cocited_max=cocited_max,
     )
     client = None
-    if not offline:
-        client = S2Client(settings, refresh_older_than=parse_duration(refresh) if refresh else None)
-    try:
-        summary = run_ingest(
-            sources,
-            settings=settings,
-            client=client,
-            policy=policy,
-            offline=offline,
-            fallback_offline=fallback_offline,
-            progress=progress and sys.stderr.isatty(),
-            echo=lambda m: typer.echo(m, err=True),
-        )
-    finally:
-        if client is not None:
-            client.close()
+    with writer_lock(settings.data_dir, "ingest"):  # taken before the S2 cache is opened
+        try:
+            if not offline:
+                client = S2Client(
+                    settings, refresh_older_than=parse_duration(refresh) if refresh else None
+                )
+            summary = run_ingest(
+                sources,
+                settings=settings,
+                client=client,
+                policy=policy,
+                offline=offline,
+                fallback_offline=fallback_offline,
+                progress=progress and sys.stderr.isatty(),
+                echo=lambda m: typer.echo(m, err=True),
+            )
+        finally:
+            if client is not None:
+                client.close()
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -151,6 +197,7 @@ def status(
     recommender's weights in force and why."""
     from kg.build import weights_status
     from kg.corpus import CorpusStore
+    from kg.fileio import lock_holder
 
     settings = _settings()
     weights = weights_status(settings)
@@ -163,6 +210,7 @@ def status(
         data = st.as_dict() | {
             "seed_sources": sources,
             "weights": {"source": weights.source, "why": weights.why, "weights": weights.weights},
+            "writing": lock_holder(settings.data_dir),
         }
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -184,6 +232,8 @@ def status(
         typer.echo("Seed sources: " + ", ".join(f"{name} ({n})" for name, n in sources.items()))
     typer.echo(f"Last fetch: {st.last_fetch or 'never'}")
     typer.echo(weights.line())
+    if writer := lock_holder(settings.data_dir):
+        typer.echo(f"Writing now: {writer} (these counts change when it finishes)")
 
 
 @app.command()

@@ -39,6 +39,16 @@ def streamlit_command(port: int, host: str) -> list[str]:
     ]
 
 
+def exposure_warning(host: str) -> str | None:
+    """The warning for an address other machines can reach (``None`` for loopback)."""
+    if host.strip().lower().strip("[]") in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (
+        f"warning: listening on {host}: anyone who can reach this port can read the graph, "
+        f"run SPARQL queries and change reading lists (the app has no login)"
+    )
+
+
 @app.command("app")
 @_friendly
 def app_cmd(
@@ -52,6 +62,8 @@ def app_cmd(
         raise ValueError(f"--port must be between 1 and 65535, not {port}")
     settings = _settings()  # a bad setting fails here, with its message
     typer.echo(f"litkg app on http://{host}:{port} (data: {settings.data_dir}); Ctrl+C stops it")
+    if warning := exposure_warning(host):
+        typer.secho(warning, err=True, fg=typer.colors.YELLOW)
     env = dict(os.environ)
     env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
     proc = subprocess.Popen(streamlit_command(port, host), env=env)

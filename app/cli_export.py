@@ -290,6 +290,7 @@ def import_list(
 ) -> None:
     """Add a BibTeX/RIS/CSL-JSON file's papers to a list (matched by id, DOI, arXiv, title)."""
     from kg.export import read_entries
+    from kg.fileio import writer_lock
 
     key = fmt or _sniff(path)
     try:
@@ -301,7 +302,7 @@ def import_list(
     result = read_entries(text, key)
     settings = _settings()
     lists = _lists(settings)
-    with _store(settings) as store:
+    with writer_lock(settings.data_dir, "import-list"), _store(settings) as store:
         report = lists.import_papers(
             name, result.papers, store, notes=[e.note for e in result.entries]
         )

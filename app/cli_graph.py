@@ -5,6 +5,7 @@ Registered on the main typer app when ``app.cli`` imports this module.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -75,7 +76,14 @@ def sparql(
 ) -> None:
     """Run a read-only SPARQL query over the knowledge graph."""
     from kg.rdf import open_graph
-    from kg.sparql import canned_queries, format_result, parse_param_value, run_query
+    from kg.sparql import (
+        canned_queries,
+        check_service,
+        format_result,
+        parse_param_value,
+        run_query,
+    )
+    from kg.sparql_pool import QueryPool
 
     if list_:
         for name, cq in canned_queries().items():
@@ -97,16 +105,24 @@ def sparql(
         else {name: parse_param_value(value) for name, value in raw.items()}
     )
     settings = _settings()
+    check_service(text, settings.sparql_allow_service)  # before the store is opened
     dataset = open_graph(settings)
-    try:
-        result = run_query(
+    # parse and evaluation run in a worker process killed at the limit (kg.sparql_pool)
+    pool = QueryPool(
+        lambda _request: run_query(
             dataset,
             text,
             bindings=bindings,
-            timeout_s=settings.sparql_timeout if timeout is None else timeout,
+            timeout_s=0,
             max_rows=settings.sparql_max_rows if limit is None else limit,
-        )
+            allow_service=settings.sparql_allow_service,
+        ),
+        size=1,
+    )
+    try:
+        result = pool.run(None, settings.sparql_timeout if timeout is None else timeout)
     finally:
+        pool.close()
         dataset.close()
     typer.echo(format_result(result, fmt), nl=False)
     if result.truncated and fmt != "table":
@@ -124,6 +140,13 @@ def serve_command(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free one).")] = 7878,
     max_concurrent: Annotated[int, typer.Option(help="Queries running at once.")] = 4,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Another name clients reach this server by (the Host header; repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the knowledge graph as a read-only SPARQL 1.1 endpoint."""
     from kg.rdf import open_graph
@@ -140,6 +163,8 @@ def serve_command(
                 timeout_s=settings.sparql_timeout,
                 max_rows=settings.sparql_max_rows,
                 max_concurrent=max_concurrent,
+                allow_service=settings.sparql_allow_service,
+                allowed_hosts=tuple(allow_host or ()),
             )
         except OSError as exc:
             raise KGError(f"Cannot listen on {host}:{port} ({exc}); pick another --port") from None
@@ -150,12 +175,18 @@ def serve_command(
                 err=True,
                 fg=typer.colors.YELLOW,
             )
+
+        def stop(signum: int, frame: object) -> None:  # SIGTERM: stop like Ctrl+C does
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, stop)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             typer.echo("stopped", err=True)
         finally:
-            server.server_close()
+            signal.signal(signal.SIGTERM, previous)
+            server.server_close()  # its query workers too
     finally:
         dataset.close()
 

@@ -28,6 +28,7 @@ from kg.corpus import (
     CorpusStore,
     SeedRow,
 )
+from kg.fileio import writer_lock
 from kg.model import Paper
 from kg.settings import Settings
 
@@ -77,17 +78,29 @@ class IngestSummary:
         ]
         if self.low_confidence:
             out.append(f"Low-confidence title matches, not accepted ({len(self.low_confidence)}):")
-            out += [f"  - {u['title']}: {u['reason']}" for u in self.low_confidence]
+            out += [f"  - {_label(u)}: {u['reason']}" for u in self.low_confidence]
         if self.unresolved:
             out.append(f"Unresolved ({len(self.unresolved)}):")
-            out += [f"  - {u['title']}: {u['reason']}" for u in self.unresolved]
-        if self.skipped:
-            kinds = Counter(re.split(r"[(;,]", s["reason"])[0].strip() for s in self.skipped)
+            out += [f"  - {_label(u)}: {u['reason']}" for u in self.unresolved]
+        unreadable = [s for s in self.skipped if _UNREADABLE.search(s["reason"])]
+        duplicates = [s for s in self.skipped if _DUPLICATE.search(s["reason"])]
+        links = [s for s in self.skipped if s not in unreadable and s not in duplicates]
+        if links:
+            kinds = Counter(
+                re.split(r"[(;,]", _LINE_PREFIX.sub("", s["reason"]))[0].strip() for s in links
+            )
             out.append(
-                f"Skipped {len(self.skipped)} links that are not papers: "
+                f"Skipped {len(links)} links that are not papers: "
                 + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
                 + " (`litkg sources FILE` lists them)"
             )
+        if duplicates:
+            out.append(f"Folded {len(duplicates)} duplicate listings into their first listing")
+        if unreadable:
+            out.append(f"Could not read {len(unreadable)} entries (fix them and ingest again):")
+            out += [f"  - {s['source']}, {s['reason']}" for s in unreadable[:10]]
+            if len(unreadable) > 10:
+                out.append(f"  - ... and {len(unreadable) - 10} more (`litkg sources FILE`)")
         closed, cocited = self.crawl.get("closed", 0), self.crawl.get("cocited_added", 0)
         if closed or cocited:
             out.append(
@@ -105,6 +118,21 @@ class IngestSummary:
             f"time {self.seconds:.1f}s"
         )
         return out
+
+
+#: Skipped reasons that are reading errors (not links that are not papers).
+_UNREADABLE = re.compile(r"could not parse|has no title|is not a recognised paper id")
+_DUPLICATE = re.compile(r"duplicate of")
+_LINE_PREFIX = re.compile(r"^line \d+: ")
+
+
+def _label(row: dict[str, Any]) -> str:
+    """How a listed paper is named in the summary: its title, else the ids it gave."""
+    return (
+        row.get("title")
+        or ", ".join(row.get("ids") or ())
+        or (f"{row.get('source')} entry {int(row.get('position') or 0) + 1}")
+    )
 
 
 def load_sources(paths: Sequence[Path]) -> tuple[list[SeedRef], list[Skipped], list[str]]:
@@ -186,12 +214,40 @@ def run_ingest(
     what to fix; everything committed before the error stays in the store.
     """
     settings = settings or Settings.from_env()
+    with writer_lock(settings.data_dir, "ingest"):
+        return _run_ingest(
+            sources,
+            settings=settings,
+            client=client,
+            policy=policy,
+            offline=offline,
+            fallback_offline=fallback_offline,
+            progress=progress,
+            echo=echo,
+        )
+
+
+def _run_ingest(
+    sources: Sequence[Path] | None,
+    *,
+    settings: Settings,
+    client: S2Client | None,
+    policy: CrawlPolicy | None,
+    offline: bool,
+    fallback_offline: bool,
+    progress: bool,
+    echo: Callable[[str], None] | None,
+) -> IngestSummary:
+    """:func:`run_ingest` under the data dir's writer lock."""
     policy = policy or CrawlPolicy()
     started = time.monotonic()
     paths = list(sources) if sources else default_sources()
     refs, skipped, names = load_sources(paths)
     say = echo or (lambda _msg: None)
-    say(f"{len(refs)} papers listed in {len(names)} source(s); {len(skipped)} links skipped")
+    say(
+        f"{len(refs)} papers listed in {len(names)} source(s); {len(skipped)} skipped "
+        f"(not papers, duplicates or unreadable: see the summary)"
+    )
 
     own_client = client is None and not offline
     if own_client:
@@ -250,6 +306,7 @@ def _fill(
     for r in resolutions:
         row = {
             "title": r.ref.title,
+            "ids": list(r.ref.ids),
             "source": r.ref.source,
             "position": r.ref.position,
             "reason": r.reason,

@@ -351,7 +351,9 @@ class S2Client:
         retries = self.settings.s2_max_retries
         last_problem = ""
         rate_limited = 0
+        tries = 0
         for attempt in range(retries + 1):
+            tries = attempt + 1
             if attempt:
                 self.stats.retries += 1
             self._pace()
@@ -433,7 +435,8 @@ class S2Client:
         )
         exc_type: type[S2Error] = S2RateLimited if rate_limited else S2Unavailable
         raise exc_type(
-            f"Semantic Scholar {last_problem} at {url} (tried {retries + 1} times). {hint} "
+            f"Semantic Scholar {last_problem} at {url} (tried {tries} time"
+            f"{'s' if tries != 1 else ''}). {hint} "
             "Nothing fetched so far is lost: run the same command again to resume.",
             url=url,
         )

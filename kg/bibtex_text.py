@@ -119,6 +119,11 @@ _NEEDS_TEX_OR_LIGATURES = re.compile(r"[\\{}$~]|--|``|''")
 
 
 # --------------------------------------------------------------------------- decoding
+#: How deep groups and commands nest before the decoder stops recursing (a real field
+#: nests a few levels; a hostile one thousands, past Python's recursion limit).
+_MAX_DEPTH = 150
+
+
 class _Decoder:
     """A recursive-descent reader over :data:`_TOKEN` tokens (see :func:`latex_to_text`)."""
 
@@ -127,6 +132,7 @@ class _Decoder:
         self.i = 0
         self.math = False
         self.ligatures = ligatures
+        self.depth = 0  # items being decoded, one inside the other
 
     def text(self) -> str:
         out: list[str] = []
@@ -148,6 +154,17 @@ class _Decoder:
         return "".join(out)
 
     def item(self) -> str:
+        if self.depth >= _MAX_DEPTH:  # nested past any real field: braces and commands
+            tok = self.toks[self.i]  # are dropped flat instead of recursing further
+            self.i += 1
+            return "" if tok in ("{", "}", "$") or tok.startswith("\\") else tok
+        self.depth += 1
+        try:
+            return self._item()
+        finally:
+            self.depth -= 1
+
+    def _item(self) -> str:
         tok = self.toks[self.i]
         self.i += 1
         if tok == "{":

@@ -15,7 +15,9 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,7 @@ from kg import snapshot as snap
 from kg.corpus import CorpusStore, SeedRow, now_iso
 from kg.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
 from kg.errors import KGError
-from kg.fileio import atomic_write_bytes, atomic_write_text
+from kg.fileio import atomic_write_bytes, atomic_write_text, writer_lock
 from kg.graph import CitationGraph
 from kg.model import Paper
 from kg.readinglists import ReadingLists, write_rdf
@@ -56,6 +58,36 @@ def _atomic_savez(path: Path, **arrays: Any) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
+
+
+@contextmanager
+def _artefact(path: Path) -> Iterator[None]:
+    """Reading one build artefact: a damaged one raises :class:`BuildError` naming it."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise BuildError(
+            f"{path} is missing: the build in {path.parent} is incomplete. Run `litkg build` "
+            f"to rebuild it."
+        ) from exc
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise BuildError(
+            f"{path} is damaged or unreadable ({type(exc).__name__}: {exc}). Run `litkg build` "
+            f"to rebuild it."
+        ) from exc
+
+
+@contextmanager
+def _npz(path: Path) -> Iterator[Any]:
+    """``np.load`` of an archive the build wrote: arrays only (never pickles), a file
+    that is not a zip archive at all said to be one (not "pickled data"), and the file
+    closed however the read ends."""
+    with path.open("rb") as fh:
+        if fh.read(4) != b"PK\x03\x04":
+            raise ValueError("not an .npz archive")
+        fh.seek(0)
+        with np.load(fh, allow_pickle=False) as archive:
+            yield archive
 
 
 @dataclass
@@ -108,8 +140,33 @@ def build(
 
     With ``tune`` (the default) the recommender's fusion weights are then fitted on the
     graph itself (:func:`kg.evaluate.auto_tune`) and stored with it, when the graph
-    changed since they were last fitted."""
+    changed since they were last fitted. Holds the data dir's writer lock
+    (:func:`kg.fileio.writer_lock`): a second build, an ingest or an import-list on the
+    same data dir exits with a message instead of interleaving."""
     settings = settings or Settings.from_env()
+    with writer_lock(settings.data_dir, "build"):
+        return _build(
+            settings,
+            embedder=embedder,
+            progress=progress,
+            rdf=rdf,
+            rebuild=rebuild,
+            tune=tune,
+            echo=echo,
+        )
+
+
+def _build(
+    settings: Settings,
+    *,
+    embedder: Embedder | None,
+    progress: bool,
+    rdf: bool,
+    rebuild: bool,
+    tune: bool,
+    echo: Callable[[str], None] | None,
+) -> BuildReport:
+    """:func:`build` under the writer lock."""
     say = echo or (lambda _m: None)
 
     def step(what: str) -> None:
@@ -338,21 +395,18 @@ class KnowledgeGraph:
             raise BuildError(
                 f"No built graph in {graph_dir}: run `litkg build` (after `litkg ingest`)."
             )
-        try:
+        with _artefact(manifest_path):
             manifest = json.loads(manifest_path.read_text())
-            with np.load(graph_dir / EMBEDDINGS) as emb:
-                ids = [str(x) for x in emb["ids"]]
-                vectors = emb["vectors"]
-                title_only = emb["title_only"]
-            with np.load(graph_dir / SPECTER) as sp:
-                specter_ids = [str(x) for x in sp["ids"]]
-                specter = sp["vectors"]
-            topics = TopicModel.load(graph_dir / TOPICS)
-        except (OSError, ValueError, KeyError) as exc:
-            raise BuildError(
-                f"The built graph in {graph_dir} is unreadable ({exc}). "
-                f"Run `litkg build` to rebuild it."
-            ) from exc
+            if not isinstance(manifest, dict):
+                raise ValueError("not a JSON object")
+        with _artefact(graph_dir / EMBEDDINGS), _npz(graph_dir / EMBEDDINGS) as emb:
+            ids = [str(x) for x in emb["ids"]]
+            vectors = emb["vectors"]
+            title_only = emb["title_only"]
+        with _artefact(graph_dir / SPECTER), _npz(graph_dir / SPECTER) as sp:
+            specter_ids = [str(x) for x in sp["ids"]]
+            specter = sp["vectors"]
+        topics = TopicModel.load(graph_dir / TOPICS)
         try:
             weights = read_weights(graph_dir / WEIGHTS)
         except BuildError as exc:
@@ -420,7 +474,9 @@ def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | No
     manifest = json.loads((settings.graph_dir / MANIFEST).read_text())
     with CorpusStore(settings.corpus_path, create=False) as store:
         key = snap.key(snap.fingerprint(store), manifest.get("topics_digest"))
-    if not force and snap.stored_key(path) == key:
+    if not force and snap.stored_key(path, verify=True) == key:
+        if not _lexical_ok(settings.graph_dir / LEXICAL, key):  # damaged or stale: remake
+            _save_lexical(settings.graph_dir / LEXICAL, key, KnowledgeGraph.load(settings))
         return None
     kg = KnowledgeGraph.load(settings, snapshot=False)
     content = {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph}
@@ -446,7 +502,7 @@ def _load_lexical(path: Path, key: str) -> dict[str, Any]:
     from kg.recommend import LexicalIndex
 
     try:
-        with np.load(path) as z:
+        with _npz(path) as z:
             if str(z["key"]) != key:
                 return {}
             x = sp.csr_matrix(
@@ -454,9 +510,37 @@ def _load_lexical(path: Path, key: str) -> dict[str, Any]:
             )
             index = LexicalIndex.from_arrays(x, z["codes"], z["surface"].tolist())
             return {"lexical": index, "lexical_ids": [str(v) for v in z["ids"]]}
-    except (OSError, ValueError, KeyError) as exc:
-        log.debug("no saved lexical index (%s)", exc)
+    except FileNotFoundError:
+        log.debug("no saved lexical index at %s", path)
         return {}
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        EOFError,
+        IndexError,
+        TypeError,
+        zipfile.BadZipFile,
+    ) as exc:
+        log.warning(
+            "ignoring the damaged lexical index %s (%s: %s); the recommender builds its own "
+            "(`litkg build` writes it again)",
+            path,
+            type(exc).__name__,
+            exc,
+        )
+        return {}
+
+
+def _lexical_ok(path: Path, key: str) -> bool:
+    """Whether ``path`` holds a readable lexical index made for ``key``."""
+    try:
+        with _npz(path) as z:
+            return str(z["key"]) == key and all(
+                z[name].size >= 0 for name in ("ids", "data", "indices", "indptr", "shape")
+            )
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return False
 
 
 def tune_weights(

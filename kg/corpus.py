@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from kg.errors import KGError
+from kg.errors import DataDirReadOnly, KGError
+from kg.fileio import READ_ONLY_ERRNOS, read_only_error
 from kg.model import Author, Citation, Paper
 
 SCHEMA_VERSION = 2
@@ -189,6 +190,67 @@ class CorpusStatus:
         return asdict(self)
 
 
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write ``path`` and make its journal beside it (``access(2)``
+    says no on a read-only file system even to root)."""
+    import os
+
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _read_only_message(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "readonly" in text or "read-only" in text
+
+
+class _ReadOnlyConnection(sqlite3.Connection):
+    """A connection to a store on a read-only file system: a write says so, by path."""
+
+    path: Path
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            if _read_only_message(exc):
+                raise read_only_error(self.path) from exc
+            raise
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            if _read_only_message(exc):
+                raise read_only_error(self.path) from exc
+            raise
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """``path`` opened for reading only. SQLite's ``mode=ro`` needs the WAL index beside
+    the file; where it cannot be made (a read-only directory), ``immutable=1`` reads the
+    file as it is (a store closed cleanly has everything checkpointed into it)."""
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}"
+    last: sqlite3.Error | None = None
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            db = sqlite3.connect(
+                f"{uri}?{options}",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                factory=_ReadOnlyConnection,
+            )
+            db.path = path
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError as exc:
+            last = exc
+    assert last is not None
+    raise last
+
+
 class CorpusStore:
     """Read/write access to one corpus file. Use as a context manager."""
 
@@ -199,19 +261,38 @@ class CorpusStore:
                 f"No corpus at {self.path}. Run `litkg ingest` first "
                 f"(or set LITKG_DATA_DIR to the folder that holds corpus.sqlite)."
             )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        #: Opened read-only because the file system allows no writes here: reading
+        #: works, and every write raises DataDirReadOnly naming the path.
+        self.read_only = self.path.exists() and not _writable(self.path)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            if self.read_only:
+                self._db = _open_read_only(self.path)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=OFF")
             self._check_and_migrate()
+        except DataDirReadOnly:
+            raise
+        except OSError as exc:
+            if exc.errno in READ_ONLY_ERRNOS:
+                raise read_only_error(self.path.parent, exc) from exc
+            raise CorpusError(f"Cannot open the corpus store {self.path} ({exc}).") from exc
+        except sqlite3.OperationalError as exc:
+            if _read_only_message(exc):
+                raise read_only_error(self.path) from exc
+            raise self._corrupt(exc) from exc
         except sqlite3.DatabaseError as exc:
-            raise CorpusError(
-                f"The corpus store {self.path} is corrupt or not a litkg store ({exc}). "
-                f"Move it aside and run `litkg ingest` again to rebuild it; the S2 response "
-                f"cache makes the rebuild fast."
-            ) from exc
+            raise self._corrupt(exc) from exc
+
+    def _corrupt(self, exc: Exception) -> CorpusError:
+        return CorpusError(
+            f"The corpus store {self.path} is corrupt or not a litkg store ({exc}). "
+            f"Move it aside and run `litkg ingest` again to rebuild it; the S2 response "
+            f"cache makes the rebuild fast."
+        )
 
     def _check_and_migrate(self) -> None:
         has_meta = self._db.execute(
@@ -233,11 +314,15 @@ class CorpusStore:
                     f"{self.path} is an SQLite file but not a litkg corpus. Point "
                     f"LITKG_DATA_DIR elsewhere, or move the file aside."
                 )
-        self._db.executescript(_SCHEMA)
-        # Every migration so far only adds tables, which the script above just created.
-        self._db.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        if self.read_only:
+            if not has_meta:
+                raise read_only_error(self.path)  # an empty file that needs its tables
+        else:
+            self._db.executescript(_SCHEMA)
+            # Every migration so far only adds tables, which the script above just created.
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
         self._db.execute("PRAGMA quick_check").fetchone()
 
     def close(self) -> None:
@@ -252,6 +337,8 @@ class CorpusStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All writes inside commit together or not at all."""
+        if self.read_only:
+            raise read_only_error(self.path)
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield

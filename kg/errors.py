@@ -9,6 +9,14 @@ class ConfigError(KGError):
     """A setting is invalid (the message names the setting and the env var)."""
 
 
+class DataDirReadOnly(KGError):
+    """A write was needed where the file system allows none (the message names the path)."""
+
+
+class DataDirBusy(KGError):
+    """Another litkg writer (ingest, build, import-list) holds the data dir's writer lock."""
+
+
 class GraphStoreError(KGError):
     """The RDF store cannot be opened or written (the message names the dir and the fix)."""
 
@@ -25,9 +33,17 @@ class SparqlSyntaxError(SparqlError):
         self.line = line
         self.column = column
 
+    def __reduce__(self) -> tuple[type, tuple[str, int | None, int | None]]:
+        # line and column survive the trip back from a query worker process
+        return (type(self), (str(self), self.line, self.column))
+
 
 class ReadOnlyError(SparqlError):
     """A SPARQL Update was sent where only queries are allowed."""
+
+
+class ServiceRefused(SparqlError):
+    """A query uses SERVICE (federated query) and the setting that allows it is off."""
 
 
 class QueryTimeout(SparqlError):

@@ -1137,6 +1137,53 @@ def _descendants(ex: Explorer, topic_id: str) -> list[str]:
 
 # --------------------------------------------------------------------------- SPARQL
 @dataclass(frozen=True)
+class _SparqlRequest:
+    settings: Settings
+    query: str
+    bindings: dict[str, Any] | None
+
+
+def _pooled_query(request: _SparqlRequest) -> QueryResult:
+    """One query, in a worker process: the store is opened for it only, so it sees the
+    latest build and lists."""
+    from kg.rdf import open_graph
+    from kg.sparql import run_query
+
+    settings = request.settings
+    dataset = open_graph(settings)
+    # open_graph's build-state check leaves a half-read Oxigraph result in a reference
+    # cycle; pyoxigraph refuses to free it from another thread, so collect it here, in
+    # the thread that made it (young generations only: cheap).
+    gc.collect(1)
+    try:
+        return run_query(
+            dataset,
+            request.query,
+            bindings=request.bindings,
+            timeout_s=0,  # the pool kills the worker at the limit
+            max_rows=settings.sparql_max_rows,
+            allow_service=settings.sparql_allow_service,
+        )
+    finally:
+        dataset.close()
+
+
+_POOL: list[Any] = []
+_POOL_LOCK = threading.Lock()
+
+
+def _sparql_pool() -> Any:
+    """The app process's query workers (two: one person's queries, one slow one at a time
+    stopped after its share when another waits)."""
+    from kg.sparql_pool import QueryPool
+
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(QueryPool(_pooled_query, size=2, share_s=1.0))
+        return _POOL[0]
+
+
+@dataclass(frozen=True)
 class SparqlAnswer:
     result: QueryResult
     columns: list[str]
@@ -1158,29 +1205,17 @@ def run_sparql(
     The store is opened for this query only, so it sees the latest build and lists.
     Raises :class:`~kg.errors.SparqlError` (syntax errors carry the parser's message) or
     :class:`~kg.errors.GraphStoreError`."""
-    from kg.rdf import open_graph
-    from kg.sparql import format_csv, format_json, parse_param_value, run_query
+    from kg.sparql import format_csv, format_json, parse_param_value
 
     raw = {k: v.strip() for k, v in (params or {}).items() if v and v.strip()}
     if canned is not None:
         bindings: dict[str, Any] = dict(canned.bind(raw))
     else:
         bindings = {k: parse_param_value(v) for k, v in raw.items()}
-    dataset = open_graph(settings)
-    # open_graph's build-state check leaves a half-read Oxigraph result in a reference
-    # cycle; pyoxigraph refuses to free it from another thread, so collect it here, in
-    # the thread that made it (young generations only: cheap).
-    gc.collect(1)
-    try:
-        result = run_query(
-            dataset,
-            query,
-            bindings=bindings or None,
-            timeout_s=settings.sparql_timeout,
-            max_rows=settings.sparql_max_rows,
-        )
-    finally:
-        dataset.close()
+    # parse and evaluation run in a worker process killed at the limit (kg.sparql_pool)
+    result = _sparql_pool().run(
+        _SparqlRequest(settings, query, bindings or None), settings.sparql_timeout
+    )
     columns = list(result.columns)
     if result.kind == "ask":
         columns = ["answer"]
@@ -1325,6 +1360,8 @@ class StatusView:
     corpus: CorpusStatus | None
     manifest: Mapping[str, Any] | None
     stale: bool  # an ingest finished after the last build
+    #: Who is writing the data dir now (an ingest, build or import-list), or None.
+    writing: str | None = None
     unresolved: list[SeedRow] = field(default_factory=list)
     low_confidence: list[SeedRow] = field(default_factory=list)
     provenance: list[tuple[str, str | None, int, str | None]] = field(default_factory=list)
@@ -1371,12 +1408,15 @@ def status(settings: Settings) -> StatusView:
         finished = (corpus.last_run or {}).get("finished_at")
         used = manifest.get("last_ingest") or manifest.get("built_at") or ""
         stale = bool(finished) and str(finished) > str(used)
+    from kg.fileio import lock_holder
+
     return StatusView(
         readiness=ready,
         data_dir=str(settings.data_dir),
         corpus=corpus,
         manifest=manifest,
         stale=stale,
+        writing=lock_holder(settings.data_dir),
         unresolved=unresolved,
         low_confidence=low,
         provenance=prov,

@@ -49,11 +49,12 @@ Format choices
 * **Markdown**: a numbered reading list, each entry a link (the paper's URL,
   else arXiv, DOI or Semantic Scholar) with authors, year, venue, identifiers,
   and the optional note and reasons as sub-items. Markdown specials in text are
-  backslash-escaped.
+  backslash-escaped; only http(s) addresses become links (a ``javascript:`` URL
+  from an S2 record or a BibTeX file does not).
 * **CSV** (RFC 4180, CRLF): ``position, title, authors, year, venue, doi,
   arxiv, s2_id, url, note, reason``; authors joined with ``"; "``. Cells that
   a spreadsheet would run as a formula (starting with ``= + - @``) get a
-  leading ``'``. Export only.
+  leading ``'`` (:mod:`kg.csvsafe`, shared with SPARQL results). Export only.
 
 What survives a round trip (export then import): title, authors in order,
 year, publication date, venue, DOI, arXiv id, URL, abstract and tags, for
@@ -67,9 +68,7 @@ from the arXiv id, the DOI, or the title and year.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 import unicodedata
@@ -87,6 +86,7 @@ from kg.bibtex_text import (
     quiet_bibtexparser,
     split_authors,
 )
+from kg.csvsafe import csv_text
 from kg.errors import ExportError
 from kg.model import LOCAL_PREFIX, Author, Paper, is_s2_paper_id
 
@@ -970,7 +970,8 @@ def _csl_str(value: Any) -> str:
 
 def _csl_entry(item: Mapping[str, Any], title: str) -> ImportedEntry:
     authors: list[str] = []
-    for person in item.get("author") or []:
+    people = item.get("author")
+    for person in people if isinstance(people, list) else []:
         if not isinstance(person, dict):
             continue
         if literal := _csl_str(person.get("literal")):
@@ -1040,15 +1041,28 @@ def _md(text: str) -> str:
     return _MD_SPECIALS.sub(r"\\\1", _clean(text))
 
 
+_MD_URL_ESCAPES = re.compile(r"[\x00-\x20()<>\\\x7f]")
+
+
 def _md_url(url: str) -> str:
-    for ch, code in ((" ", "%20"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E")):
-        url = url.replace(ch, code)
-    return url
+    """A link target Markdown cannot end early: spaces, controls, ``()<>\\`` are
+    percent-encoded."""
+    return _MD_URL_ESCAPES.sub(lambda m: f"%{ord(m.group()):02X}", url)
+
+
+def web_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) address, else ``None``: a ``javascript:`` or
+    ``data:`` link from an S2 record or a BibTeX file must not become a clickable link."""
+    text = (url or "").strip()
+    scheme, sep, rest = text.partition(":")
+    if sep and scheme.lower() in ("http", "https") and rest.startswith("//") and len(rest) > 2:
+        return text
+    return None
 
 
 def _link(paper: Paper) -> str | None:
-    if paper.url:
-        return paper.url
+    if web_url(paper.url):
+        return web_url(paper.url)
     if paper.arxiv_id:
         return _arxiv_url(paper.arxiv_id)
     if paper.doi:
@@ -1119,32 +1133,26 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: str) -> str:
-    """Text a spreadsheet would run as a formula gets a leading ``'``."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _csv(
     papers: Sequence[Paper],
     notes: Mapping[str, str],
     reasons: Mapping[str, str | Sequence[str]],
 ) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    rows: list[list[str]] = [list(CSV_COLUMNS)]
     for n, paper in enumerate(papers, 1):
-        row = [
-            str(n),
-            _clean(paper.title),
-            "; ".join(_clean(a.name) for a in paper.authors if _clean(a.name)),
-            str(paper.year) if paper.year is not None else "",
-            _venue(paper),
-            paper.doi or "",
-            paper.arxiv_id or "",
-            paper.paper_id if is_s2_paper_id(paper.paper_id) else "",
-            paper.url or "",
-            _clean(notes.get(paper.paper_id)),
-            _reason_text(reasons.get(paper.paper_id)),
-        ]
-        writer.writerow([_cell(v) for v in row])
-    return buf.getvalue()
+        rows.append(
+            [
+                str(n),
+                _clean(paper.title),
+                "; ".join(_clean(a.name) for a in paper.authors if _clean(a.name)),
+                str(paper.year) if paper.year is not None else "",
+                _venue(paper),
+                paper.doi or "",
+                paper.arxiv_id or "",
+                paper.paper_id if is_s2_paper_id(paper.paper_id) else "",
+                paper.url or "",
+                _clean(notes.get(paper.paper_id)),
+                _reason_text(reasons.get(paper.paper_id)),
+            ]
+        )
+    return csv_text(rows)

@@ -175,6 +175,24 @@ class CitationGraph:
         self._index: dict[str, int] = {}
 
     @classmethod
+    def from_parts(
+        cls, canonical: dict[str, str], graph: nx.DiGraph, topic_graph: nx.Graph
+    ) -> CitationGraph:
+        """A projection made elsewhere (:mod:`kg.snapshot` decodes one): the twin map,
+        the citation DiGraph and the paper-topic graph, taken as they are."""
+        self = cls.__new__(cls)
+        self.canonical = canonical
+        self.graph = graph
+        self.topic_graph = topic_graph
+        self._matrix = None
+        self._matrix_t = None
+        self._indeg = None
+        self._outdeg = None
+        self._ids = []
+        self._index = {}
+        return self
+
+    @classmethod
     def from_store(
         cls,
         store: CorpusStore,

@@ -28,8 +28,9 @@ class Author:
     author_id: str | None = None
 
     def __reduce__(self) -> tuple[type[Author], tuple[str, str | None]]:
-        # Pickled as a constructor call: the slots dataclass default (a generic
-        # __setstate__) costs ~6 us an author when a graph snapshot loads.
+        # Pickled as a constructor call (the slots dataclass default, a generic
+        # __setstate__, costs ~6 us an author). Nothing litkg reads from disk is a
+        # pickle; this only serves pickling between processes.
         return (Author, (self.name, self.author_id))
 
 

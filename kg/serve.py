@@ -9,9 +9,21 @@
   body, or update text sent as a query) gets 403 with the reason; a malformed query
   400 with the parser's line and column; a query past its time limit 503
   ("stopped after N s ..."); the row cap sets ``X-LITKG-Truncated: true``.
-* At most ``max_concurrent`` queries run at once (a query past its time limit in
-  native code may still be finishing); beyond that, 503 "busy".
+* Each query (parse, evaluation, formatting) runs in a worker process
+  (:mod:`kg.sparql_pool`) killed at the time limit, with bounded memory
+  (``memory_mb``); at most ``max_concurrent`` run at once, a query that finds them
+  busy waits, and a running query that has had its share (``share_s``) is stopped to
+  let it in (503 "stopped ... to let waiting queries run"), so slow queries cannot
+  starve fast ones; too many waiting: 503 "busy".
 * ``GET /`` is a small HTML form (everything user-supplied is escaped).
+* SERVICE (federated query) is refused (403) unless ``allow_service``
+  (``LITKG_SPARQL_ALLOW_SERVICE=1``): it would let whoever reaches the endpoint make
+  this machine fetch internal URLs.
+* Only requests for this server are answered: the ``Host`` header must name it (the
+  loopback names, the address it listens on, or ``allowed_hosts``), else 421, so a
+  web page whose domain is re-pointed at 127.0.0.1 (DNS rebinding) gets nothing; and
+  a request a browser marks as coming from another site (an ``Origin`` that is not
+  this server, or ``Sec-Fetch-Site: cross-site``/``same-site``) gets 403.
 
 Binds 127.0.0.1 unless told otherwise. :func:`serve` returns the server without
 starting it; call ``serve_forever()`` (tests run it in a thread).
@@ -19,9 +31,11 @@ starting it; call ``serve_forever()`` (tests run it in a thread).
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,16 +43,23 @@ from urllib.parse import parse_qs, urlsplit
 
 from rdflib import Dataset
 
-from kg.errors import KGError, QueryParamError, QueryTimeout, ReadOnlyError, SparqlSyntaxError
+from kg.errors import (
+    KGError,
+    QueryParamError,
+    QueryTimeout,
+    ReadOnlyError,
+    ServiceRefused,
+    SparqlSyntaxError,
+)
 from kg.sparql import (
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT_S,
     FORMATS,
-    active_queries,
     canned_queries,
     format_result,
     run_query,
 )
+from kg.sparql_pool import DEFAULT_MEMORY_MB, Busy, QueryPool
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +137,31 @@ _DEFAULT_QUERY = """PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?paper ?title WHERE { ?paper dcterms:title ?title } LIMIT 10"""
 
 
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+_WILDCARD = frozenset({"0.0.0.0", "::", ""})
+
+
+def _host_name(header: str | None) -> str | None:
+    """The host of a ``Host`` header (``name``, ``name:port``, ``[v6]:port``), lowercase."""
+    text = (header or "").strip().lower()
+    if not text:
+        return None
+    if text.startswith("["):
+        end = text.find("]")
+        return text[1:end] if end > 0 else None
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 class SparqlServer(ThreadingHTTPServer):
     """The HTTP server; ``url`` is the endpoint's address."""
 
@@ -129,12 +175,56 @@ class SparqlServer(ThreadingHTTPServer):
         timeout_s: float,
         max_rows: int,
         max_concurrent: int,
+        allow_service: bool = False,
+        allowed_hosts: tuple[str, ...] = (),
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        share_s: float | None = None,
     ):
         super().__init__(address, _Handler)
         self.dataset = dataset
+        self.pool = QueryPool(
+            functools.partial(_respond, dataset),
+            size=max_concurrent,
+            memory_mb=memory_mb,
+            share_s=min(1.0, timeout_s / 4) if share_s is None else share_s,
+        )
+        self.pool.start()  # forked now, before the request threads exist
         self.timeout_s = timeout_s
         self.max_rows = max_rows
         self.max_concurrent = max_concurrent
+        self.allow_service = allow_service
+        bound = str(self.server_address[0]).lower()
+        self.allowed_hosts = frozenset(
+            {*_LOOPBACK, *(h.strip().lower().strip("[]") for h in allowed_hosts if h.strip())}
+            | ({bound} if bound not in _WILDCARD else set())
+        )
+        self.any_ip_host = bound in _WILDCARD
+
+    def host_allowed(self, host_header: str | None) -> bool:
+        """Whether a request's ``Host`` names this server (DNS-rebinding guard)."""
+        host = _host_name(host_header)
+        if host is None:
+            return False
+        if host in self.allowed_hosts:
+            return True
+        return self.any_ip_host and _is_ip(host)
+
+    def origin_allowed(self, origin: str | None, fetch_site: str | None) -> bool:
+        """Whether a browser request comes from this server's own pages (or is no
+        browser request at all: no ``Origin``, no ``Sec-Fetch-Site``)."""
+        if (fetch_site or "").strip().lower() in ("cross-site", "same-site"):
+            return False
+        if origin is None:
+            return True
+        parts = urlsplit(origin.strip())
+        if parts.scheme != "http" or parts.hostname is None:
+            return False
+        port = parts.port or 80
+        return port == self.server_address[1] and self.host_allowed(parts.netloc)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.pool.close()
 
     @property
     def url(self) -> str:
@@ -175,7 +265,31 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, message.rstrip() + "\n")
 
     # -- routing
+    def _refused(self) -> bool:
+        """Answer requests not meant for this server (wrong Host, another site's page)."""
+        if not self.server.host_allowed(self.headers.get("Host")):
+            self._error(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                f"This endpoint answers only requests for itself (Host "
+                f"{self.headers.get('Host')!r} is not one of its names); reach it at "
+                f"{self.server.url} or start it with --allow-host NAME.",
+            )
+            return True
+        if not self.server.origin_allowed(
+            self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site")
+        ):
+            self._error(
+                HTTPStatus.FORBIDDEN,
+                "Requests from other sites' pages are refused (Origin "
+                f"{self.headers.get('Origin')!r}); query from this server's own page, "
+                "the command line or a script.",
+            )
+            return True
+        return False
+
     def do_GET(self) -> None:
+        if self._refused():
+            return
         parts = urlsplit(self.path)
         params = parse_qs(parts.query, keep_blank_values=True)
         if parts.path in ("/", "/index.html") and "query" not in params:
@@ -194,6 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_POST(self) -> None:
+        if self._refused():
+            return
         parts = urlsplit(self.path)
         if parts.path not in ("/sparql", "/query", "/"):
             self._error(HTTPStatus.NOT_FOUND, f"No such page {parts.path!r}: use /sparql")
@@ -253,19 +369,19 @@ class _Handler(BaseHTTPRequestHandler):
         if not query.strip():
             self._error(HTTPStatus.BAD_REQUEST, "No query: send query=<SPARQL>")
             return
-        if active_queries() >= server.max_concurrent:
-            self._send(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                f"Busy: {active_queries()} queries are still running (some past their time "
-                f"limit, finishing in the background). Try again shortly.\n",
-                headers={"Retry-After": "5"},
-            )
-            return
+        request = _Request(
+            query,
+            self.headers.get("Accept"),
+            explicit_format,
+            server.max_rows,
+            server.allow_service,
+        )
         try:
-            result = run_query(
-                server.dataset, query, timeout_s=server.timeout_s, max_rows=server.max_rows
-            )
-        except ReadOnlyError as exc:
+            status, body, content_type, headers = server.pool.run(request, server.timeout_s)
+        except Busy as exc:
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, f"{exc}\n", headers={"Retry-After": "5"})
+            return
+        except (ReadOnlyError, ServiceRefused) as exc:
             self._error(HTTPStatus.FORBIDDEN, str(exc))
             return
         except (SparqlSyntaxError, QueryParamError) as exc:
@@ -277,18 +393,43 @@ class _Handler(BaseHTTPRequestHandler):
         except KGError as exc:
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
             return
-        fmt = negotiate(self.headers.get("Accept"), explicit_format, result.kind == "graph")
-        if fmt is None:
-            self._error(
-                HTTPStatus.NOT_ACCEPTABLE,
-                "Cannot answer in the requested format; accept one of "
-                + ", ".join(sorted(set(_MEDIA))),
-            )
-            return
-        body = format_result(result, fmt)
-        headers = {"X-LITKG-Truncated": "true"} if result.truncated else {}
-        headers["X-LITKG-Elapsed-Ms"] = f"{result.elapsed * 1000:.1f}"
-        self._send(HTTPStatus.OK, body, FORMATS[fmt], headers)
+        self._send(status, body, content_type, headers)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What a worker needs to answer one query (sent to it over a pipe)."""
+
+    query: str
+    accept: str | None
+    explicit_format: str | None
+    max_rows: int
+    allow_service: bool
+
+
+def _respond(dataset: Dataset, request: _Request) -> tuple[int, str, str, dict[str, str]]:
+    """Run and format one query (in a worker process): status, body, type, headers."""
+    result = run_query(
+        dataset,
+        request.query,
+        timeout_s=0,  # the pool kills the worker at the limit
+        max_rows=request.max_rows,
+        allow_service=request.allow_service,
+    )
+    fmt = negotiate(request.accept, request.explicit_format, result.kind == "graph")
+    if fmt is None:
+        return (
+            HTTPStatus.NOT_ACCEPTABLE,
+            "Cannot answer in the requested format; accept one of "
+            + ", ".join(sorted(set(_MEDIA)))
+            + "\n",
+            "text/plain; charset=utf-8",
+            {},
+        )
+    body = format_result(result, fmt)
+    headers = {"X-LITKG-Truncated": "true"} if result.truncated else {}
+    headers["X-LITKG-Elapsed-Ms"] = f"{result.elapsed * 1000:.1f}"
+    return HTTPStatus.OK, body, FORMATS[fmt], headers
 
 
 def serve(
@@ -299,10 +440,15 @@ def serve(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_concurrent: int = 4,
+    allow_service: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    share_s: float | None = None,
 ) -> SparqlServer:
     """A SPARQL endpoint for ``dataset`` (not yet serving: call ``serve_forever()``).
 
-    ``port=0`` picks a free port (see ``server.url``).
+    ``port=0`` picks a free port (see ``server.url``); ``allowed_hosts``: more names
+    the ``Host`` header may give (beyond the loopback names and ``host``).
     """
     return SparqlServer(
         (host, port),
@@ -310,6 +456,10 @@ def serve(
         timeout_s=timeout_s,
         max_rows=max_rows,
         max_concurrent=max_concurrent,
+        allow_service=allow_service,
+        allowed_hosts=allowed_hosts,
+        memory_mb=memory_mb,
+        share_s=share_s,
     )
 
 

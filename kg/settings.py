@@ -22,6 +22,9 @@ sparql_update_url          ``LITKG_SPARQL_UPDATE_URL``         unset (defaults t
                                                                URL when that is set)
 sparql_timeout             ``LITKG_SPARQL_TIMEOUT`` (seconds)  ``10``
 sparql_max_rows            ``LITKG_SPARQL_MAX_ROWS``           ``10000``
+sparql_allow_service       ``LITKG_SPARQL_ALLOW_SERVICE``      ``0``: a query with SERVICE
+                           (``1`` allows federated queries:    is refused (it would make
+                           trusted use only)                   this machine fetch URLs)
 embed_backend              ``LITKG_EMBED_BACKEND``             see ``kg.embed``
 =========================  ==================================  ==========================
 
@@ -67,6 +70,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={raw!r}: set it to 1 (on) or 0 (off)")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -82,6 +94,7 @@ class Settings:
     sparql_update_url: str | None = None
     sparql_timeout: float = 10.0
     sparql_max_rows: int = 10_000
+    sparql_allow_service: bool = False
     embed_backend: str | None = None
 
     @classmethod
@@ -106,6 +119,7 @@ class Settings:
             or None,
             sparql_timeout=_float(env, "LITKG_SPARQL_TIMEOUT", 10.0),
             sparql_max_rows=_int(env, "LITKG_SPARQL_MAX_ROWS", 10_000),
+            sparql_allow_service=_flag(env, "LITKG_SPARQL_ALLOW_SERVICE"),
             embed_backend=env.get("LITKG_EMBED_BACKEND") or None,
         )
         return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]

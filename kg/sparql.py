@@ -41,9 +41,7 @@ the path itself use the graph API, ``kg.graph.CitationGraph.shortest_citation_pa
 
 from __future__ import annotations
 
-import csv
 import ctypes
-import io
 import json
 import re
 import threading
@@ -65,11 +63,13 @@ from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import GraphTerm, parseQuery, parseUpdate
 from rdflib.term import BNode, Identifier, Node
 
+from kg.csvsafe import csv_text
 from kg.errors import (
     KGError,
     QueryParamError,
     QueryTimeout,
     ReadOnlyError,
+    ServiceRefused,
     SparqlError,
     SparqlSyntaxError,
 )
@@ -110,14 +110,45 @@ def _syntax_error(text: str, exc: ParseException) -> SparqlSyntaxError:
     )
 
 
+#: Brackets nested deeper than this are refused before parsing: the parser recurses
+#: ~40 frames per level and overflows Python's stack at ~25 levels (real queries nest
+#: a handful); a parse that still runs out of stack is reported the same way.
+MAX_NESTING = 20
+
+
+def _check_nesting(text: str) -> None:
+    depth = 0
+    for kind, _, pos in _tokens(text):
+        if kind in "({":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, pos) + 1
+                column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+                raise SparqlSyntaxError(
+                    f"SPARQL syntax error at line {line}, column {column}: brackets nested "
+                    f"more than {MAX_NESTING} deep; simplify the expression",
+                    line=line,
+                    column=column,
+                )
+        elif kind in ")}":
+            depth = max(depth - 1, 0)
+
+
 @lru_cache(maxsize=512)
 def check_query(text: str) -> QueryInfo:
     """Parse ``text``: a read-only query passes, an update or a malformed text raises."""
     if not text.strip():
         raise SparqlSyntaxError("The query is empty.", line=1, column=1)
+    _check_nesting(text)
     with _PARSE_LOCK:
         try:
             parsed = parseQuery(text)
+        except RecursionError:
+            raise SparqlSyntaxError(
+                "SPARQL syntax error: the query is nested too deeply to parse; simplify it",
+                line=1,
+                column=1,
+            ) from None
         except ParseException as exc:
             try:
                 parseUpdate(text)
@@ -130,6 +161,12 @@ def check_query(text: str) -> QueryInfo:
             ) from None
         try:
             translated = translateQuery(parsed, initNs={k: URIRef(v) for k, v in PREFIXES.items()})
+        except RecursionError:
+            raise SparqlSyntaxError(
+                "SPARQL syntax error: the query is nested too deeply to parse; simplify it",
+                line=1,
+                column=1,
+            ) from None
         except Exception as exc:
             message = str(exc)
             if "prefix" in message.lower():
@@ -146,6 +183,22 @@ def check_query(text: str) -> QueryInfo:
         if pv and "*" not in _select_clause(text):
             projected = tuple(str(v) for v in pv)
     return QueryInfo(form, projected)
+
+
+def uses_service(text: str) -> bool:
+    """True when the query holds a SERVICE clause (a federated query: the engine would
+    fetch the URL it names and read the answer)."""
+    return any(kind == "word" and value == "SERVICE" for kind, value, _ in _tokens(text))
+
+
+def check_service(text: str, allow: bool) -> None:
+    """Refuse a SERVICE clause unless ``allow`` (``LITKG_SPARQL_ALLOW_SERVICE=1``)."""
+    if not allow and uses_service(text):
+        raise ServiceRefused(
+            "SERVICE (federated query) is refused: it makes this machine fetch the URL it "
+            "names and return what it reads, which anyone who can send a query could aim "
+            "at internal addresses. For trusted use only, set LITKG_SPARQL_ALLOW_SERVICE=1."
+        )
 
 
 def _select_clause(text: str) -> str:
@@ -604,14 +657,17 @@ def run_query(
     bindings: Mapping[str, Any] | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_rows: int = DEFAULT_MAX_ROWS,
+    allow_service: bool = False,
 ) -> QueryResult:
     """Run a read-only query with bound ``bindings``, a time limit and a row cap.
 
-    ``timeout_s`` or ``max_rows`` of 0 mean no limit. Raises
-    :class:`ReadOnlyError`, :class:`SparqlSyntaxError`, :class:`QueryParamError`,
-    :class:`QueryTimeout` or :class:`SparqlError`.
+    ``timeout_s`` or ``max_rows`` of 0 mean no limit; a SERVICE clause is refused
+    unless ``allow_service``. Raises :class:`ReadOnlyError`, :class:`ServiceRefused`,
+    :class:`SparqlSyntaxError`, :class:`QueryParamError`, :class:`QueryTimeout` or
+    :class:`SparqlError`.
     """
     info = check_query(query)
+    check_service(query, allow_service)
     text = query
     if bindings:
         _check_names(query, info, [str(k).lstrip("?$") for k in bindings])
@@ -702,16 +758,11 @@ def _csv_value(term: Node | None) -> str:
 
 
 def format_csv(result: QueryResult) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    """SPARQL 1.1 CSV results; a cell a spreadsheet would run as a formula gets a
+    leading ``'`` (:mod:`kg.csvsafe`)."""
     if result.kind == "ask":
-        writer.writerow(["_askResult"])
-        writer.writerow(["true" if result.boolean else "false"])
-        return out.getvalue()
-    writer.writerow(result.columns)
-    for row in result.terms:
-        writer.writerow([_csv_value(t) for t in row])
-    return out.getvalue()
+        return csv_text([["_askResult"], ["true" if result.boolean else "false"]])
+    return csv_text([result.columns, *([_csv_value(t) for t in row] for row in result.terms)])
 
 
 _TSV_ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -864,7 +915,7 @@ def parse_param_value(value: str) -> Identifier:
     if iri is not None:
         return iri
     if re.fullmatch(r"[+-]?\d+", value.strip()):
-        return Literal(int(value))
+        return Literal(int(value.strip()))
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return Literal(value[1:-1])
     return Literal(value)
@@ -1025,10 +1076,12 @@ __all__ = [
     "bind_values",
     "canned_queries",
     "check_query",
+    "check_service",
     "find_canned",
     "format_result",
     "param_term",
     "parse_param_value",
     "run_query",
     "to_term",
+    "uses_service",
 ]

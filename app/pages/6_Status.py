@@ -17,8 +17,17 @@ def main() -> None:
     st.caption(state.md(f"Data directory: {s.data_dir}"))
     if view.error:
         st.error(state.msg(view.error))
+    if view.writing:
+        st.info(
+            state.md(
+                f"{view.writing} is writing the data directory now: what is shown may "
+                f"change when it finishes (reload the page then)."
+            )
+        )
     if not ready.ok:
         state.not_ready(ready.message, ready.command)
+    elif view.writing:
+        pass  # not "up to date": the corpus or the graph is being changed
     elif view.stale:
         st.warning("An ingest finished after the last build: the app shows the older graph.")
         st.code("litkg build", language="bash")

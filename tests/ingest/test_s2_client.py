@@ -164,6 +164,7 @@ def test_unreachable_names_url_and_setting(tmp_path: Path) -> None:
     message = str(err.value)
     assert "http://s2.test/graph/v1/paper/" in message and "S2_API_URL" in message
     assert len(seen) == 3  # unreachable hosts fail fast
+    assert "tried 3 times" in message  # the calls made, not the retry budget
 
 
 def test_malformed_json_is_retried(tmp_path: Path) -> None:

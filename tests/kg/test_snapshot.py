@@ -3,7 +3,7 @@ tampered with, and the graph it gives equals the one loaded from the corpus."""
 
 from __future__ import annotations
 
-import os
+import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,18 +88,70 @@ def test_a_broken_snapshot_falls_back_to_the_corpus(built: Settings, content: by
     assert len(kg.papers) == 12
 
 
-class _Evil:
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return (os.system, ("echo pwned > /dev/null",))
+def _current_key(settings: Settings) -> str:
+    manifest = json.loads((settings.graph_dir / "manifest.json").read_text())
+    with CorpusStore(settings.corpus_path, create=False) as store:
+        return snapshot.key(snapshot.fingerprint(store), manifest.get("topics_digest"))
 
 
-def test_a_planted_snapshot_cannot_run_code(built: Settings) -> None:
+def test_a_planted_pickle_is_never_unpickled(built: Settings, tmp_path: Path) -> None:
+    """A pickle that names a kg function (the atomic writer) with the right header:
+    the allow-list of the pickle era let it write any file on load."""
+    from kg.fileio import atomic_write_text
+
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self) -> tuple[object, tuple[str, str]]:
+            return (atomic_write_text, (str(marker), "ran"))
+
+    planted = pickle.dumps((1, _current_key(built))) + pickle.dumps({"graph": Evil()})
+    for name in ("snapshot.pickle", snapshot.SNAPSHOT):
+        (built.graph_dir / name).write_bytes(planted)
+        assert len(KnowledgeGraph.load(built).papers) == 12
+        assert not marker.exists()
+    build(built, embedder=FakeEmbedder(dim=8), progress=False, rdf=False)
+    assert not (built.graph_dir / "snapshot.pickle").exists()  # the build removes it
+    assert snapshot.stored_key(built.graph_dir / snapshot.SNAPSHOT, verify=True) is not None
+
+
+def test_the_snapshot_is_data_only(built: Settings) -> None:
     path = built.graph_dir / snapshot.SNAPSHOT
-    path.write_bytes(pickle.dumps((snapshot.VERSION, "k")) + pickle.dumps({"graph": _Evil()}))
-    with pytest.raises(snapshot.SnapshotRejected), path.open("rb") as fh:
-        snapshot._Unpickler(fh).load()
-        snapshot._Unpickler(fh).load()
-    assert snapshot.load(path, "k") is None  # rejected, so loaded from the corpus
+    header, body = path.read_bytes().split(b"\n", 1)
+    assert json.loads(header)["key"] == _current_key(built)
+    assert isinstance(json.loads(body), dict)
+
+
+def test_a_tampered_snapshot_is_rejected_and_rebuilt(
+    built: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = built.graph_dir / snapshot.SNAPSHOT
+    data = path.read_bytes()
+    tampered = data.replace(b"Paper 3 on sparse", b"Paper 3 on SPARSE")
+    assert tampered != data
+    path.write_bytes(tampered)
+    with caplog.at_level("WARNING"):
+        assert snapshot.load(path, _current_key(built)) is None
+    assert str(path) in caplog.text and "digest" in caplog.text
+    kg = KnowledgeGraph.load(built)
+    assert kg.papers[f"{3:040x}"].title == "Paper 3 on sparse features"  # from the corpus
+    build(built, embedder=FakeEmbedder(dim=8), progress=False, rdf=False)
+    assert path.read_bytes() == data  # the build wrote it again
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[]", b'{"papers": 1}', b'{"papers": {}, "seeds": [], "same_as": {}, "graph": []}'],
+)
+def test_a_snapshot_of_another_shape_is_rejected(built: Settings, body: bytes) -> None:
+    """Even with a matching digest (made by hand), a shape we did not write is ignored."""
+    import hashlib
+
+    path = built.graph_dir / snapshot.SNAPSHOT
+    header = json.loads(path.read_bytes().split(b"\n", 1)[0])
+    header["sha256"] = hashlib.sha256(body).hexdigest()
+    path.write_bytes(json.dumps(header).encode() + b"\n" + body)
+    assert snapshot.load(path, header["key"]) is None
     assert len(KnowledgeGraph.load(built).papers) == 12
 
 
@@ -159,3 +211,33 @@ def test_a_stale_lexical_index_is_not_used(built: Settings) -> None:
         store.upsert_paper(Paper(paper_id="c" * 40, title="Changed"), detail=DETAIL_FULL)
     kg = KnowledgeGraph.load(built)  # the corpus changed since the build
     assert kg.lexical is None
+
+
+@pytest.mark.parametrize("name", ["embeddings.npz", "specter.npz", "topics.json", "manifest.json"])
+@pytest.mark.parametrize("damage", [b"garbage", b"PK\x03\x04truncated", b""])
+def test_a_damaged_artefact_is_named_and_rebuilt(built: Settings, name: str, damage: bytes) -> None:
+    from kg.errors import KGError
+
+    path = built.graph_dir / name
+    path.write_bytes(damage)
+    with pytest.raises(KGError) as err:
+        KnowledgeGraph.load(built)
+    assert str(path) in str(err.value) and "rebuild" in str(err.value)
+    build(built, embedder=FakeEmbedder(dim=8), progress=False, rdf=False)
+    assert len(KnowledgeGraph.load(built).papers) == 12
+
+
+@pytest.mark.parametrize("damage", [b"garbage", b"PK\x03\x04truncated", b""])
+def test_a_damaged_lexical_index_is_named_and_rebuilt(
+    built: Settings, damage: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = built.graph_dir / "lexical.npz"
+    good = path.read_bytes()
+    path.write_bytes(damage)
+    with caplog.at_level("WARNING"):
+        kg = KnowledgeGraph.load(built)
+    assert kg.lexical is None and str(path) in caplog.text and "litkg build" in caplog.text
+    build(built, embedder=FakeEmbedder(dim=8), progress=False, rdf=False)  # nothing changed
+    assert path.read_bytes() != damage
+    assert KnowledgeGraph.load(built).lexical is not None
+    assert len(path.read_bytes()) == len(good)

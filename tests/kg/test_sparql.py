@@ -433,6 +433,14 @@ def test_cli_sparql(data_dir: Path, tmp_path: Path) -> None:
         ],
     )
     assert bad.exit_code == 2 and "stopped after 0.2 s" in bad.output
+    filters = " ".join(f'FILTER(?t != "x{i}")' for i in range(25_000))
+    started = time.monotonic()
+    bad = runner.invoke(
+        app,
+        ["sparql", f"SELECT ?t WHERE {{ ?p dcterms:title ?t {filters} }}", "--timeout", "1"],
+    )
+    assert bad.exit_code == 2 and "stopped after 1 s" in bad.output  # the parse is timed too
+    assert time.monotonic() - started < 4
 
 
 def test_saved_reading_lists_work_as_lists_too() -> None:
