@@ -139,3 +139,56 @@ def test_specter_vectors_are_unit_length_in_the_graph(ingested: Settings) -> Non
     for pid, vec in raw.items():
         got = kg.specter[kg.specter_row[pid]]
         np.testing.assert_allclose(got, vec / np.linalg.norm(vec), rtol=1e-5, atol=1e-6)
+
+
+def test_damaged_or_missing_weights_are_named_and_refitted(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import kg.evaluate
+    from kg.build import WEIGHTS, weights_status
+    from kg.evaluate import TuneOutcome
+    from kg.recommend import DEFAULT_WEIGHTS
+
+    calls: list[int] = []
+    fitted = {"text": 0.7, "ppr": 0.3}
+    outcome = TuneOutcome("curated lists (4 lists)", fitted, 10, 10, 0.5, 0.4, 0.1, (0.05, 0.15))
+
+    def fake_tune(kg, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return outcome
+
+    monkeypatch.setattr(kg.evaluate, "auto_tune", fake_tune)
+    build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
+    state = weights_status(ingested)
+    assert state.source == "fitted" and state.why.startswith("fitted on the curated lists")
+    assert "(gain +0.050 to +0.150)" in state.why and state.weights["text"] == 0.7
+    path = ingested.graph_dir / WEIGHTS
+    path.write_text("{not json")
+    state = weights_status(ingested)
+    assert state.source == "defaults" and str(path) in state.why and "litkg build" in state.why
+    assert state.weights == DEFAULT_WEIGHTS
+    with caplog.at_level("WARNING"):
+        assert KnowledgeGraph.load(ingested).weights is None  # the defaults, not a traceback
+    assert str(path) in caplog.text
+    out = CliRunner().invoke(_app(), ["status"], env=_env(ingested)).output
+    assert f"Fusion weights: defaults (The fitted fusion weights in {path} are damaged" in out
+    build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
+    assert len(calls) == 2, "the graph did not change, but the damaged file is refitted"
+    assert weights_status(ingested).source == "fitted"
+    path.unlink()
+    state = weights_status(ingested)
+    assert state.source == "defaults" and "missing although the last build fitted it" in state.why
+    build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
+    assert len(calls) == 3 and path.exists()
+    again = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
+    assert len(calls) == 3 and again.weights.startswith("kept: fitted")
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from app.cli import app
+
+    return app
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {"LITKG_DATA_DIR": str(settings.data_dir)}
