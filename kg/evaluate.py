@@ -959,6 +959,7 @@ def evaluate_lists(
     ``n_read`` papers of a list, how many of the others come back; every method side by
     side, per-list rows in ``report.groups``."""
     started = time.perf_counter()
+    kg = judged_graph(kg)
     groups = curated_lists(kg, lists)
     present = set(RecommendIndex.of(kg).ids)
     qs = list_queries(groups, present, n_read=n_read, repeats=repeats, seed=seed)
@@ -1118,6 +1119,21 @@ def curated_lists(
     return {g: sorted(m) for g, m in sorted(lists.items()) if len(m) >= min_size}
 
 
+def judged_graph(kg: KnowledgeGraph) -> KnowledgeGraph:
+    """The graph as the curated-list protocol must see it: without the curated topic
+    scheme, which is made from the same seed-page sections the lists come from (its
+    ``topic`` signal would find a section's papers by construction)."""
+    curated = {t.topic_id for t in kg.topics.topics if t.scheme == "curated"}
+    if not curated:
+        return kg
+    topics = replace(
+        kg.topics,
+        topics=[t for t in kg.topics.topics if t.topic_id not in curated],
+        memberships=[m for m in kg.topics.memberships if m.topic_id not in curated],
+    )
+    return replace(kg, topics=topics)
+
+
 def auto_queries(papers: int, budget_s: float) -> int:
     """How many queries :func:`auto_tune` plans for a graph of ``papers`` papers: what
     fits in 60% of ``budget_s`` by :data:`AUTO_QUERY_S`, within :data:`AUTO_MIN_QUERIES`
@@ -1183,6 +1199,7 @@ def auto_tune(
     references rewards recency by construction."""
     say = echo or (lambda _m: None)
     started = time.perf_counter()
+    kg = judged_graph(kg)
     try:
         planned = auto_queries(RecommendIndex.of(kg).n, budget_s)
         protocol, tune_qs, test_qs = _tuning_protocol(kg, lists, seed, planned)
@@ -1263,6 +1280,7 @@ __all__ = [
     "group_table",
     "holdout_queries",
     "in_memory_graph",
+    "judged_graph",
     "list_metrics",
     "list_queries",
     "ndcg_at_k",

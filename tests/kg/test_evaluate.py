@@ -603,3 +603,23 @@ def test_cli_eval_auto_tunes_like_the_build(monkeypatch: pytest.MonkeyPatch) -> 
     data = json.loads(res.output)
     assert data["weights"] is None and data["saved_weights"] is None
     assert data["message"].startswith("Fusion weights not tuned: Too little to tune on")
+
+
+def test_curated_topics_made_from_the_lists_are_hidden_from_the_list_protocol() -> None:
+    from kg.evaluate import evaluate_lists, judged_graph
+    from kg.model import Topic, TopicMembership
+
+    kg = sectioned(n_sections=6)
+    leak = [Topic(f"curated/s{s}", f"Section {s}", "curated") for s in range(6)]
+    members = [TopicMembership(r.paper_id, f"curated/s{r.paper_id[1]}", 1.0)
+               for r in kg.seeds if r.paper_id]  # fmt: skip
+    model = dataclasses.replace(
+        kg.topics, topics=[*kg.topics.topics, *leak], memberships=[*kg.topics.memberships, *members]
+    )
+    leaky = dataclasses.replace(kg, topics=model)
+    judged = judged_graph(leaky)
+    assert {t.scheme for t in judged.topics.topics} == {t.scheme for t in kg.topics.topics}
+    assert len(judged.topics.memberships) == len(kg.topics.memberships)
+    assert judged_graph(kg) is kg  # nothing curated: the same graph
+    topic = evaluate_lists(leaky).method("topic").ndcg
+    assert topic == pytest.approx(evaluate_lists(kg).method("topic").ndcg) and topic < 0.9
