@@ -688,7 +688,6 @@ class RecommendIndex:
         nodes = g.graph.nodes
         year = np.full(n, np.nan)
         cites = np.full(n, -1, dtype=np.int64)
-        infl = np.zeros(n)
         for j, pid in enumerate(self.ids):
             attrs = nodes[pid]
             y = attrs.get("year")
@@ -697,12 +696,8 @@ class RecommendIndex:
             c = attrs.get("citation_count")
             if c is not None:
                 cites[j] = int(c)
-            i = attrs.get("influential_citation_count")
-            if i is not None:
-                infl[j] = float(i)
         self.year = year
         self.citation_count = cites
-        self.log_influential = np.log1p(infl)
         self.title_key = [title_key(p.title) if p is not None else "" for p in self.paper]
         self.titles = sorted((t, j) for j, t in enumerate(self.title_key) if t)
         by_title: dict[str, list[int]] = {}
@@ -1146,19 +1141,8 @@ def fuse(scaled: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.n
     by up to the priors' weighted sum: ``E * (1 + Q)``. A paper with no evidence scores 0
     however cited or recent it is; with weights summing to 1 the score stays in 0..1.
     Weights on the priors alone (a caller's explicit choice) rank by the priors."""
-    first = next(iter(scaled.values()))
-    evidence = np.zeros_like(first, dtype=np.float64)
-    prior = np.zeros_like(first, dtype=np.float64)
-    for name in SIGNALS:
-        w = weights.get(name, 0.0)
-        if w:
-            if name in PRIORS:
-                prior = prior + w * scaled[name]
-            else:
-                evidence = evidence + w * scaled[name]
-    if not any(weights.get(n, 0.0) > 0 for n in SIGNALS if n not in PRIORS):
-        return np.asarray(prior)  # the caller asked for priors alone
-    return np.asarray(evidence * (1.0 + prior))
+    m = np.stack([np.asarray(scaled[s], dtype=np.float64) for s in SIGNALS], axis=1)
+    return fuse_matrix(m, np.array([weights.get(s, 0.0) for s in SIGNALS]))
 
 
 #: Column mask of the :data:`PRIORS` in :data:`SIGNALS` order.
