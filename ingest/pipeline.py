@@ -15,7 +15,7 @@ from ingest.errors import SourceError
 from ingest.records import paper_from_s2, specter_from_s2
 from ingest.resolve import Resolution, resolve, twin_of
 from ingest.s2 import S2Client
-from ingest.sources import load_source
+from ingest.sources import load_source, local_paper
 from ingest.types import SeedRef, Skipped
 from kg.corpus import (
     DETAIL_FULL,
@@ -73,7 +73,7 @@ class IngestSummary:
         """The human summary printed at the end of ``litkg ingest``."""
         out = [
             f"Seeds resolved: {self.resolved} / {self.listed} listed"
-            + (f" ({self.offline} kept offline from local metadata)" if self.offline else "")
+            + (f" ({self.offline} kept offline as local papers)" if self.offline else "")
             + (f", {self.duplicates} duplicate listings folded" if self.duplicates else ""),
         ]
         if self.low_confidence:
@@ -153,6 +153,7 @@ def store_resolutions(store: CorpusStore, resolutions: Sequence[Resolution]) -> 
         for res in resolutions:
             ref = res.ref
             paper_id = res.paper_id
+            local = local_paper(ref)
             if res.status in (RESOLVED, DUPLICATE) and res.record is not None:
                 paper = paper_from_s2(res.record)
                 if ref.metadata is not None and ref.metadata.tags:
@@ -163,15 +164,16 @@ def store_resolutions(store: CorpusStore, resolutions: Sequence[Resolution]) -> 
                     endpoint="batch" if res.method and res.method.startswith("id") else "match",
                     specter=specter_from_s2(res.record),
                 )
-                if ref.metadata is not None and store.detail(ref.metadata.paper_id) >= 0:
+                if local is not None and store.detail(local.paper_id) >= 0:
                     # An earlier offline run stored it locally: fold it in, no duplicate.
-                    store.replace_paper_id(ref.metadata.paper_id, paper.paper_id)
+                    store.replace_paper_id(local.paper_id, paper.paper_id)
                 for ident in ref.ids:
                     if not ident.startswith("URL:"):
                         store.add_alias(ident, paper.paper_id)
-            elif ref.metadata is not None and res.status in (OFFLINE, UNRESOLVED):
-                store.upsert_paper(ref.metadata, detail=DETAIL_LOCAL, endpoint=ref.source)
-                paper_id = ref.metadata.paper_id
+            elif local is not None and res.status in (OFFLINE, UNRESOLVED):
+                # Known to S2 or not, the listed work stays in the corpus as a local paper.
+                store.upsert_paper(local, detail=DETAIL_LOCAL, endpoint=ref.source)
+                paper_id = local.paper_id
             canonical = twin_of(res)
             if canonical and res.paper_id and canonical != res.paper_id:
                 store.set_same_as(res.paper_id, canonical, res.reason or "twin")
@@ -260,7 +262,10 @@ def _run_ingest(
 
             def fall_back(exc: Exception) -> bool:
                 if fallback_offline:
-                    say(f"S2 unreachable ({exc}); keeping local metadata (--fallback-offline)")
+                    say(
+                        f"S2 unreachable ({exc}); keeping the listed papers as local papers "
+                        "(--fallback-offline)"
+                    )
                 return fallback_offline
 
             resolutions = resolve(

@@ -467,3 +467,73 @@ def test_neighbourhood_is_closed_and_widened_by_cocitation(
     # Widening costs two batch calls here: the 300 papers' details and reference lists.
     assert plain.papers == len(before)
     assert clean_run["calls"] - plain_calls == 2
+
+
+def test_seed_page_offline_then_online_keeps_sections_without_duplicates(
+    server: S2Server, world: World, tmp_path: Path
+) -> None:
+    """S2 unreachable: every listing of the bundled seed page becomes a local paper (title,
+    year, arXiv id, section); a later online run folds each into its S2 record."""
+    data_dir = tmp_path / "data"
+    down = settings_for("http://127.0.0.1:9", data_dir, s2_max_retries=0)
+    with S2Client(down) as client:
+        offline = run_ingest(
+            settings=down, client=client, policy=POLICY, progress=False, fallback_offline=True
+        )
+    assert offline.offline == 22 and offline.listed == 22 and not offline.unresolved
+    assert "22 kept offline as local papers" in "\n".join(offline.lines())
+    with CorpusStore(data_dir / "corpus.sqlite", create=False) as store:
+        local = {p.paper_id: p for p in store.papers()}
+        seeds = store.seeds()
+        sections = {s.position: s.section_path for s in seeds}
+        assert store.status().papers_unresolved == 22
+    assert len(local) == 22 and all(pid.startswith("local:") for pid in local)
+    assert all(not p.resolved and p.title for p in local.values())
+    assert {s.status for s in seeds} == {"offline"}
+    assert {s.paper_id for s in seeds} == set(local)
+    by_title = {p.title: p for p in local.values()}
+    ioi = by_title[
+        "Interpretability in the Wild: a Circuit for Indirect Object Identification in GPT-2 Small"
+    ]
+    assert ioi.year == 2022 and ioi.external_ids == {"ArXiv": "2211.00593"}
+    induction = by_title["In-context Learning and Induction Heads"]
+    assert induction.year == 2022 and induction.url
+    assert ("Papers", "Induction Heads") in sections.values()
+    assert sum(bool(path) for path in sections.values()) == 21  # one link sits above the sections
+
+    online = ingest(server.url, data_dir)
+    assert online.resolved == 22, online.lines()
+    snap = snapshot(data_dir)
+    expected = {s["paperId"] for s in world.meta["seeds"]}
+    assert {pid for _, _, pid in snap["seeds"]} == expected
+    assert not [pid for pid in snap["papers"] if pid.startswith("local:")]
+    titles = [p.title.lower() for p in snap["papers"].values() if p.paper_id in expected]
+    assert len(titles) == len(set(titles)) == 22
+    with CorpusStore(data_dir / "corpus.sqlite", create=False) as store:
+        assert {s.position: s.section_path for s in store.seeds()} == sections
+        for pid in local:
+            assert store.lookup(pid) in expected  # the local id still finds the paper
+
+
+def test_a_listing_s2_cannot_resolve_stays_as_a_local_paper(
+    small_server: S2Server, tmp_path: Path
+) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# Reading\n## Circuits\n"
+        "- [Qwxz vrrp kjhg: an unheard-of study](https://example.org/qwxz) (2021)\n"
+    )
+    settings = settings_for(small_server.url, tmp_path / "data")
+    with S2Client(settings) as client:
+        summary = run_ingest(
+            [page], settings=settings, client=client, progress=False, policy=CrawlPolicy(depth=0)
+        )
+    assert summary.resolved == 0 and len(summary.unresolved) == 1
+    with CorpusStore(settings.corpus_path) as store:
+        (paper,) = list(store.papers())
+        (seed,) = store.seeds()
+    assert paper.paper_id.startswith("local:") and not paper.resolved
+    assert paper.title == "Qwxz vrrp kjhg: an unheard-of study"
+    assert paper.url == "https://example.org/qwxz"
+    assert seed.status == "unresolved" and seed.paper_id == paper.paper_id
+    assert seed.section_path == ("Circuits",)
