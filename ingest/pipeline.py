@@ -29,7 +29,7 @@ from kg.corpus import (
     SeedRow,
 )
 from kg.fileio import writer_lock
-from kg.model import Paper
+from kg.model import Paper, is_s2_paper_id
 from kg.settings import Settings
 
 #: The bundled seed list, used when ``litkg ingest`` is given no source.
@@ -145,6 +145,45 @@ def load_sources(paths: Sequence[Path]) -> tuple[list[SeedRef], list[Skipped], l
         skipped.extend(result.skipped)
         names.append(str(path))
     return refs, skipped, names
+
+
+def keep_stored(store: CorpusStore, resolutions: Sequence[Resolution]) -> list[Resolution]:
+    """Offline resolutions of works an earlier online run resolved keep that resolution.
+
+    An offline run (or one that fell back to offline) never turns a stored S2 paper
+    back into a local one: the listing's earlier resolved seed row, a stored alias
+    of one of its ids or of its local id, names the S2 paper it stays on.
+    """
+    rows = {(s.source, s.position): s for s in store.seeds()}
+    out: list[Resolution] = []
+    for res in resolutions:
+        if res.status != OFFLINE:
+            out.append(res)
+            continue
+        ref = res.ref
+        row = rows.get((ref.source, ref.position))
+        local = local_paper(ref)
+        candidates = [row.paper_id if row and row.status == RESOLVED else None]
+        candidates += [store.lookup(i) for i in ref.ids if not i.startswith("URL:")]
+        candidates.append(store.lookup(local.paper_id) if local is not None else None)
+        stored = next(
+            (c for c in candidates if c and is_s2_paper_id(c) and store.detail(c) >= 0), None
+        )
+        if stored is None:
+            out.append(res)
+            continue
+        out.append(
+            replace(
+                res,
+                status=RESOLVED,
+                paper_id=stored,
+                method=row.method if row and row.paper_id == stored else "stored",
+                match_score=row.match_score if row and row.paper_id == stored else None,
+                reason="S2 unreachable: kept the S2 record an earlier run stored",
+                record=None,
+            )
+        )
+    return out
 
 
 def store_resolutions(store: CorpusStore, resolutions: Sequence[Resolution]) -> None:
@@ -276,9 +315,10 @@ def _run_ingest(
                 progress=progress,
                 on_unavailable=fall_back,
             )
+            went_offline = offline or any(r.status == OFFLINE for r in resolutions)
+            resolutions = keep_stored(store, resolutions)
             store_resolutions(store, resolutions)
             report = CrawlReport()
-            went_offline = offline or any(r.status == OFFLINE for r in resolutions)
             if client is not None and not went_offline and policy.depth > 0:
                 report = crawl(store, client, store.seed_paper_ids(), policy, progress=progress)
             after = store.status()

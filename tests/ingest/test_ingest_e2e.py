@@ -514,6 +514,18 @@ def test_seed_page_offline_then_online_keeps_sections_without_duplicates(
         for pid in local:
             assert store.lookup(pid) in expected  # the local id still finds the paper
 
+    # S2 down again (the cache bypassed): the resolved corpus is kept, never turned back
+    # into local papers.
+    with S2Client(down, refresh_older_than=0.0) as client:
+        again = run_ingest(
+            settings=down, client=client, policy=POLICY, progress=False, fallback_offline=True
+        )
+    assert again.resolved == 22 and again.offline == 0 and again.papers_added == 0
+    after = snapshot(data_dir)
+    assert after["papers"] == snap["papers"] and after["citations"] == snap["citations"]
+    assert {pid for _, _, pid in after["seeds"]} == expected
+    assert {status for _, status, _ in after["seeds"]} == {"resolved"}
+
 
 def test_a_listing_s2_cannot_resolve_stays_as_a_local_paper(
     small_server: S2Server, tmp_path: Path
