@@ -84,10 +84,11 @@ def app_url(built_graph: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         LITKG_APP_OFFLINE="1",
         S2_API_URL="http://127.0.0.1:9",
         PYTHONWARNINGS="ignore",
+        LITKG_APP_PORT=str(port),  # how `make run` chooses the port
     )
     log = (tmp_path_factory.getbasetemp() / "litkg-app.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "app", "--port", str(port)],
+        [sys.executable, "-c", "from app.cli import main; main()", "app"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -549,3 +549,33 @@ def test_a_listing_s2_cannot_resolve_stays_as_a_local_paper(
     assert paper.url == "https://example.org/qwxz"
     assert seed.status == "unresolved" and seed.paper_id == paper.paper_id
     assert seed.section_path == ("Circuits",)
+
+
+def test_make_run_steps_work_without_network(tmp_path: Path) -> None:
+    """`make run`'s ingest and build with S2 unreachable and an empty data dir: one line
+    says S2 is unreachable, the seed page's papers are kept locally, the build succeeds and
+    the data's origin is stated from the store."""
+    from kg import explore
+
+    env = {
+        "LITKG_DATA_DIR": str(tmp_path / "data"),
+        "S2_API_URL": "http://127.0.0.1:9",
+        "LITKG_S2_MAX_RETRIES": "0",
+        "LITKG_EMBED_BACKEND": "fake",
+    }
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", "--fallback-offline", "--no-progress"], env=env)
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.output.splitlines() if "unreachable" in line]
+    assert len(said) == 1 and said[0].startswith("S2 unreachable")
+    assert "Seeds resolved: 0 / 22 listed (22 kept offline as local papers)" in result.output
+    built = runner.invoke(app, ["build", "--no-progress"], env=env)
+    assert built.exit_code == 0, built.output
+    assert "Papers: 22, citation edges: 0" in built.output
+    origin = explore.data_origin(Settings(data_dir=tmp_path / "data"))
+    assert origin is not None
+    assert origin.startswith(
+        "22 local papers from mechanistic-interpretability.dokuwiki.txt, not yet resolved on "
+        "Semantic Scholar (kept offline): text only"
+    )
+    assert "press Refresh" in origin
