@@ -9,6 +9,7 @@ re-fetching anything.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -551,7 +552,9 @@ def test_a_listing_s2_cannot_resolve_stays_as_a_local_paper(
     assert seed.section_path == ("Circuits",)
 
 
-def test_make_run_steps_work_without_network(tmp_path: Path) -> None:
+def test_make_run_steps_work_without_network(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """`make run`'s ingest and build with S2 unreachable and an empty data dir: one line
     says S2 is unreachable, the seed page's papers are kept locally, the build succeeds and
     the data's origin is stated from the store."""
@@ -560,14 +563,17 @@ def test_make_run_steps_work_without_network(tmp_path: Path) -> None:
     env = {
         "LITKG_DATA_DIR": str(tmp_path / "data"),
         "S2_API_URL": "http://127.0.0.1:9",
-        "LITKG_S2_MAX_RETRIES": "0",
+        "LITKG_S2_BACKOFF": "0.01",
         "LITKG_EMBED_BACKEND": "fake",
     }
     runner = CliRunner()
-    result = runner.invoke(app, ["ingest", "--fallback-offline", "--no-progress"], env=env)
+    with caplog.at_level(logging.WARNING):
+        result = runner.invoke(app, ["ingest", "--fallback-offline", "--no-progress"], env=env)
     assert result.exit_code == 0, result.output
     said = [line for line in result.output.splitlines() if "unreachable" in line]
     assert len(said) == 1 and said[0].startswith("S2 unreachable")
+    assert "tried 3 times" in said[0]
+    assert not [r for r in caplog.records if "could not connect" in r.getMessage()]
     assert "Seeds resolved: 0 / 22 listed (22 kept offline as local papers)" in result.output
     built = runner.invoke(app, ["build", "--no-progress"], env=env)
     assert built.exit_code == 0, built.output
