@@ -23,11 +23,16 @@ ingest: setup
 build: setup
 	$(VENV)/bin/litkg build
 
-# An ingest that cannot reach S2 says why; what is already stored is kept and used.
+# The app's port: `make run LITKG_APP_PORT=8600` (or the variable in the environment).
+LITKG_APP_PORT ?= 8501
+
+# Online, the ingest fetches from S2 as usual. Offline, it says in one line that S2 is
+# unreachable and keeps the seed page's papers as local papers (text only) so the build
+# and the app still work; what an earlier online run stored is kept and used.
 run: setup
-	$(VENV)/bin/litkg ingest || $(VENV)/bin/litkg status
+	$(VENV)/bin/litkg ingest --fallback-offline || $(VENV)/bin/litkg status
 	$(VENV)/bin/litkg build
-	$(VENV)/bin/litkg app
+	$(VENV)/bin/litkg app --port $(LITKG_APP_PORT)
 
 test: setup lint
 	$(PY) -m pytest -q

@@ -19,6 +19,8 @@ def main() -> None:
         key="scheme",
     )
     ov = explore.overview(ex, scheme=scheme)
+    if origin := explore.data_origin(state.settings()):
+        st.info(state.msg(origin), icon="🗂️")
 
     cols = st.columns(5)
     cols[0].metric("Papers", f"{ov.papers:,}")

@@ -134,10 +134,18 @@ def ingest(
         int, typer.Option(help="Most papers added by co-citation, most co-cited first (0: none)")
     ] = 300,
     offline: Annotated[
-        bool, typer.Option(help="Do not call S2: keep BibTeX entries as local papers")
+        bool,
+        typer.Option(
+            help="Do not call S2: keep the listed papers (BibTeX entries, seed-page links) "
+            "as local papers"
+        ),
     ] = False,
     fallback_offline: Annotated[
-        bool, typer.Option(help="If S2 cannot be reached, keep BibTeX entries as local papers")
+        bool,
+        typer.Option(
+            help="If S2 cannot be reached, keep the listed papers as local papers "
+            "(a later online run resolves them)"
+        ),
     ] = False,
     refresh: Annotated[
         str | None, typer.Option(help="Re-fetch cached S2 answers older than this (e.g. 30d, 12h)")

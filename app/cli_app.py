@@ -14,6 +14,8 @@ import typer
 from app.cli import _friendly, _settings, app
 
 HOME = Path(__file__).resolve().with_name("Home.py")
+#: The port ``litkg app`` serves on unless ``--port`` or ``LITKG_APP_PORT`` says otherwise.
+DEFAULT_PORT = 8501
 
 
 def streamlit_command(port: int, host: str) -> list[str]:
@@ -52,14 +54,16 @@ def exposure_warning(host: str) -> str | None:
 @app.command("app")
 @_friendly
 def app_cmd(
-    port: Annotated[int, typer.Option(help="Port to serve on")] = 8501,
+    port: Annotated[
+        int, typer.Option(envvar="LITKG_APP_PORT", help="Port to serve on")
+    ] = DEFAULT_PORT,
     host: Annotated[
         str, typer.Option(help="Address to listen on (127.0.0.1: this machine only)")
     ] = "127.0.0.1",
 ) -> None:
     """Open the app: explore the graph, get recommendations, topics, SPARQL, reading lists."""
     if not 0 < port < 65536:
-        raise ValueError(f"--port must be between 1 and 65535, not {port}")
+        raise ValueError(f"--port (or LITKG_APP_PORT) must be between 1 and 65535, not {port}")
     settings = _settings()  # a bad setting fails here, with its message
     typer.echo(f"litkg app on http://{host}:{port} (data: {settings.data_dir}); Ctrl+C stops it")
     if warning := exposure_warning(host):

@@ -15,7 +15,7 @@ from ingest.errors import SourceError
 from ingest.records import paper_from_s2, specter_from_s2
 from ingest.resolve import Resolution, resolve, twin_of
 from ingest.s2 import S2Client
-from ingest.sources import load_source
+from ingest.sources import load_source, local_paper
 from ingest.types import SeedRef, Skipped
 from kg.corpus import (
     DETAIL_FULL,
@@ -29,7 +29,7 @@ from kg.corpus import (
     SeedRow,
 )
 from kg.fileio import writer_lock
-from kg.model import Paper
+from kg.model import Paper, is_s2_paper_id
 from kg.settings import Settings
 
 #: The bundled seed list, used when ``litkg ingest`` is given no source.
@@ -73,7 +73,7 @@ class IngestSummary:
         """The human summary printed at the end of ``litkg ingest``."""
         out = [
             f"Seeds resolved: {self.resolved} / {self.listed} listed"
-            + (f" ({self.offline} kept offline from local metadata)" if self.offline else "")
+            + (f" ({self.offline} kept offline as local papers)" if self.offline else "")
             + (f", {self.duplicates} duplicate listings folded" if self.duplicates else ""),
         ]
         if self.low_confidence:
@@ -147,12 +147,52 @@ def load_sources(paths: Sequence[Path]) -> tuple[list[SeedRef], list[Skipped], l
     return refs, skipped, names
 
 
+def keep_stored(store: CorpusStore, resolutions: Sequence[Resolution]) -> list[Resolution]:
+    """Offline resolutions of works an earlier online run resolved keep that resolution.
+
+    An offline run (or one that fell back to offline) never turns a stored S2 paper
+    back into a local one: the listing's earlier resolved seed row, a stored alias
+    of one of its ids or of its local id, names the S2 paper it stays on.
+    """
+    rows = {(s.source, s.position): s for s in store.seeds()}
+    out: list[Resolution] = []
+    for res in resolutions:
+        if res.status != OFFLINE:
+            out.append(res)
+            continue
+        ref = res.ref
+        row = rows.get((ref.source, ref.position))
+        local = local_paper(ref)
+        candidates = [row.paper_id if row and row.status == RESOLVED else None]
+        candidates += [store.lookup(i) for i in ref.ids if not i.startswith("URL:")]
+        candidates.append(store.lookup(local.paper_id) if local is not None else None)
+        stored = next(
+            (c for c in candidates if c and is_s2_paper_id(c) and store.detail(c) >= 0), None
+        )
+        if stored is None:
+            out.append(res)
+            continue
+        out.append(
+            replace(
+                res,
+                status=RESOLVED,
+                paper_id=stored,
+                method=row.method if row and row.paper_id == stored else "stored",
+                match_score=row.match_score if row and row.paper_id == stored else None,
+                reason="S2 unreachable: kept the S2 record an earlier run stored",
+                record=None,
+            )
+        )
+    return out
+
+
 def store_resolutions(store: CorpusStore, resolutions: Sequence[Resolution]) -> None:
     """Seed rows and seed papers, in one transaction."""
     with store.transaction():
         for res in resolutions:
             ref = res.ref
             paper_id = res.paper_id
+            local = local_paper(ref)
             if res.status in (RESOLVED, DUPLICATE) and res.record is not None:
                 paper = paper_from_s2(res.record)
                 if ref.metadata is not None and ref.metadata.tags:
@@ -163,15 +203,16 @@ def store_resolutions(store: CorpusStore, resolutions: Sequence[Resolution]) -> 
                     endpoint="batch" if res.method and res.method.startswith("id") else "match",
                     specter=specter_from_s2(res.record),
                 )
-                if ref.metadata is not None and store.detail(ref.metadata.paper_id) >= 0:
+                if local is not None and store.detail(local.paper_id) >= 0:
                     # An earlier offline run stored it locally: fold it in, no duplicate.
-                    store.replace_paper_id(ref.metadata.paper_id, paper.paper_id)
+                    store.replace_paper_id(local.paper_id, paper.paper_id)
                 for ident in ref.ids:
                     if not ident.startswith("URL:"):
                         store.add_alias(ident, paper.paper_id)
-            elif ref.metadata is not None and res.status in (OFFLINE, UNRESOLVED):
-                store.upsert_paper(ref.metadata, detail=DETAIL_LOCAL, endpoint=ref.source)
-                paper_id = ref.metadata.paper_id
+            elif local is not None and res.status in (OFFLINE, UNRESOLVED):
+                # Known to S2 or not, the listed work stays in the corpus as a local paper.
+                store.upsert_paper(local, detail=DETAIL_LOCAL, endpoint=ref.source)
+                paper_id = local.paper_id
             canonical = twin_of(res)
             if canonical and res.paper_id and canonical != res.paper_id:
                 store.set_same_as(res.paper_id, canonical, res.reason or "twin")
@@ -260,7 +301,10 @@ def _run_ingest(
 
             def fall_back(exc: Exception) -> bool:
                 if fallback_offline:
-                    say(f"S2 unreachable ({exc}); keeping local metadata (--fallback-offline)")
+                    say(
+                        f"S2 unreachable ({exc}); keeping the listed papers as local papers "
+                        "(--fallback-offline)"
+                    )
                 return fallback_offline
 
             resolutions = resolve(
@@ -271,9 +315,10 @@ def _run_ingest(
                 progress=progress,
                 on_unavailable=fall_back,
             )
+            went_offline = offline or any(r.status == OFFLINE for r in resolutions)
+            resolutions = keep_stored(store, resolutions)
             store_resolutions(store, resolutions)
             report = CrawlReport()
-            went_offline = offline or any(r.status == OFFLINE for r in resolutions)
             if client is not None and not went_offline and policy.depth > 0:
                 report = crawl(store, client, store.seed_paper_ids(), policy, progress=progress)
             after = store.status()

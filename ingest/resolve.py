@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from ingest.errors import S2NotFound, S2RateLimited, S2Unavailable
 from ingest.s2 import PAPER_FIELDS, S2Client
+from ingest.sources import local_paper
 from ingest.types import SeedRef
 from kg.corpus import DUPLICATE, LOW_CONFIDENCE, OFFLINE, RESOLVED, UNRESOLVED
 
@@ -72,8 +73,10 @@ def resolve(
 ) -> list[Resolution]:
     """Resolve every ref; the result is aligned with ``refs``.
 
-    ``offline`` (or ``client`` None) turns refs that carry their own metadata
-    (BibTeX) into unresolved local papers and reports the rest. When S2 cannot
+    ``offline`` (or ``client`` None) turns refs into unresolved local papers:
+    from their own metadata (BibTeX), else from what the listing says (a seed
+    page's link text, year and section; see :func:`ingest.sources.local_paper`).
+    Refs with neither are reported. When S2 cannot
     be reached, ``on_unavailable(exc)`` decides: True falls back to offline for
     what remains, False (the default) re-raises.
     """
@@ -100,8 +103,18 @@ def _offline(ref: SeedRef) -> Resolution:
             method="local metadata",
             reason="kept from the source's own metadata; a later online run resolves it on S2",
         )
+    local = local_paper(ref)
+    if local is not None:
+        return Resolution(
+            ref,
+            OFFLINE,
+            paper_id=local.paper_id,
+            method="listing",
+            reason="kept as a local paper from what the listing says (title, year, section); "
+            "a later online run resolves it on S2",
+        )
     return Resolution(
-        ref, UNRESOLVED, reason="offline, and the source carries no metadata for this paper"
+        ref, UNRESOLVED, reason="offline, and the listing gives no title to keep it by"
     )
 
 

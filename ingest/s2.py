@@ -376,7 +376,9 @@ class S2Client:
                 last_problem = f"could not connect ({exc})"
                 if attempt >= min(retries, 2):
                     break
-                self._wait(min(self._backoff(attempt), 2.0), attempt, retries, url, last_problem)
+                # Quietly: the error after the last try says how often it was tried.
+                wait = min(self._backoff(attempt), 2.0)
+                self._wait(wait, attempt, retries, url, last_problem, level=logging.INFO)
                 continue
             # Pace from the end of the answer: a strict server never sees two calls
             # closer than the interval, whatever the network jitter.
@@ -441,10 +443,19 @@ class S2Client:
             url=url,
         )
 
-    def _wait(self, seconds: float, attempt: int, retries: int, url: str, problem: str) -> None:
+    def _wait(
+        self,
+        seconds: float,
+        attempt: int,
+        retries: int,
+        url: str,
+        problem: str,
+        *,
+        level: int = logging.WARNING,
+    ) -> None:
         if attempt >= retries:
             return
-        log.warning("S2 %s at %s; retrying in %.1fs", problem, url, seconds)
+        log.log(level, "S2 %s at %s; retrying in %.1fs", problem, url, seconds)
         self.stats.waited_s += seconds
         self._sleep(seconds)
 

@@ -57,6 +57,7 @@ __all__ = [
     "from_json",
     "latex_to_text",
     "load_source",
+    "local_paper",
     "normalise_arxiv_id",
     "normalise_doi",
     "parse_bibtex",
@@ -1038,6 +1039,36 @@ def _bib_seedref(rec: _BibRecord, source: str) -> SeedRef:
         position=rec.position,
         year=rec.year,
         metadata=paper,
+    )
+
+
+def local_paper(ref: SeedRef) -> Paper | None:
+    """The local paper a listed work becomes while S2 cannot resolve it (None: no title).
+
+    A BibTeX/Zotero entry's own metadata, else what the listing says: the title
+    (a link's text), the year and the URL, with its arXiv id / DOI kept as external
+    ids. The ``local:`` id is derived from the ids or the title and year as for
+    BibTeX entries, so a later run finds it again and folds it into the S2 record.
+    """
+    if ref.metadata is not None:
+        return ref.metadata
+    title = " ".join(ref.title.split())
+    if not title:
+        return None
+    ids = [i for i in ref.ids if not i.startswith("URL:")]
+    external = _external_ids(ids)
+    url = ref.url
+    if url is None and "ArXiv" in external:
+        url = f"https://arxiv.org/abs/{external['ArXiv']}"
+    elif url is None and "DOI" in external:
+        url = f"https://doi.org/{external['DOI']}"
+    return Paper(
+        paper_id=_local_id(ids, title, ref.year),
+        title=title,
+        year=ref.year,
+        external_ids=external,
+        url=url,
+        resolved=False,
     )
 
 

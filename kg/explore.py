@@ -966,11 +966,80 @@ def ego_view(ex: Explorer, paper_id: str, *, depth: int = 1, scheme: str | None 
 # --------------------------------------------------------------------------- read next
 @dataclass(frozen=True)
 class ReadNext:
-    rows: list[dict[str, Any]]  # rank, paper_id, title, label, year, venue, score, reasons
+    #: rank, paper_id, title, authors, year, venue, score, reasons, snippet (plain text)
+    rows: list[dict[str, Any]]
     read: list[str]
     disliked: list[str]
     candidates: int
     seconds: float
+
+
+@dataclass(frozen=True)
+class SeedPick:
+    """A seed-page paper offered as a one-click start on Read next."""
+
+    paper_id: str
+    label: str  # "Surname Year - Title"
+    section: str  # its section path on the seed page ("Papers > Induction Heads"), or ""
+
+
+def seed_picks(ex: Explorer, limit: int = 60) -> list[SeedPick]:
+    """The seed page's papers in page order, with their sections, for a first pick.
+
+    Page order comes from the corpus's seed rows, listings under a section (a seed
+    page's) before sectionless ones (an id list's); without a readable corpus, the
+    graph's seeds in its order. Each paper once (its first listing).
+    """
+    from kg.graph import SECTION_SEP
+
+    ordered: list[tuple[str, str]] = []
+    store = ex.store()
+    if store is not None:
+        with ex.lock:
+            rows = store.seeds()
+        # Listings under a section (a seed page's) first, each source in page order.
+        for row in sorted(rows, key=lambda r: not r.section_path):
+            if row.paper_id is None:
+                continue
+            pid = ex.canon(row.paper_id)
+            if pid in ex.pos and ex.is_seed[ex.pos[pid]]:
+                ordered.append((pid, SECTION_SEP.join(row.section_path)))
+    if not ordered:
+        nodes = ex.kg.graph.graph.nodes
+        for j in np.flatnonzero(ex.is_seed):
+            pid = ex.ids[int(j)]
+            ordered.append((pid, next(iter(nodes[pid].get("sections") or ()), "")))
+    out: list[SeedPick] = []
+    seen: set[str] = set()
+    for pid, section in ordered:
+        if pid in seen:
+            continue
+        seen.add(pid)
+        p = ex.papers[ex.pos[pid]]
+        out.append(SeedPick(pid, p.short_label(), section))
+        if len(out) >= limit:
+            break
+    return out
+
+
+#: About two lines of a recommendation card.
+SNIPPET_CHARS = 240
+
+
+def snippet(paper: Paper | None, limit: int = SNIPPET_CHARS) -> str:
+    """The first ~two lines of a paper's abstract (else its TL;DR), as plain text.
+
+    Whitespace is folded and the text is cut at a word boundary with an ellipsis;
+    it is third-party text, to be shown as text (never as Markdown or HTML).
+    "" when the paper has neither.
+    """
+    if paper is None:
+        return ""
+    text = " ".join((paper.abstract or paper.tldr or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,;:.-") + "…"
 
 
 def read_next(
@@ -1022,6 +1091,7 @@ def read_next(
                 "venue": (p.venue or p.journal or "") if p is not None else "",
                 "score": rec.score,
                 "reasons": list(rec.reasons),
+                "snippet": snippet(p),
             }
         )
     return ReadNext(
@@ -1368,6 +1438,66 @@ class StatusView:
     sources: list[str] = field(default_factory=list)
     error: str | None = None
     weights: WeightsStatus | None = None
+    #: Where the corpus's data comes from and how fresh it is (:func:`describe_origin`).
+    origin: str | None = None
+
+
+def describe_origin(
+    corpus: CorpusStatus, provenance: Sequence[tuple[str, str | None, int, str | None]]
+) -> str | None:
+    """One sentence on where the corpus's papers come from and how fresh they are.
+
+    Derived from the store: papers fetched from Semantic Scholar (and when last),
+    local-only papers by the source that listed them (and whether they were kept
+    offline), and what to do to get citations. None for an empty corpus.
+    """
+    if corpus.papers == 0:
+        return None
+    parts: list[str] = []
+    if corpus.papers_full:
+        when = _when(corpus.last_fetch)
+        parts.append(
+            f"{corpus.papers_full:,} papers from Semantic Scholar"
+            + (f" (last fetched {when})" if when else "")
+        )
+    local = [(src or "a local file", n) for kind, src, n, _ in provenance if kind == "local" and n]
+    if local:
+        total = sum(n for _, n in local)
+        sources = ", ".join(f"{n:,} from {src}" if len(local) > 1 else src for src, n in local)
+        offline = " (kept offline)" if corpus.seeds_offline else ""
+        parts.append(
+            f"{total:,} local papers from {sources}, not yet resolved on Semantic Scholar{offline}"
+        )
+    text = "; ".join(parts) or f"{corpus.papers:,} papers known by id only"
+    if local and not corpus.papers_full:
+        return (
+            f"{text}: text only, no citations yet. Connect to Semantic Scholar and press "
+            "Refresh (Status page) for abstracts and citations."
+        )
+    if local:
+        return f"{text}. Connect to Semantic Scholar and press Refresh to resolve them."
+    return f"{text}."
+
+
+def _when(stamp: str | None) -> str | None:
+    """``2026-12-06 08:47 UTC`` for a stored ISO time (the text as is if it is not one)."""
+    if not stamp:
+        return None
+    m = re.match(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})", stamp)
+    return f"{m.group(1)} {m.group(2)} UTC" if m else stamp
+
+
+def data_origin(settings: Settings) -> str | None:
+    """:func:`describe_origin` of the corpus under ``settings`` (None without a readable one)."""
+    from kg.corpus import CorpusStore
+
+    if not settings.corpus_path.is_file():
+        return None
+    try:
+        with CorpusStore(settings.corpus_path, create=False) as store:
+            return describe_origin(store.status(), store.provenance())
+    except KGError:
+        return None
 
 
 def status(settings: Settings) -> StatusView:
@@ -1423,6 +1553,7 @@ def status(settings: Settings) -> StatusView:
         sources=sources,
         error=error,
         weights=weights_status(settings) if manifest is not None else None,
+        origin=describe_origin(corpus, prov) if corpus is not None else None,
     )
 
 
@@ -1441,6 +1572,7 @@ __all__ = [
     "OTHER",
     "SCOPES",
     "SEARCH_FIELDS",
+    "SNIPPET_CHARS",
     "SORTS",
     "Download",
     "EgoView",
@@ -1455,11 +1587,14 @@ __all__ = [
     "Readiness",
     "SearchFilters",
     "SearchResult",
+    "SeedPick",
     "SparqlAnswer",
     "StatusView",
     "TopicDetail",
     "TopicNode",
     "authors_text",
+    "data_origin",
+    "describe_origin",
     "ego_view",
     "export_all",
     "export_list",
@@ -1477,6 +1612,8 @@ __all__ = [
     "run_sparql",
     "safe_url",
     "search",
+    "seed_picks",
+    "snippet",
     "status",
     "sync_lists_rdf",
     "topic_detail",

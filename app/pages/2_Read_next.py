@@ -21,6 +21,28 @@ def use_list() -> None:
             st.session_state["read"] = chosen
 
 
+def pick(pid: str) -> None:
+    st.session_state["read"] = list(dict.fromkeys([*st.session_state.get("read", []), pid]))
+
+
+def seed_start(ex: explore.Explorer) -> None:
+    """The seed page's papers as one-click picks, section by section (nothing picked yet)."""
+    picks = explore.seed_picks(ex)
+    if not picks:
+        return
+    st.subheader("Start from the papers of your seed page")
+    st.caption("Click one you have read or liked; add more above, or click another.")
+    section = None
+    for n, p in enumerate(picks):
+        if p.section != section:
+            section = p.section
+            if section:
+                st.markdown(f"**{state.md(section)}**")
+        st.button(
+            state.md(p.label), key=f"seed_{n}", on_click=pick, args=(p.paper_id,), type="tertiary"
+        )
+
+
 def read_widgets(ex: explore.Explorer) -> tuple[list[str], list[str]]:
     c1, c2 = st.columns([3, 2])
     find = c1.text_input(
@@ -108,6 +130,7 @@ def main() -> None:
     options = filter_widgets(ex)
     if not read:
         st.info("Pick at least one paper you have read or liked to get recommendations.")
+        seed_start(ex)
         return
     key = (tuple(read), tuple(disliked), tuple(sorted(options.items())))
     result = state.memo(
@@ -132,6 +155,8 @@ def main() -> None:
             head.markdown(f"**{row['rank']}. {state.md(row['title'])}**")
             meta = [x for x in (row["authors"], str(row["year"] or ""), row["venue"]) if x]
             head.caption(state.md(" · ".join(meta)) + f" · score {row['score']:.3f}")
+            if row["snippet"]:
+                head.markdown(state.md(row["snippet"]))
             button.button(
                 "Add to list",
                 key=f"add_{row['paper_id']}",

@@ -34,6 +34,8 @@ def main() -> None:
     else:
         st.success("The built graph is up to date with the corpus.")
 
+    if view.origin:
+        st.info(state.msg(view.origin), icon="🗂️")
     c = view.corpus
     if c is not None:
         cols = st.columns(4)

@@ -84,10 +84,11 @@ def app_url(built_graph: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         LITKG_APP_OFFLINE="1",
         S2_API_URL="http://127.0.0.1:9",
         PYTHONWARNINGS="ignore",
+        LITKG_APP_PORT=str(port),  # how `make run` chooses the port
     )
     log = (tmp_path_factory.getbasetemp() / "litkg-app.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "app", "--port", str(port)],
+        [sys.executable, "-c", "from app.cli import main; main()", "app"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -172,6 +173,7 @@ def test_every_page_and_the_main_flows(app_url: str, page: Any) -> None:
     page.locator("[data-testid=stVegaLiteChart] g.mark-symbol path").first.wait_for()
     metric = page.locator("[data-testid=stMetricValue]").first.inner_text()
     assert metric == "10"
+    page.get_by_text("papers from Semantic Scholar (last fetched").wait_for()
     no_errors(page)
     shot(page, "01-overview")
 
@@ -219,14 +221,13 @@ def test_every_page_and_the_main_flows(app_url: str, page: Any) -> None:
     assert not page.dialogs
     shot(page, "04-hostile-title")
 
-    # -- read next: pick a read paper, get recommendations, add one to the list
+    # -- read next: start from a seed-page paper in one click, get recommendations, add one
     page.goto(app_url + "/Read_next")
-    search(page, "Find papers you have read", "attention")
-    page.get_by_role("combobox", name="Papers you have read or liked").click()
-    page.get_by_role("option", name=f"Vaswani et al. 2017 - {ATTENTION}").click()
-    page.keyboard.press("Escape")
+    page.get_by_text("Start from the papers of your seed page").wait_for()
+    page.get_by_role("button", name=f"Vaswani et al. 2017 - {ATTENTION}").click()
     settle(page)
     page.get_by_text("recommendations from").wait_for()
+    assert page.get_by_text("Start from the papers of your seed page").count() == 0
     no_errors(page)
     shot(page, "05-read-next")
     page.get_by_role("button", name="Add to list").first.click()

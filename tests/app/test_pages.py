@@ -93,6 +93,7 @@ def test_home_overview(data_dir: Path) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Papers"] == "10" and metrics["Seeds"] == "4"
     assert metrics["Years"].startswith("1950")
+    assert "papers from Semantic Scholar (last fetched 20" in texts(at)  # where the data is from
     charts = at.get("vega_lite_chart")
     assert len(charts) == 2  # topic map, papers per year
     at.selectbox(key="scheme").set_value("curated").run()
@@ -354,6 +355,8 @@ def test_status_offline(data_dir: Path) -> None:
     assert metrics["Papers"] == "10"
     body = texts(at)
     assert "up to date" in body and "not reachable" in body
+    assert "papers from Semantic Scholar (last fetched 20" in body
+    assert "local papers" not in body
     assert not [b for b in at.button if b.key == "refresh"]
 
 
@@ -376,3 +379,73 @@ def test_status_refresh_against_the_local_api(
     assert any("Papers:" in c.value for c in at.code)
     manifest = json.loads((data_dir / "graph" / "manifest.json").read_text())
     assert manifest["embedder"] == "fake-bow-16"
+
+
+def test_read_next_starts_from_the_seed_page_in_one_click(data_dir: Path) -> None:
+    from app.state import md
+    from kg import explore
+
+    at = ok(run("read_next"))
+    assert "Start from the papers of your seed page" in texts(at)
+    picks = [b for b in at.button if b.key and b.key.startswith("seed_")]
+    labels = [plain(b.label) for b in picks]
+    assert len(picks) == 4 and any(ATTENTION in label for label in labels)
+    assert labels.index(next(x for x in labels if ATTENTION in x)) == 0  # page order
+    assert "Transformers" in texts(at) and "Classics" in texts(at)  # the page's sections
+    at = ok(next(b for b in picks if ATTENTION in plain(b.label)).click().run())
+    ex = explore.Explorer.load(Settings(data_dir=data_dir))
+    try:
+        (attention,) = [p for p in ex.papers if p.title == ATTENTION]
+        assert at.multiselect(key="read").value == [attention.paper_id]
+        assert "recommendations from" in texts(at)
+        assert "Start from the papers of your seed page" not in texts(at)
+        recs = [b.key.removeprefix("add_") for b in at.button if b.key.startswith("add_")]
+        snippets = [explore.snippet(ex.paper(pid)) for pid in recs]
+    finally:
+        ex.close()
+    # each card shows the first lines of its abstract (or TL;DR), as escaped text
+    shown = [m.value for m in at.markdown]
+    assert any(snippets)
+    for text in filter(None, snippets):
+        assert md(text) in shown
+        assert len(text) <= explore.SNIPPET_CHARS + 1
+
+
+# --------------------------------------------------------------------------- first run offline
+@pytest.fixture
+def offline_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`make run` without network: the bundled seed page kept as local papers, built."""
+    from ingest.pipeline import run_ingest
+    from kg.build import build
+    from kg.embed import FakeEmbedder
+
+    settings = Settings(data_dir=tmp_path / "data")
+    run_ingest(settings=settings, offline=True, progress=False)
+    build(settings, embedder=FakeEmbedder(dim=16), progress=False)
+    monkeypatch.setenv("LITKG_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("LITKG_EMBED_BACKEND", "fake")
+    monkeypatch.setenv("LITKG_APP_OFFLINE", "1")
+    return settings.data_dir
+
+
+def test_first_run_offline_says_where_the_data_comes_from(offline_data: Path) -> None:
+    origin = (
+        "22 local papers from mechanistic-interpretability.dokuwiki.txt, not yet resolved on "
+        "Semantic Scholar (kept offline): text only, no citations yet. Connect to Semantic "
+        "Scholar and press Refresh"
+    )
+    home = ok(run("home"))
+    assert {m.label: m.value for m in home.metric}["Papers"] == "22"
+    assert origin in texts(home)
+    status = ok(run("status"))
+    assert origin in texts(status) and "Semantic Scholar (last fetched" not in texts(status)
+
+
+def test_first_run_offline_read_next_starts_from_the_seed_page(offline_data: Path) -> None:
+    at = ok(run("read_next"))
+    picks = [b for b in at.button if b.key and b.key.startswith("seed_")]
+    assert len(picks) == 22
+    assert "Overviews" in texts(at) and "Papers > Induction Heads" in texts(at)
+    at = ok(picks[1].click().run())  # the first paper of "Overviews"
+    assert len(at.multiselect(key="read").value) == 1
+    assert [b for b in at.button if b.key and b.key.startswith("add_")]

@@ -9,6 +9,7 @@ re-fetching anything.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -467,3 +468,120 @@ def test_neighbourhood_is_closed_and_widened_by_cocitation(
     # Widening costs two batch calls here: the 300 papers' details and reference lists.
     assert plain.papers == len(before)
     assert clean_run["calls"] - plain_calls == 2
+
+
+def test_seed_page_offline_then_online_keeps_sections_without_duplicates(
+    server: S2Server, world: World, tmp_path: Path
+) -> None:
+    """S2 unreachable: every listing of the bundled seed page becomes a local paper (title,
+    year, arXiv id, section); a later online run folds each into its S2 record."""
+    data_dir = tmp_path / "data"
+    down = settings_for("http://127.0.0.1:9", data_dir, s2_max_retries=0)
+    with S2Client(down) as client:
+        offline = run_ingest(
+            settings=down, client=client, policy=POLICY, progress=False, fallback_offline=True
+        )
+    assert offline.offline == 22 and offline.listed == 22 and not offline.unresolved
+    assert "22 kept offline as local papers" in "\n".join(offline.lines())
+    with CorpusStore(data_dir / "corpus.sqlite", create=False) as store:
+        local = {p.paper_id: p for p in store.papers()}
+        seeds = store.seeds()
+        sections = {s.position: s.section_path for s in seeds}
+        assert store.status().papers_unresolved == 22
+    assert len(local) == 22 and all(pid.startswith("local:") for pid in local)
+    assert all(not p.resolved and p.title for p in local.values())
+    assert {s.status for s in seeds} == {"offline"}
+    assert {s.paper_id for s in seeds} == set(local)
+    by_title = {p.title: p for p in local.values()}
+    ioi = by_title[
+        "Interpretability in the Wild: a Circuit for Indirect Object Identification in GPT-2 Small"
+    ]
+    assert ioi.year == 2022 and ioi.external_ids == {"ArXiv": "2211.00593"}
+    induction = by_title["In-context Learning and Induction Heads"]
+    assert induction.year == 2022 and induction.url
+    assert ("Papers", "Induction Heads") in sections.values()
+    assert sum(bool(path) for path in sections.values()) == 21  # one link sits above the sections
+
+    online = ingest(server.url, data_dir)
+    assert online.resolved == 22, online.lines()
+    snap = snapshot(data_dir)
+    expected = {s["paperId"] for s in world.meta["seeds"]}
+    assert {pid for _, _, pid in snap["seeds"]} == expected
+    assert not [pid for pid in snap["papers"] if pid.startswith("local:")]
+    titles = [p.title.lower() for p in snap["papers"].values() if p.paper_id in expected]
+    assert len(titles) == len(set(titles)) == 22
+    with CorpusStore(data_dir / "corpus.sqlite", create=False) as store:
+        assert {s.position: s.section_path for s in store.seeds()} == sections
+        for pid in local:
+            assert store.lookup(pid) in expected  # the local id still finds the paper
+
+    # S2 down again (the cache bypassed): the resolved corpus is kept, never turned back
+    # into local papers.
+    with S2Client(down, refresh_older_than=0.0) as client:
+        again = run_ingest(
+            settings=down, client=client, policy=POLICY, progress=False, fallback_offline=True
+        )
+    assert again.resolved == 22 and again.offline == 0 and again.papers_added == 0
+    after = snapshot(data_dir)
+    assert after["papers"] == snap["papers"] and after["citations"] == snap["citations"]
+    assert {pid for _, _, pid in after["seeds"]} == expected
+    assert {status for _, status, _ in after["seeds"]} == {"resolved"}
+
+
+def test_a_listing_s2_cannot_resolve_stays_as_a_local_paper(
+    small_server: S2Server, tmp_path: Path
+) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# Reading\n## Circuits\n"
+        "- [Qwxz vrrp kjhg: an unheard-of study](https://example.org/qwxz) (2021)\n"
+    )
+    settings = settings_for(small_server.url, tmp_path / "data")
+    with S2Client(settings) as client:
+        summary = run_ingest(
+            [page], settings=settings, client=client, progress=False, policy=CrawlPolicy(depth=0)
+        )
+    assert summary.resolved == 0 and len(summary.unresolved) == 1
+    with CorpusStore(settings.corpus_path) as store:
+        (paper,) = list(store.papers())
+        (seed,) = store.seeds()
+    assert paper.paper_id.startswith("local:") and not paper.resolved
+    assert paper.title == "Qwxz vrrp kjhg: an unheard-of study"
+    assert paper.url == "https://example.org/qwxz"
+    assert seed.status == "unresolved" and seed.paper_id == paper.paper_id
+    assert seed.section_path == ("Circuits",)
+
+
+def test_make_run_steps_work_without_network(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`make run`'s ingest and build with S2 unreachable and an empty data dir: one line
+    says S2 is unreachable, the seed page's papers are kept locally, the build succeeds and
+    the data's origin is stated from the store."""
+    from kg import explore
+
+    env = {
+        "LITKG_DATA_DIR": str(tmp_path / "data"),
+        "S2_API_URL": "http://127.0.0.1:9",
+        "LITKG_S2_BACKOFF": "0.01",
+        "LITKG_EMBED_BACKEND": "fake",
+    }
+    runner = CliRunner()
+    with caplog.at_level(logging.WARNING):
+        result = runner.invoke(app, ["ingest", "--fallback-offline", "--no-progress"], env=env)
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.output.splitlines() if "unreachable" in line]
+    assert len(said) == 1 and said[0].startswith("S2 unreachable")
+    assert "tried 3 times" in said[0]
+    assert not [r for r in caplog.records if "could not connect" in r.getMessage()]
+    assert "Seeds resolved: 0 / 22 listed (22 kept offline as local papers)" in result.output
+    built = runner.invoke(app, ["build", "--no-progress"], env=env)
+    assert built.exit_code == 0, built.output
+    assert "Papers: 22, citation edges: 0" in built.output
+    origin = explore.data_origin(Settings(data_dir=tmp_path / "data"))
+    assert origin is not None
+    assert origin.startswith(
+        "22 local papers from mechanistic-interpretability.dokuwiki.txt, not yet resolved on "
+        "Semantic Scholar (kept offline): text only"
+    )
+    assert "press Refresh" in origin

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.resolve import Resolution, _dedupe, normalise_title, resolve, title_similarity, twin_of
+from ingest.sources import local_paper
 from ingest.types import SeedRef
 from kg.corpus import DUPLICATE, OFFLINE, RESOLVED, UNRESOLVED
 from kg.model import Paper
@@ -27,16 +28,31 @@ def test_similarity_is_symmetric_and_bounded(title: str) -> None:
     assert s == title_similarity(other, title)
 
 
-def test_offline_keeps_metadata_and_reports_the_rest() -> None:
+def test_offline_keeps_metadata_and_listings_and_reports_the_rest() -> None:
     meta = Paper(paper_id="local:1", title="Causal Scrubbing", resolved=False)
     refs = [
         SeedRef(title="Causal Scrubbing", source="lib.bib", metadata=meta),
-        SeedRef(title="No metadata", source="ids.txt", ids=("ARXIV:2211.00593",), position=1),
+        SeedRef(title="", source="ids.txt", ids=("ARXIV:2211.00593",), position=1),
+        SeedRef(
+            title="Interpretability in the Wild",
+            source="page.txt",
+            ids=("ARXIV:2211.00593", "URL:https://arxiv.org/pdf/2211.00593"),
+            url="https://arxiv.org/pdf/2211.00593",
+            year=2022,
+            position=2,
+        ),
     ]
     out = resolve(refs, None, offline=True)
-    assert [r.status for r in out] == [OFFLINE, UNRESOLVED]
+    assert [r.status for r in out] == [OFFLINE, UNRESOLVED, OFFLINE]
     assert out[0].paper_id == "local:1"
-    assert out[1].reason and "offline" in out[1].reason
+    assert out[1].reason and "offline" in out[1].reason and out[1].paper_id is None
+    listed = local_paper(refs[2])
+    assert listed is not None and out[2].paper_id == listed.paper_id
+    assert listed.paper_id.startswith("local:") and not listed.resolved
+    assert (listed.title, listed.year) == ("Interpretability in the Wild", 2022)
+    assert listed.external_ids == {"ArXiv": "2211.00593"}
+    assert out[2].method == "listing" and out[2].reason and "local paper" in out[2].reason
+    assert local_paper(refs[0]) is meta and local_paper(refs[1]) is None
 
 
 def _res(pid: str, title: str, pos: int, year: int = 2023) -> Resolution:

@@ -332,3 +332,46 @@ def test_status_freshness_and_unresolved(settings: Settings, tmp_path: Path) -> 
     assert view.stale and [s.title for s in view.unresolved] == ["A Lost Paper"]
     missing = explore.status(Settings(data_dir=tmp_path / "none"))
     assert missing.corpus is None and missing.readiness.state == "no-data-dir"
+
+
+def test_snippet_is_the_first_lines_of_the_abstract_else_the_tldr() -> None:
+    from kg.model import Paper
+
+    long = "Sparse <b>autoencoders</b> find   features.\n" + "word " * 100
+    text = explore.snippet(Paper("p", "T", abstract=long, tldr="A short TL;DR."))
+    assert text.startswith("Sparse <b>autoencoders</b> find features. word")  # text, as is
+    assert text.endswith("word…") and len(text) <= explore.SNIPPET_CHARS + 1
+    assert explore.snippet(Paper("p", "T", tldr="A short TL;DR.")) == "A short TL;DR."
+    assert explore.snippet(Paper("p", "T")) == "" and explore.snippet(None) == ""
+    one_word = explore.snippet(Paper("p", "T", abstract="x" * 500))
+    assert one_word == "x" * explore.SNIPPET_CHARS + "…"
+
+
+def test_describe_origin_names_sources_and_freshness() -> None:
+    from kg.corpus import CorpusStatus
+
+    def corpus(**kw: object) -> CorpusStatus:
+        base: dict[str, object] = dict(
+            papers=0, papers_full=0, papers_unresolved=0, citations=0, seeds=0,
+            seeds_resolved=0, seeds_unresolved=0, seeds_low_confidence=0, seeds_offline=0,
+            with_abstract=0, with_specter=0, last_fetch=None, last_run=None, path="c",
+        )  # fmt: skip
+        base.update(kw)
+        return CorpusStatus(**base)  # type: ignore[arg-type]
+
+    assert explore.describe_origin(corpus(), []) is None
+    mixed = explore.describe_origin(
+        corpus(
+            papers=12, papers_full=10, papers_unresolved=2, last_fetch="2026-12-01T10:20:30+00:00"
+        ),
+        [("papers", "batch", 10, None), ("local", "lib.bib", 2, None)],
+    )
+    assert mixed == (
+        "10 papers from Semantic Scholar (last fetched 2026-12-01 10:20 UTC); 2 local papers "
+        "from lib.bib, not yet resolved on Semantic Scholar. Connect to Semantic Scholar and "
+        "press Refresh to resolve them."
+    )
+    online = explore.describe_origin(
+        corpus(papers=5, papers_full=5, last_fetch="2026-12-01T10:20:30+00:00"), []
+    )
+    assert online == "5 papers from Semantic Scholar (last fetched 2026-12-01 10:20 UTC)."
