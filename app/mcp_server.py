@@ -207,7 +207,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         return {
             "read": list(result.read),
             "candidates": result.candidates,
-            "weights": dict(result.weights),
+            "weights": {name: round(w, 4) for name, w in result.weights.items()},
             "recommendations": [
                 {
                     "rank": i,
