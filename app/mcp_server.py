@@ -79,11 +79,19 @@ class _Graph:
 
 @contextmanager
 def _tool_errors() -> Iterator[None]:
-    """litkg's own errors as tool errors with litkg's message (no traceback)."""
+    """litkg's own errors (and a full or read-only disk) as tool errors with litkg's
+    message, as the CLI words them (no traceback)."""
+    from app.cli import _os_message
+
     try:
         yield
     except (KGError, ValueError) as exc:
         raise ToolError(str(exc)) from None
+    except OSError as exc:
+        known = _os_message(exc)
+        if known is None:
+            raise
+        raise ToolError(known) from None
 
 
 def _paper_id(ex: Explorer, ref: str) -> str:

@@ -58,7 +58,7 @@ def test_stdio_server_answers_every_tool(data_dir: Path) -> None:
 
     async def scenario() -> None:
         with anyio.fail_after(120):
-            async with stdio_client(params) as (read, write), ClientSession(read, write) as s:
+            async with stdio_client(params) as (rx, tx), ClientSession(rx, tx) as s:
                 await s.initialize()
                 tools = await s.list_tools()
                 seen["tools"] = {t.name for t in tools.tools}
@@ -159,6 +159,23 @@ def test_stdio_server_answers_every_tool(data_dir: Path) -> None:
     # the list is on disk, where `litkg list` and the app read it
     saved = ReadingLists.open(Settings(data_dir=data_dir)).get("To read")
     assert list(saved.paper_ids) == seen["read"]
+
+
+def test_unbuilt_graph_is_a_tool_error_naming_the_fix(tmp_path: Path) -> None:
+    params = StdioServerParameters(command=CLI[0], args=[*CLI[1:], "mcp"], env=_env(tmp_path))
+    seen: dict[str, str] = {}
+
+    async def scenario() -> None:
+        with anyio.fail_after(60):
+            async with stdio_client(params) as (rx, tx), ClientSession(rx, tx) as s:
+                await s.initialize()
+                seen["search"] = await _error(s, "search", query="attention")
+                seen["recommend"] = await _error(s, "recommend", read=["ARXIV:1706.03762"], k=3)
+
+    anyio.run(scenario)
+    for message in seen.values():
+        assert "run `litkg build`" in message
+        assert "Traceback" not in message
 
 
 def _free_port() -> int:
