@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-ADAPTERS = {"streamlit", "typer", "app"}
+ADAPTERS = {"streamlit", "typer", "app", "mcp"}
 
 
 def imports_of(path: Path) -> set[str]:
