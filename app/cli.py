@@ -311,7 +311,13 @@ def _register_command_modules() -> None:
     """Commands of other rooms live in their own modules, each registering on ``app``."""
     import importlib
 
-    for name in ("app.cli_graph", "app.cli_recommend", "app.cli_export", "app.cli_app"):
+    for name in (
+        "app.cli_graph",
+        "app.cli_recommend",
+        "app.cli_export",
+        "app.cli_app",
+        "app.cli_snapshot",
+    ):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
