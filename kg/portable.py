@@ -314,13 +314,15 @@ def _get_any_dim(cache: EmbeddingCache, model: str, texts: Sequence[str]) -> dic
     scan of the model's rows, matched by :func:`kg.embed.cache_key`."""
     from kg.embed import cache_key
 
-    keys = {cache_key(model, t): i for i, t in enumerate(texts)}
+    keys: dict[bytes, list[int]] = {}
+    for i, t in enumerate(texts):
+        keys.setdefault(cache_key(model, t), []).append(i)  # two papers may share a text
     out: dict[int, np.ndarray] = {}
     rows = cache._db.execute("SELECT key, dim, vec FROM embeddings WHERE model = ?", (model,))
     for key, dim, blob in rows:
-        i = keys.get(bytes(key))
-        if i is not None and len(blob) == 4 * int(dim):
-            out[i] = np.frombuffer(blob, dtype=np.float32)
+        if len(blob) == 4 * int(dim):
+            for i in keys.get(bytes(key), ()):
+                out[i] = np.frombuffer(blob, dtype=np.float32)
     return out
 
 
@@ -897,23 +899,21 @@ def _cache_embeddings(
     if not rows:
         return 0
     by_id = {p.paper_id: p for p, _, _, _ in papers}
-    groups: dict[tuple[str, int], tuple[list[str], list[list[float]]]] = {}
+    groups: dict[tuple[str, int], dict[str, list[float]]] = {}
     for r in rows:
         paper = by_id.get(r["paper_id"])
         if paper is None or not r["model"] or not r["vector"]:
             continue
-        texts, vecs = groups.setdefault((r["model"], len(r["vector"])), ([], []))
-        texts.append(paper_text(paper.title, paper.abstract)[0])
-        vecs.append(r["vector"])
+        text = paper_text(paper.title, paper.abstract)[0]  # papers sharing a text share a key
+        groups.setdefault((r["model"], len(r["vector"])), {})[text] = r["vector"]
     added = 0
     with EmbeddingCache(settings.graph_dir) as cache:
-        for (model, dim), (texts, vecs) in sorted(groups.items()):
+        for (model, dim), by_text in sorted(groups.items()):
+            texts = list(by_text)
             have = cache.get_many(model, texts, dim)
-            new = [i for i in range(len(texts)) if i not in have]
+            new = [t for i, t in enumerate(texts) if i not in have]
             if new:
-                cache.put_many(
-                    model, [texts[i] for i in new], np.asarray([vecs[i] for i in new], np.float32)
-                )
+                cache.put_many(model, new, np.asarray([by_text[t] for t in new], np.float32))
                 added += len(new)
     return added
 

@@ -467,3 +467,18 @@ def test_odd_text_round_trips(papers: list[Paper]) -> None:
             assert [store.get_paper(p.paper_id) for p in papers] == papers
         with EmbeddingCache(target.graph_dir) as cache:
             assert len(cache.get_many("fake-bow-16", texts, 16)) == len(texts)
+
+
+def test_papers_sharing_a_text_share_one_cached_vector(tmp_path: Path) -> None:
+    source = fresh(tmp_path, "a")
+    twins = [Paper("1" * 40, "Same title"), Paper("2" * 40, "Same title")]
+    with CorpusStore(source.corpus_path) as store:
+        for p in twins:
+            store.upsert_paper(p, detail=DETAIL_FULL)
+    build(source, embedder=FakeEmbedder(16), progress=False, tune=False, rdf=False)
+    report = export_snapshot(source, tmp_path / "snap")
+    assert report.counts["embeddings"] == 2  # one row per paper
+    target = fresh(tmp_path, "b")
+    assert import_snapshot(target, tmp_path / "snap").embeddings_added == 1  # one key
+    built = build(target, embedder=FakeEmbedder(16), progress=False, tune=False, rdf=False)
+    assert built.embedded_new == 0
