@@ -178,6 +178,8 @@ class ImportReport:
     already_imported: bool
     created_at: str | None = None
     litkg_version: str | None = None
+    #: The embedder the snapshot's text embeddings came from (its cache-key name).
+    embedding_model: str | None = None
 
     def lines(self) -> list[str]:
         out = [
@@ -192,7 +194,13 @@ class ImportReport:
                 f"  merged: {self.rows_changed} corpus rows added or enriched, "
                 f"{self.embeddings_added} text embeddings cached"
             )
-        out.append("  next: `litkg build` (no S2 calls; cached embeddings are reused)")
+        if self.embedding_model:
+            out.append(
+                f"  next: `litkg build` (no S2 calls; it reuses the snapshot's embeddings when "
+                f"its embedder is {self.embedding_model})"
+            )
+        else:
+            out.append("  next: `litkg build` (no S2 calls; the snapshot has no text embeddings)")
         return out
 
 
@@ -850,7 +858,14 @@ def _merge(
         already_imported=not first,
         created_at=manifest.get("created_at"),
         litkg_version=manifest.get("litkg_version"),
+        embedding_model=_embedding_model_of(manifest),
     )
+
+
+def _embedding_model_of(manifest: Mapping[str, Any]) -> str | None:
+    embeddings = manifest.get("embeddings")
+    model = embeddings.get("model") if isinstance(embeddings, dict) else None
+    return model if isinstance(model, str) else None
 
 
 def _merge_paper(
