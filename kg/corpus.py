@@ -956,9 +956,10 @@ class CorpusStore:
             for a, p in self._db.execute("SELECT alias, paper_id FROM aliases ORDER BY alias")
         ]
 
-    def merge_aliases(self, rows: Iterable[tuple[str, str]]) -> None:
-        """Add aliases not yet known (a known alias keeps its paper)."""
-        self._db.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?)", list(rows))
+    def merge_aliases(self, rows: Iterable[tuple[str, str]], *, replace: bool = False) -> None:
+        """Add aliases not yet known (a known alias keeps its paper unless ``replace``)."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        self._db.executemany(f"{verb} INTO aliases VALUES (?, ?)", list(rows))
 
     def same_as_rows(self) -> list[tuple[str, str, str | None]]:
         """Every folded twin: ``(paper_id, canonical_id, reason)``."""

@@ -801,6 +801,7 @@ def _merge(
     counts = {name.removesuffix(".parquet"): n for name, n in counts.items()}
     with CorpusStore(settings.corpus_path) as store, store.transaction():
         before = store.changes()
+        known_aliases = {a for a, _ in store.aliases()}
         for paper, detail, endpoint, fetched_at in papers:
             _merge_paper(store, paper, detail, endpoint, fetched_at, specter.get(paper.paper_id))
         store.merge_citations(
@@ -837,7 +838,11 @@ def _merge(
             )
             for r in tables["seeds.parquet"]
         )
-        store.merge_aliases((r["alias"], r["paper_id"]) for r in tables["aliases.parquet"])
+        # An alias known before the import keeps its paper; one the papers just brought
+        # points where the snapshot says (two papers may claim one DOI).
+        aliases = [(r["alias"], r["paper_id"]) for r in tables["aliases.parquet"]]
+        store.merge_aliases(a for a in aliases if a[0] in known_aliases)
+        store.merge_aliases((a for a in aliases if a[0] not in known_aliases), replace=True)
         store.merge_same_as(
             (r["paper_id"], r["canonical_id"], r["reason"]) for r in tables["same_as.parquet"]
         )
