@@ -325,6 +325,7 @@ def _register_command_modules() -> None:
         "app.cli_export",
         "app.cli_app",
         "app.cli_mcp",
+        "app.cli_snapshot",
     ):
         try:
             importlib.import_module(name)

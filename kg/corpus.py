@@ -112,6 +112,13 @@ CREATE TABLE IF NOT EXISTS cocitation_done (
     kept INTEGER NOT NULL,
     fetched_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS snapshot_imports (
+    snapshot_id TEXT PRIMARY KEY,
+    manifest TEXT NOT NULL,
+    origin TEXT,
+    imported_at TEXT NOT NULL,
+    papers TEXT NOT NULL DEFAULT '[]'
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
     started_at TEXT NOT NULL,
@@ -167,6 +174,28 @@ class SeedRow:
     method: str | None = None
     match_score: float | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    """A stored paper with its bookkeeping (for portable snapshots)."""
+
+    paper: Paper
+    detail: int
+    endpoint: str | None
+    fetched_at: str | None
+    specter: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotImport:
+    """One portable snapshot imported into the corpus (``kg.portable``)."""
+
+    snapshot_id: str
+    manifest: dict[str, Any]
+    origin: str | None
+    imported_at: str
+    paper_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -776,17 +805,198 @@ class CorpusStore:
         """Where stored records came from: ``(kind, endpoint or source, rows, latest time)``.
 
         ``kind`` is ``papers`` (resolved), ``local`` (known only from a user's
-        file), ``citations`` or ``seeds`` (then the second field is the source).
+        file), ``citations``, ``seeds`` (then the second field is the source) or
+        ``snapshots`` (a portable snapshot imported: its id, papers, import time).
         """
+        snapshots = (
+            " UNION ALL SELECT 'snapshots', snapshot_id, json_array_length(papers), imported_at"
+            " FROM snapshot_imports"
+            if self._has_table("snapshot_imports")  # absent from a read-only older store
+            else ""
+        )
         rows = self._db.execute(
-            "SELECT CASE WHEN resolved THEN 'papers' ELSE 'local' END, endpoint, count(*),"
+            "SELECT CASE WHEN resolved THEN 'papers' ELSE 'local' END, endpoint, count(*),"  # noqa: S608 (constant text only)
             " max(fetched_at) FROM papers GROUP BY 1, 2"
             " UNION ALL SELECT 'citations', endpoint, count(*), max(fetched_at)"
             " FROM citations GROUP BY 2"
             " UNION ALL SELECT 'seeds', source, count(*), max(updated_at) FROM seeds GROUP BY 2"
-            " ORDER BY 1, 2"
+            + snapshots
+            + " ORDER BY 1, 2"
         ).fetchall()
         return [(str(r[0]), r[1], int(r[2]), r[3]) for r in rows]
+
+    def _has_table(self, name: str) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+            is not None
+        )
+
+    # ------------------------------------------------------------------ portable snapshots
+    # Whole rows (with their endpoint and fetch time) out, and merged back in, for
+    # kg.portable. Merges never downgrade: the richer or newer record stays.
+    def changes(self) -> int:
+        """Rows inserted, updated or deleted through this connection so far."""
+        return int(self._db.total_changes)
+
+    def paper_rows(self) -> Iterator[PaperRow]:
+        """Every paper with how much is known of it, where and when it was fetched."""
+        for data, detail, specter, endpoint, fetched_at in self._db.execute(
+            "SELECT data, detail, specter, endpoint, fetched_at FROM papers ORDER BY paper_id"
+        ):
+            yield PaperRow(
+                paper_from_json(data),
+                int(detail),
+                endpoint,
+                fetched_at,
+                None if specter is None else np.frombuffer(specter, dtype=np.float32),
+            )
+
+    def paper_row(self, paper_id: str) -> PaperRow | None:
+        row = self._db.execute(
+            "SELECT data, detail, specter, endpoint, fetched_at FROM papers WHERE paper_id = ?",
+            (paper_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        data, detail, specter, endpoint, fetched_at = row
+        return PaperRow(
+            paper_from_json(data),
+            int(detail),
+            endpoint,
+            fetched_at,
+            None if specter is None else np.frombuffer(specter, dtype=np.float32),
+        )
+
+    def citation_rows(self) -> Iterator[tuple[Citation, str | None, str | None]]:
+        """Every edge with its endpoint and fetch time."""
+        for citing, cited, contexts, intents, infl, endpoint, fetched_at in self._db.execute(
+            "SELECT citing, cited, contexts, intents, is_influential, endpoint, fetched_at"
+            " FROM citations ORDER BY citing, cited"
+        ):
+            yield (
+                Citation(
+                    citing,
+                    cited,
+                    tuple(json.loads(contexts)),
+                    tuple(json.loads(intents)),
+                    None if infl is None else bool(infl),
+                ),
+                endpoint,
+                fetched_at,
+            )
+
+    def merge_citations(self, rows: Iterable[tuple[Citation, str | None, str | None]]) -> None:
+        """Add edges; an edge already stored is replaced only when it has no contexts and
+        the new one has (a closed reference list's edge, then S2's with its sentences)."""
+        self._db.executemany(
+            "INSERT INTO citations VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (citing, cited)"
+            " DO UPDATE SET contexts = excluded.contexts, intents = excluded.intents,"
+            " is_influential = excluded.is_influential, endpoint = excluded.endpoint,"
+            " fetched_at = excluded.fetched_at"
+            " WHERE citations.contexts = '[]' AND excluded.contexts != '[]'",
+            [
+                (
+                    c.citing,
+                    c.cited,
+                    json.dumps(list(c.contexts), ensure_ascii=False),
+                    json.dumps(list(c.intents)),
+                    None if c.is_influential is None else int(c.is_influential),
+                    endpoint,
+                    fetched_at or now_iso(),
+                )
+                for c, endpoint, fetched_at in rows
+            ],
+        )
+
+    def seed_rows(self) -> list[tuple[SeedRow, str | None]]:
+        """Every seed row with the time it was last written."""
+        times = {
+            (str(r[0]), int(r[1])): r[2]
+            for r in self._db.execute("SELECT source, position, updated_at FROM seeds")
+        }
+        return [(row, times.get((row.source, row.position))) for row in self.seeds()]
+
+    def merge_seeds(self, rows: Iterable[tuple[SeedRow, str | None]]) -> None:
+        """Add seed rows; a row already stored is replaced only when the new one is
+        resolved and the stored one is not."""
+        self._db.executemany(
+            "INSERT INTO seeds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source, position) DO UPDATE SET title = excluded.title,"
+            " url = excluded.url, ids = excluded.ids, section_path = excluded.section_path,"
+            " note = excluded.note, status = excluded.status, paper_id = excluded.paper_id,"
+            " method = excluded.method, match_score = excluded.match_score,"
+            " reason = excluded.reason, updated_at = excluded.updated_at"
+            " WHERE seeds.status != 'resolved' AND excluded.status = 'resolved'",
+            [
+                (
+                    row.source,
+                    row.position,
+                    row.title,
+                    row.url,
+                    json.dumps(list(row.ids)),
+                    json.dumps(list(row.section_path), ensure_ascii=False),
+                    row.note,
+                    row.status,
+                    row.paper_id,
+                    row.method,
+                    row.match_score,
+                    row.reason,
+                    updated_at or now_iso(),
+                )
+                for row, updated_at in rows
+            ],
+        )
+
+    def aliases(self) -> list[tuple[str, str]]:
+        """Every ``(alias, paper_id)``."""
+        return [
+            (str(a), str(p))
+            for a, p in self._db.execute("SELECT alias, paper_id FROM aliases ORDER BY alias")
+        ]
+
+    def merge_aliases(self, rows: Iterable[tuple[str, str]], *, replace: bool = False) -> None:
+        """Add aliases not yet known (a known alias keeps its paper unless ``replace``)."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        self._db.executemany(f"{verb} INTO aliases VALUES (?, ?)", list(rows))
+
+    def same_as_rows(self) -> list[tuple[str, str, str | None]]:
+        """Every folded twin: ``(paper_id, canonical_id, reason)``."""
+        return [
+            (str(a), str(b), r)
+            for a, b, r in self._db.execute(
+                "SELECT paper_id, canonical_id, reason FROM same_as ORDER BY paper_id"
+            )
+        ]
+
+    def merge_same_as(self, rows: Iterable[tuple[str, str, str | None]]) -> None:
+        """Add twins not yet known (a known twin keeps its canonical paper)."""
+        self._db.executemany("INSERT OR IGNORE INTO same_as VALUES (?, ?, ?)", list(rows))
+
+    def record_snapshot_import(
+        self, snapshot_id: str, manifest: str, origin: str | None, paper_ids: Sequence[str]
+    ) -> bool:
+        """Remember that a portable snapshot was imported (once: False when it already was)."""
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO snapshot_imports VALUES (?, ?, ?, ?, ?)",
+            (snapshot_id, manifest, origin, now_iso(), json.dumps(sorted(set(paper_ids)))),
+        )
+        return cur.rowcount > 0
+
+    def snapshot_imports(self) -> list[SnapshotImport]:
+        """The portable snapshots imported into this corpus, oldest first."""
+        if not self._has_table("snapshot_imports"):
+            return []
+        return [
+            SnapshotImport(
+                str(sid), json.loads(manifest), origin, str(at), tuple(json.loads(papers))
+            )
+            for sid, manifest, origin, at, papers in self._db.execute(
+                "SELECT snapshot_id, manifest, origin, imported_at, papers"
+                " FROM snapshot_imports ORDER BY imported_at, snapshot_id"
+            )
+        ]
 
     def integrity_ok(self) -> bool:
         return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")

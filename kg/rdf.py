@@ -30,6 +30,12 @@ Named graphs (one per source; each described with PROV-O in the meta graph)
 ``graph/local/papers``                 works known only from a user's file
 ``graph/source/<source>``              one reading list (seed page, BibTeX file)
 ``graph/topics/<scheme>``              one topic scheme and its memberships
+``graph/snapshot/<id>``                one imported portable snapshot (``kg.portable``):
+                                       the snapshot (``litkg:Snapshot``, a
+                                       ``prov:Entity``: creation time, format and
+                                       litkg version, ``prov:hadMember`` per paper),
+                                       its sources (licence, fetch time) and the
+                                       import (a ``prov:Activity`` that ``prov:used`` it)
 ``graph/meta``                         ``prov:generatedAtTime`` (latest fetch time
                                        from the corpus store), ``prov:wasDerivedFrom``,
                                        ``litkg:endpoint``, content hash and triple
@@ -131,7 +137,7 @@ from rdflib.query import Result
 from rdflib.store import Store
 from rdflib.term import BNode, IdentifiedNode, Node
 
-from kg.corpus import DUPLICATE, OFFLINE, RESOLVED, CorpusStore, SeedRow
+from kg.corpus import DUPLICATE, OFFLINE, RESOLVED, CorpusStore, SeedRow, SnapshotImport
 from kg.errors import GraphStoreError, NotInGraphError, QueryTimeout, SparqlError
 from kg.model import Author, Citation, Paper, Topic, TopicMembership, is_s2_paper_id
 from kg.settings import Settings
@@ -755,6 +761,68 @@ def _reading_list_raw(source: str, rows: Sequence[SeedRow]) -> list[Raw]:
             p = str(paper_iri(row.paper_id))
             out += [(entry, P.listed_paper, p), (p, P.listed_in, lst)]
     return out
+
+
+def snapshot_graph(snapshot_id: str) -> URIRef:
+    """The named graph describing one imported portable snapshot."""
+    return graph_iri("snapshot", snapshot_id[:16])
+
+
+def snapshot_iri(snapshot_id: str) -> str:
+    return f"{BASE}snapshot/{snapshot_id[:16]}"
+
+
+def _snapshot_raw(imp: SnapshotImport) -> list[Raw]:
+    """An imported snapshot in PROV-O: the snapshot, its sources, the import."""
+    m = imp.manifest
+    snap = snapshot_iri(imp.snapshot_id)
+    act = f"{snap}/import"
+    prov = PROV
+    what = f"reading list {m['list']}" if m.get("list") else "whole corpus"
+    out: list[Raw] = [
+        (snap, _TYPE, str(LITKG.Snapshot)),
+        (snap, _TYPE, str(prov.Entity)),
+        (snap, _P.title, (f"litkg snapshot ({what})", None)),
+        (snap, str(LITKG.sha256), (imp.snapshot_id, None)),
+        (act, _TYPE, str(prov.Activity)),
+        (act, str(prov.used), snap),
+    ]
+    if isinstance(m.get("format_version"), int):
+        out.append((snap, str(LITKG.snapshotFormat), _i(m["format_version"])))
+    if m.get("litkg_version"):
+        out.append((snap, str(LITKG.litkgVersion), (str(m["litkg_version"]), None)))
+    created = _iso(m.get("created_at") if isinstance(m.get("created_at"), str) else None)
+    if created:
+        out.append((snap, str(prov.generatedAtTime), (created, _DATETIME)))
+    if _iso(imp.imported_at):
+        out.append((act, str(prov.endedAtTime), (imp.imported_at, _DATETIME)))
+    if imp.origin:
+        out.append((act, str(DCTERMS.source), (imp.origin, None)))
+    for n, src in enumerate(m.get("sources") or []):
+        if not isinstance(src, dict):
+            continue
+        node = f"{snap}/source/{n + 1}"
+        out += [(node, _TYPE, str(prov.Entity)), (snap, str(prov.wasDerivedFrom), node)]
+        if src.get("name"):
+            out.append((node, _P.title, (f"{src['name']} ({src.get('kind')})", None)))
+        if src.get("endpoint"):
+            out.append((node, str(LITKG.endpoint), (str(src["endpoint"]), None)))
+        if src.get("licence"):
+            out.append((node, str(LITKG.licence), (str(src["licence"]), None)))
+        if isinstance(src.get("rows"), int):
+            out.append((node, str(LITKG.rowCount), _i(src["rows"])))
+        fetched = _iso(src.get("fetched_at") if isinstance(src.get("fetched_at"), str) else None)
+        if fetched:
+            out.append((node, str(prov.generatedAtTime), (fetched, _DATETIME)))
+        if src.get("kind") in ("papers", "citations"):
+            out.append((node, str(prov.wasDerivedFrom), str(S2_API_IRI)))
+    for pid in imp.paper_ids:
+        out.append((snap, str(prov.hadMember), str(paper_iri(pid))))
+    return out
+
+
+def _snapshot_maker(imp: SnapshotImport) -> Callable[[], Iterable[Raw]]:
+    return lambda: _snapshot_raw(imp)
 
 
 def reading_list_to_triples(source: str, rows: Sequence[SeedRow]) -> list[Triple]:
@@ -2091,6 +2159,18 @@ def _plan(
                 (list_iri(source),),
                 (source,),
                 seed_times.get(source),
+            )
+        )
+
+    for imp in store.snapshot_imports():
+        specs.append(
+            _Spec(
+                snapshot_graph(imp.snapshot_id),
+                f"Portable snapshot {imp.snapshot_id[:12]}",
+                _snapshot_maker(imp),
+                (URIRef(snapshot_iri(imp.snapshot_id)),),
+                (),
+                imp.imported_at,
             )
         )
 

@@ -105,6 +105,7 @@ class LITKG(DefinedNamespace):
     ExternalId: URIRef  # an identifier of a scheme without a dedicated property
     SourceGraph: URIRef  # one of litkg's named graphs (also a prov:Entity)
     Build: URIRef  # the record of the last RDF build
+    Snapshot: URIRef  # a portable corpus snapshot imported into the corpus (a prov:Entity)
 
     # paper identifiers
     s2PaperId: URIRef
@@ -172,6 +173,13 @@ class LITKG(DefinedNamespace):
     contentHash: URIRef
     tripleCount: URIRef
     buildState: URIRef
+
+    # portable snapshots (kg.portable)
+    snapshotFormat: URIRef  # the snapshot's format_version
+    litkgVersion: URIRef  # the litkg that wrote it
+    sha256: URIRef  # sha256 of its manifest.json (the snapshot's id)
+    licence: URIRef  # a source's licence, as the manifest states it
+    rowCount: URIRef  # rows a source contributed
 
 
 class FABIO(DefinedNamespace):

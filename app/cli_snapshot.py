@@ -1,0 +1,63 @@
+"""``litkg snapshot export`` and ``litkg snapshot import``: portable corpus snapshots.
+
+Thin adapters over :mod:`kg.portable`. One person with an S2 key ingests and exports;
+the others import (a folder, a ``.tar``/``.tar.gz``, or an https URL) and build.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli import _friendly, _settings, app
+
+snapshot_app = typer.Typer(
+    name="snapshot",
+    help="Portable corpus snapshots (Parquet + manifest): export one, or import one.",
+    no_args_is_help=True,
+)
+app.add_typer(snapshot_app, name="snapshot")
+
+
+@snapshot_app.command("export")
+@_friendly
+def snapshot_export(
+    path: Annotated[
+        Path,
+        typer.Argument(help="Where to write it: a new folder, or a file ending .tar or .tar.gz"),
+    ],
+    list_name: Annotated[
+        str | None,
+        typer.Option(
+            "--list",
+            help="Only this reading list (a seed source, or one of `litkg list`) and the "
+            "papers citing or cited by its papers",
+        ),
+    ] = None,
+) -> None:
+    """Write the corpus (or one reading list and its neighbourhood) as a snapshot."""
+    from kg.portable import export_snapshot
+
+    report = export_snapshot(_settings(), path, list_name=list_name)
+    for line in report.lines():
+        typer.echo(line)
+
+
+@snapshot_app.command("import")
+@_friendly
+def snapshot_import(
+    source: Annotated[
+        str, typer.Argument(help="A snapshot folder, .tar/.tar.gz file, or https:// URL")
+    ],
+) -> None:
+    """Check a snapshot (format, checksums) and merge it into the corpus (idempotent)."""
+    from kg.fileio import writer_lock
+    from kg.portable import import_snapshot
+
+    settings = _settings()
+    with writer_lock(settings.data_dir, "snapshot import"):
+        report = import_snapshot(settings, source)
+    for line in report.lines():
+        typer.echo(line)
