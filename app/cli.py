@@ -99,6 +99,16 @@ def _settings() -> Any:
     return Settings.from_env()
 
 
+def exposure_warning(host: str) -> str | None:
+    """The warning for an address other machines can reach (``None`` for loopback)."""
+    if host.strip().lower().strip("[]") in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (
+        f"warning: listening on {host}: anyone who can reach this port can read the graph, "
+        f"run SPARQL queries and change reading lists (the app has no login)"
+    )
+
+
 @app.command()
 @_friendly
 def ingest(

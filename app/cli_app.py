@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli import _friendly, _settings, app
+from app.cli import _friendly, _settings, app, exposure_warning
 
 HOME = Path(__file__).resolve().with_name("Home.py")
 #: The port ``litkg app`` serves on unless ``--port`` or ``LITKG_APP_PORT`` says otherwise.
@@ -39,16 +39,6 @@ def streamlit_command(port: int, host: str) -> list[str]:
         "--runner.magicEnabled=false",
         "--global.developmentMode=false",
     ]
-
-
-def exposure_warning(host: str) -> str | None:
-    """The warning for an address other machines can reach (``None`` for loopback)."""
-    if host.strip().lower().strip("[]") in ("127.0.0.1", "localhost", "::1"):
-        return None
-    return (
-        f"warning: listening on {host}: anyone who can reach this port can read the graph, "
-        f"run SPARQL queries and change reading lists (the app has no login)"
-    )
 
 
 @app.command("app")

@@ -11,8 +11,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli import _friendly, _settings, app
-from app.cli_app import exposure_warning
+from app.cli import _friendly, _settings, app, exposure_warning
 
 
 @app.command("mcp")

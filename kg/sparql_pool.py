@@ -287,6 +287,11 @@ class QueryPool:
         with self._cond:
             return len(self._busy)
 
+    def waiting(self) -> int:
+        """Queries waiting for a worker now."""
+        with self._cond:
+            return len(self._queue)
+
     def close(self) -> None:
         with self._cond:
             self._closed = True

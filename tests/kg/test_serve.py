@@ -267,9 +267,10 @@ def test_slow_queries_cannot_starve_a_fast_one(dataset: Dataset) -> None:
         for t in slow_threads:
             t.start()
         deadline = time.monotonic() + 5
-        while srv.pool.running() < 4 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert srv.pool.running() == 4  # every worker busy with a slow query
+        while (srv.pool.running(), srv.pool.waiting()) != (4, 4) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # every worker busy with a slow query, and 4 more slow ones queued ahead of the fast one
+        assert (srv.pool.running(), srv.pool.waiting()) == (4, 4)
         with httpx.Client(base_url=base, timeout=30) as c:
             started = time.monotonic()
             fast = c.get("/sparql", params={"query": QUERY})
