@@ -43,7 +43,11 @@ OUT = HERE / "snapshot"
 #: Every time stamp of the snapshot (its rows' fetch times and ``created_at``).
 STAMP = "2026-12-06T00:00:00+00:00"
 SEED_PAGE = Path("seeds", "mechanistic-interpretability.dokuwiki.txt")
-LIBRARIES = ("mi-review-library.bib.gz", "mi-superposition-library.bib", "mi-robustness-library.bib")
+LIBRARIES = (
+    "mi-review-library.bib.gz",
+    "mi-superposition-library.bib",
+    "mi-robustness-library.bib",
+)
 LLM_PAPERS = "llm-papers.jsonl.gz"
 #: What makes an llm-papers record part of the field (its title or one of its tags).
 RELEVANT = re.compile(
@@ -56,7 +60,9 @@ CC0 = "CC0 1.0 (arXiv's descriptive metadata, abstracts included)"
 SEED_LICENCE = "given with the project (the seed page litkg is built around)"
 
 
-def _arxiv_paper(arxiv: str, title: str, authors: list[str], year: int | None, abstract: str | None) -> Paper:
+def _arxiv_paper(
+    arxiv: str, title: str, authors: list[str], year: int | None, abstract: str | None
+) -> Paper:
     """A local paper of the five kept fields, with the offline ingest's ``local:`` id."""
     return Paper(
         paper_id=_local_id([f"ARXIV:{arxiv}"], title, year),
