@@ -27,10 +27,12 @@ build: setup
 LITKG_APP_PORT ?= 8501
 
 # Online, the ingest fetches from S2 as usual. Offline, it says in one line that S2 is
-# unreachable and keeps the seed page's papers as local papers (text only) so the build
-# and the app still work; what an earlier online run stored is kept and used.
+# unreachable and keeps the seed page's papers as local papers (text only); then the
+# bundled starter snapshot (data/starter/) goes into a corpus that holds nothing else
+# (never over one you built), so the build (which reuses its vectors) and the app work.
 run: setup
 	$(VENV)/bin/litkg ingest --fallback-offline || $(VENV)/bin/litkg status
+	$(VENV)/bin/litkg snapshot starter
 	$(VENV)/bin/litkg build
 	$(VENV)/bin/litkg app --port $(LITKG_APP_PORT)
 

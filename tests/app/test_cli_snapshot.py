@@ -118,3 +118,19 @@ def test_import_takes_the_writer_lock(source: Path, tmp_path: Path) -> None:
         thread.join()
     assert code == 2 and "is being written by `litkg build`" in err
     assert not (target / "corpus.sqlite").exists()
+
+
+def test_snapshot_starter_says_in_one_line_what_it_did(source: Path, tmp_path: Path) -> None:
+    """Over a corpus with S2 papers it imports nothing; into an empty one, the starter."""
+    with CorpusStore(source / "corpus.sqlite", create=False) as store:
+        before = store.status()
+    code, out, _ = run("snapshot", "starter", data_dir=source)
+    assert code == 0 and len(out.strip().splitlines()) == 1
+    assert out.startswith(
+        f"starter snapshot not imported: the corpus holds {before.papers_full:,} Semantic "
+        "Scholar papers"
+    )
+    with CorpusStore(source / "corpus.sqlite", create=False) as store:
+        assert store.status() == before and store.snapshot_imports() == []
+    code, out, _ = run("snapshot", "starter", data_dir=tmp_path / "empty")
+    assert code == 0 and out.startswith("starter snapshot imported: ") and "text only" in out
