@@ -687,21 +687,7 @@ class CorpusStore:
     def put_seed(self, row: SeedRow) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO seeds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                row.source,
-                row.position,
-                row.title,
-                row.url,
-                json.dumps(list(row.ids)),
-                json.dumps(list(row.section_path), ensure_ascii=False),
-                row.note,
-                row.status,
-                row.paper_id,
-                row.method,
-                row.match_score,
-                row.reason,
-                now_iso(),
-            ),
+            _seed_values(row, now_iso()),
         )
 
     def seeds(self, source: str | None = None) -> list[SeedRow]:
@@ -929,24 +915,7 @@ class CorpusStore:
             " method = excluded.method, match_score = excluded.match_score,"
             " reason = excluded.reason, updated_at = excluded.updated_at"
             " WHERE seeds.status != 'resolved' AND excluded.status = 'resolved'",
-            [
-                (
-                    row.source,
-                    row.position,
-                    row.title,
-                    row.url,
-                    json.dumps(list(row.ids)),
-                    json.dumps(list(row.section_path), ensure_ascii=False),
-                    row.note,
-                    row.status,
-                    row.paper_id,
-                    row.method,
-                    row.match_score,
-                    row.reason,
-                    updated_at or now_iso(),
-                )
-                for row, updated_at in rows
-            ],
+            [_seed_values(row, updated_at or now_iso()) for row, updated_at in rows],
         )
 
     def aliases(self) -> list[tuple[str, str]]:
@@ -1010,3 +979,22 @@ def _intents(text: str) -> tuple[str, ...]:
 
 def _with_tags(paper: Paper, tags: tuple[str, ...]) -> Paper:
     return replace(paper, tags=tags)
+
+
+def _seed_values(row: SeedRow, updated_at: str) -> tuple[Any, ...]:
+    """A seed row as the ``seeds`` table's columns, in order."""
+    return (
+        row.source,
+        row.position,
+        row.title,
+        row.url,
+        json.dumps(list(row.ids)),
+        json.dumps(list(row.section_path), ensure_ascii=False),
+        row.note,
+        row.status,
+        row.paper_id,
+        row.method,
+        row.match_score,
+        row.reason,
+        updated_at,
+    )
