@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kg.corpus import OFFLINE, RESOLVED
 from kg.errors import EvaluationError
 from kg.graph import CitationGraph
 from kg.model import Citation, Paper
@@ -994,6 +995,8 @@ AUTO_MIN_LISTS = 4
 #: ... each with at least this many papers in the graph.
 AUTO_LIST_SIZE = 4
 AUTO_LIST_READ = 2  # read papers per query (the rest of the list is hidden)
+#: Seed rows that are papers of the graph: resolved on S2, or kept offline as local papers.
+LISTED = frozenset({RESOLVED, OFFLINE})
 AUTO_LIST_DRAWS = 5  # queries per list
 #: A tag (e.g. a BibTeX keyword) on more than this share of the papers is no list.
 AUTO_TAG_MAX_SHARE = 0.3
@@ -1061,13 +1064,13 @@ def _tune_line(
 
 
 def seed_sections(kg: KnowledgeGraph, min_size: int = AUTO_LIST_SIZE) -> dict[str, list[str]]:
-    """The curated seed page's sections as groups: the resolved papers listed under one
+    """The curated seed page's sections as groups: the papers listed under one
     section heading (``Papers > Induction Heads``), by graph id; sections with fewer than
     ``min_size`` papers in the graph are left out."""
     index = RecommendIndex.of(kg)
     groups: dict[str, set[str]] = {}
     for row in kg.seeds:
-        if row.status != "resolved" or not row.paper_id or not row.section_path:
+        if row.status not in LISTED or not row.paper_id or not row.section_path:
             continue
         j = index.pos.get(index.canon(row.paper_id))
         if j is None or not index.recommendable[j]:
@@ -1102,7 +1105,7 @@ def curated_lists(
     sectioned = {name.split(": ", 1)[0] for name in lists}
     whole: dict[str, list[str]] = {}
     for row in kg.seeds:
-        if row.status == "resolved" and row.paper_id and row.source not in sectioned:
+        if row.status in LISTED and row.paper_id and row.source not in sectioned:
             whole.setdefault(row.source, []).append(row.paper_id)
     for source, ids in whole.items():
         lists[f"{source} (whole list)"] = node_ids(ids)

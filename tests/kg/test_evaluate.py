@@ -623,3 +623,12 @@ def test_curated_topics_made_from_the_lists_are_hidden_from_the_list_protocol() 
     assert judged_graph(kg) is kg  # nothing curated: the same graph
     topic = evaluate_lists(leaky).method("topic").ndcg
     assert topic == pytest.approx(evaluate_lists(kg).method("topic").ndcg) and topic < 0.9
+
+
+def test_seed_rows_kept_offline_are_lists_too() -> None:
+    kg = sectioned(n_sections=2)
+    offline = [dataclasses.replace(r, status="offline") for r in kg.seeds if r.paper_id]
+    lists = seed_sections(dataclasses.replace(kg, seeds=offline))
+    assert sorted(lists) == ["page.txt: Papers > Section 0", "page.txt: Papers > Section 1"]
+    unresolved = [dataclasses.replace(r, status="unresolved") for r in kg.seeds if r.paper_id]
+    assert seed_sections(dataclasses.replace(kg, seeds=unresolved)) == {}
