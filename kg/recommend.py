@@ -1379,8 +1379,10 @@ def explain(
     no evidence is strong enough to be named, the strongest there is is named anyway."""
     found = _reasons(index, sig, scaled, weights, j, strict=True)
     if not any(signal not in PRIORS for signal, _, _ in found):
-        found += [r for r in _reasons(index, sig, scaled, weights, j, strict=False)
-                  if r[0] not in PRIORS][:1]  # fmt: skip
+        weak = [r for r in _reasons(index, sig, scaled, weights, j, strict=False)
+                if r[0] not in PRIORS]  # fmt: skip
+        if weak:
+            found.append(max(weak, key=lambda r: r[1]))
     found.sort(key=lambda t: -t[1])
     reasons = [text for _, _, text in found[:6]]
     if not reasons:
