@@ -116,6 +116,15 @@ def _syntax_error(text: str, exc: ParseException) -> SparqlSyntaxError:
 MAX_NESTING = 20
 
 
+def _too_deep() -> SparqlSyntaxError:
+    """rdflib's parser or translator ran out of stack on the query."""
+    return SparqlSyntaxError(
+        "SPARQL syntax error: the query is nested too deeply to parse; simplify it",
+        line=1,
+        column=1,
+    )
+
+
 def _check_nesting(text: str) -> None:
     depth = 0
     for kind, _, pos in _tokens(text):
@@ -144,11 +153,7 @@ def check_query(text: str) -> QueryInfo:
         try:
             parsed = parseQuery(text)
         except RecursionError:
-            raise SparqlSyntaxError(
-                "SPARQL syntax error: the query is nested too deeply to parse; simplify it",
-                line=1,
-                column=1,
-            ) from None
+            raise _too_deep() from None
         except ParseException as exc:
             try:
                 parseUpdate(text)
@@ -162,11 +167,7 @@ def check_query(text: str) -> QueryInfo:
         try:
             translated = translateQuery(parsed, initNs={k: URIRef(v) for k, v in PREFIXES.items()})
         except RecursionError:
-            raise SparqlSyntaxError(
-                "SPARQL syntax error: the query is nested too deeply to parse; simplify it",
-                line=1,
-                column=1,
-            ) from None
+            raise _too_deep() from None
         except Exception as exc:
             message = str(exc)
             if "prefix" in message.lower():
