@@ -489,12 +489,17 @@ class CorpusStore:
     def paper_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM papers").fetchone()[0])
 
+    def _temp_ids(self, table: str, paper_ids: Iterable[str]) -> None:
+        """Fill the temporary one-column table ``table`` with ``paper_ids`` for a query to
+        join against."""
+        ids = list(dict.fromkeys(paper_ids))
+        self._db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY)")
+        self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - a fixed internal name
+        self._db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?)", [(i,) for i in ids])  # noqa: S608
+
     def neighbours(self, paper_ids: Sequence[str]) -> list[str]:
         """Papers cited by or citing any of ``paper_ids``, most influential first."""
-        ids = list(dict.fromkeys(paper_ids))
-        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS frontier (id TEXT PRIMARY KEY)")
-        self._db.execute("DELETE FROM frontier")
-        self._db.executemany("INSERT OR IGNORE INTO frontier VALUES (?)", [(i,) for i in ids])
+        self._temp_ids("frontier", paper_ids)
         rows = self._db.execute(
             "SELECT p.paper_id, coalesce(json_extract(p.data, '$.influential_citation_count'), 0) "
             "AS infl FROM papers p WHERE p.paper_id NOT IN (SELECT id FROM frontier) AND ("
@@ -635,10 +640,7 @@ class CorpusStore:
 
     def listed_citers(self, paper_ids: Iterable[str]) -> list[tuple[str, str]]:
         """``(citing, cited)`` for every stored reference list that names one of ``paper_ids``."""
-        ids = list(dict.fromkeys(paper_ids))
-        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
-        self._db.execute("DELETE FROM wanted")
-        self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(i,) for i in ids])
+        self._temp_ids("wanted", paper_ids)
         rows = self._db.execute(
             "SELECT DISTINCT r.paper_id, j.value FROM reference_lists r, json_each(r.refs) j"
             " WHERE j.value IN (SELECT id FROM wanted) ORDER BY 1, 2"
