@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from ingest.errors import IngestError
-from kg.errors import KGError
+from kg.core.errors import KGError
 
 app = typer.Typer(
     name="litkg",
@@ -94,7 +94,7 @@ def _friendly(func: F) -> F:
 
 
 def _settings() -> Any:
-    from kg.settings import Settings
+    from kg.core.settings import Settings
 
     return Settings.from_env()
 
@@ -167,7 +167,7 @@ def ingest(
     from ingest.crawl import CrawlPolicy
     from ingest.pipeline import run_ingest
     from ingest.s2 import S2Client, parse_duration
-    from kg.fileio import writer_lock
+    from kg.core.fileio import writer_lock
 
     settings = _settings()
     policy = CrawlPolicy(
@@ -214,8 +214,8 @@ def status(
     """Counts of papers, edges, seeds and unresolved listings; the last fetch; the
     recommender's weights in force and why."""
     from kg.build import weights_status
-    from kg.corpus import CorpusStore
-    from kg.fileio import lock_holder
+    from kg.core.fileio import lock_holder
+    from kg.store.corpus import CorpusStore
 
     settings = _settings()
     weights = weights_status(settings)

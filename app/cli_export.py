@@ -1,7 +1,7 @@
 """``litkg export`` and the reading-list commands (``list``, ``list-add``, ``list-remove``,
 ``list-move``, ``list-note``, ``list-rename``, ``list-delete``, ``import-list``).
 
-Thin adapters over :mod:`kg.export` and :mod:`kg.readinglists`; papers come
+Thin adapters over :mod:`kg.formats.export` and :mod:`kg.store.readinglists`; papers come
 from the corpus store (``litkg ingest`` fills it).
 """
 
@@ -17,17 +17,17 @@ from typing import Annotated, Any
 import typer
 
 from app.cli import _friendly, _settings, app
-from kg.errors import ExportError, ReadingListError
+from kg.core.errors import ExportError, ReadingListError
 
 
 def _store(settings: Any) -> Any:
-    from kg.corpus import CorpusStore
+    from kg.store.corpus import CorpusStore
 
     return CorpusStore(settings.corpus_path, create=False)
 
 
 def _lists(settings: Any) -> Any:
-    from kg.readinglists import ReadingLists
+    from kg.store.readinglists import ReadingLists
 
     return ReadingLists.open(settings)
 
@@ -105,7 +105,7 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Export a reading list (or --ids papers) as BibTeX, RIS, CSL-JSON, Markdown or CSV."""
-    from kg.export import FORMATS, export, format_for, format_for_path
+    from kg.formats.export import FORMATS, export, format_for, format_for_path
 
     wanted = _split_ids(ids)
     if (name is None) == (not wanted):
@@ -289,8 +289,8 @@ def import_list(
     ] = None,
 ) -> None:
     """Add a BibTeX/RIS/CSL-JSON file's papers to a list (matched by id, DOI, arXiv, title)."""
-    from kg.export import read_entries
-    from kg.fileio import writer_lock
+    from kg.core.fileio import writer_lock
+    from kg.formats.export import read_entries
 
     key = fmt or _sniff(path)
     try:
@@ -323,7 +323,7 @@ def import_list(
 
 
 def _sniff(path: Path) -> str:
-    from kg.export import format_for_path
+    from kg.formats.export import format_for_path
 
     key = format_for_path(path)
     if key in ("bibtex", "ris", "csl-json"):

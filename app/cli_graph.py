@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli import _friendly, _settings, app
-from kg.errors import KGError, QueryParamError
+from kg.core.errors import KGError, QueryParamError
 
 
 def _split_params(items: list[str] | None) -> dict[str, str]:
@@ -28,7 +28,7 @@ def _split_params(items: list[str] | None) -> dict[str, str]:
 
 def _query_text(query: str) -> tuple[str, Any]:
     """(text, canned query or None) for a query string, a file, ``-`` or a canned name."""
-    from kg.sparql import find_canned
+    from kg.rdf.sparql import find_canned
 
     if query == "-":
         return sys.stdin.read(), None
@@ -75,15 +75,15 @@ def sparql(
     list_: Annotated[bool, typer.Option("--list", help="List the canned queries.")] = False,
 ) -> None:
     """Run a read-only SPARQL query over the knowledge graph."""
-    from kg.rdf import open_graph
-    from kg.sparql import (
+    from kg.rdf.pool import QueryPool
+    from kg.rdf.sparql import (
         canned_queries,
         check_service,
         format_result,
         parse_param_value,
         run_query,
     )
-    from kg.sparql_pool import QueryPool
+    from kg.rdf.store import open_graph
 
     if list_:
         for name, cq in canned_queries().items():
@@ -149,8 +149,8 @@ def serve_command(
     ] = None,
 ) -> None:
     """Serve the knowledge graph as a read-only SPARQL 1.1 endpoint."""
-    from kg.rdf import open_graph
-    from kg.serve import serve
+    from kg.rdf.serve import serve
+    from kg.rdf.store import open_graph
 
     settings = _settings()
     dataset = open_graph(settings)
@@ -205,7 +205,7 @@ def export_graph_command(
     ] = None,
 ) -> None:
     """Export the knowledge graph as an RDF file."""
-    from kg.rdf import export_format_for, export_graph, open_graph
+    from kg.rdf.store import export_format_for, export_graph, open_graph
 
     key = export_format_for(output, fmt)
     settings = _settings()

@@ -11,13 +11,13 @@ import typer
 from app.cli import _friendly, _settings, app
 
 if TYPE_CHECKING:
-    from kg.build import KnowledgeGraph
-    from kg.recommend import RecommendationResult
+    from kg.graph.knowledge import KnowledgeGraph
+    from kg.recommend.engine import RecommendationResult
 
 
 def load_graph() -> KnowledgeGraph:
     """The built graph of the current settings (tests replace this)."""
-    from kg.build import KnowledgeGraph
+    from kg.graph.knowledge import KnowledgeGraph
 
     return KnowledgeGraph.load(_settings())
 
@@ -95,7 +95,7 @@ def recommend(
     ] = False,
 ) -> None:
     """What to read next, with the reasons for each paper."""
-    from kg.recommend import Filters, RecommendIndex, reading_path, recommend_detailed
+    from kg.recommend.engine import Filters, RecommendIndex, reading_path, recommend_detailed
 
     _check_format(fmt)
     kg = load_graph()
@@ -183,7 +183,7 @@ def path_command(
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Order papers into a reading path: what a paper builds on comes first."""
-    from kg.recommend import reading_path
+    from kg.recommend.engine import reading_path
 
     _check_format(fmt)
     kg = load_graph()
@@ -238,8 +238,8 @@ def eval_command(
     """Every signal, the fused recommender and baselines side by side, on the graph's
     curated lists (default) or a citation hold-out."""
     from kg.build import save_weights
-    from kg.evaluate import SPLITS, auto_tune, evaluate_holdout, evaluate_lists
-    from kg.readinglists import ReadingLists
+    from kg.recommend.evaluate import SPLITS, auto_tune, evaluate_holdout, evaluate_lists
+    from kg.store.readinglists import ReadingLists
 
     _check_format(fmt)
     if protocol not in ("lists", "holdout"):

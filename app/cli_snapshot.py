@@ -1,6 +1,6 @@
 """``litkg snapshot export`` and ``litkg snapshot import``: portable corpus snapshots.
 
-Thin adapters over :mod:`kg.portable`. One person with an S2 key ingests and exports;
+Thin adapters over :mod:`kg.portable.archive`. One person with an S2 key ingests and exports;
 the others import (a folder, a ``.tar``/``.tar.gz``, or an https URL) and build.
 """
 
@@ -38,7 +38,7 @@ def snapshot_export(
     ] = None,
 ) -> None:
     """Write the corpus (or one reading list and its neighbourhood) as a snapshot."""
-    from kg.portable import export_snapshot
+    from kg.portable.archive import export_snapshot
 
     report = export_snapshot(_settings(), path, list_name=list_name)
     for line in report.lines():
@@ -53,8 +53,8 @@ def snapshot_import(
     ],
 ) -> None:
     """Check a snapshot (format, checksums) and merge it into the corpus (idempotent)."""
-    from kg.fileio import writer_lock
-    from kg.portable import import_snapshot
+    from kg.core.fileio import writer_lock
+    from kg.portable.archive import import_snapshot
 
     settings = _settings()
     with writer_lock(settings.data_dir, "snapshot import"):
@@ -73,6 +73,6 @@ def snapshot_starter(
 ) -> None:
     """Import the bundled starter snapshot into an empty corpus (never over one you built);
     says in one line what it did. `make run` calls it after the ingest."""
-    from kg.starter import STARTER_SNAPSHOT, import_starter
+    from kg.portable.starter import STARTER_SNAPSHOT, import_starter
 
     typer.echo(import_starter(_settings(), source or STARTER_SNAPSHOT).message)

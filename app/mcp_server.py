@@ -7,7 +7,7 @@ JSON. Tools: ``search``, ``paper``, ``recommend``, ``reading_path``, ``sparql``
 the reading lists are resources (``litkg://lists`` and ``litkg://lists/{name}``).
 
 The graph is loaded once per server process, on the first call that needs it. Errors
-from the library (:class:`~kg.errors.KGError`) become tool errors carrying litkg's
+from the library (:class:`~kg.core.errors.KGError`) become tool errors carrying litkg's
 message, which names the fix; never a traceback. Titles, abstracts and notes come from
 third parties and are returned as plain text fields, never as markup or instructions.
 """
@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
-from kg.errors import KGError
+from kg.core.errors import KGError
 
 if TYPE_CHECKING:
-    from kg.explore import Explorer
-    from kg.readinglists import ReadingLists
-    from kg.settings import Settings
+    from kg.core.settings import Settings
+    from kg.store.readinglists import ReadingLists
+    from kg.views.explore import Explorer
 
 #: The most rows one ``search`` answers, and linked papers one ``paper`` lists per side.
 MAX_SEARCH = 100
@@ -58,7 +58,7 @@ class _Graph:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            from kg.settings import Settings
+            from kg.core.settings import Settings
 
             self._settings = Settings.from_env()
         return self._settings
@@ -66,13 +66,13 @@ class _Graph:
     def explorer(self) -> Explorer:
         with self._lock:
             if self._explorer is None:
-                from kg.explore import Explorer
+                from kg.views.explore import Explorer
 
                 self._explorer = Explorer.load(self.settings)
             return self._explorer
 
     def lists(self) -> ReadingLists:
-        from kg.readinglists import ReadingLists
+        from kg.store.readinglists import ReadingLists
 
         return ReadingLists.open(self.settings)
 
@@ -97,7 +97,7 @@ def _tool_errors() -> Iterator[None]:
 def _paper_id(ex: Explorer, ref: str) -> str:
     """The graph's id of a paper given by any id form the recommender accepts (S2 id,
     ARXIV:, DOI:, CorpusId:, arXiv URL, a unique title prefix)."""
-    from kg.recommend import RecommendIndex
+    from kg.recommend.engine import RecommendIndex
 
     index = RecommendIndex.of(ex.kg)
     return index.ids[index.resolve([ref])[0]]
@@ -128,8 +128,8 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         """Papers of the graph matching `query`. `field`: all (title, authors, venue,
         abstract, TLDR, ids), title, author, text or semantic (embedding similarity).
         Every query word must occur; title hits rank first, then citations."""
-        from kg.explore import SearchFilters, query_embedder
-        from kg.explore import search as run_search
+        from kg.views.explore import SearchFilters, query_embedder
+        from kg.views.explore import search as run_search
 
         with _tool_errors():
             ex = graph.explorer()
@@ -149,7 +149,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         """One paper: details, abstract, TLDR, topics, links, and its references and
         citations in the graph (with citation intents). `paper_id`: S2 id, ARXIV:...,
         DOI:..., CorpusId:... or a unique title prefix."""
-        from kg.explore import authors_text, paper_view
+        from kg.views.explore import authors_text, paper_view
 
         with _tool_errors():
             ex = graph.explorer()
@@ -201,7 +201,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         Each recommendation carries its reasons and its score from every signal
         (embedding similarity, co-citation, bibliographic coupling, ...); `weights` are the
         fusion weights that combine them. `not_relevant` pushes similar papers down."""
-        from kg.recommend import Filters, recommend_detailed
+        from kg.recommend.engine import Filters, recommend_detailed
 
         with _tool_errors():
             ex = graph.explorer()
@@ -232,7 +232,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
     def reading_path(paper_ids: list[str]) -> dict[str, Any]:
         """Order papers into a reading path: what a paper builds on comes first, each
         step with the reason for its place."""
-        from kg.recommend import reading_path as order
+        from kg.recommend.engine import reading_path as order
 
         with _tool_errors():
             ex = graph.explorer()
@@ -249,8 +249,8 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         """A read-only SPARQL 1.1 query over the knowledge graph's RDF store (updates are
         refused), with litkg's time limit and row cap (LITKG_SPARQL_TIMEOUT,
         LITKG_SPARQL_MAX_ROWS). `params` bind variables (name -> value; IRIs in <...>)."""
-        from kg.explore import run_sparql
-        from kg.sparql import check_service
+        from kg.rdf.sparql import check_service
+        from kg.views.explore import run_sparql
 
         with _tool_errors():
             settings = graph.settings
@@ -287,7 +287,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
     @server.tool()
     def list_export(name: str, format: str = "bibtex") -> dict[str, Any]:
         """A reading list as BibTeX, RIS, CSL-JSON, Markdown or CSV text."""
-        from kg.explore import export_list
+        from kg.views.explore import export_list
 
         with _tool_errors():
             ex = graph.explorer()
@@ -309,7 +309,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
     @server.resource("litkg://lists/{name}", name="reading-list", mime_type="application/json")
     def one_list(name: str) -> str:
         """One reading list: its papers in order, with their details and notes."""
-        from kg.explore import list_view
+        from kg.views.explore import list_view
 
         try:
             lst = graph.lists().get(name)

@@ -34,8 +34,8 @@ from tqdm import tqdm
 
 from ingest.records import citation_from_entry, paper_from_s2, specter_from_s2
 from ingest.s2 import BATCH_MAX, EDGE_FIELDS, NESTED_MAX, PAPER_FIELDS, S2Client
-from kg.corpus import DETAIL_FULL, DETAIL_STUB, CorpusStore
-from kg.model import Citation
+from kg.core.model import Citation
+from kg.store.corpus import DETAIL_FULL, DETAIL_STUB, CorpusStore
 
 DIRECTIONS = ("references", "citations")
 #: Asked of ``/paper/batch`` to close a reference list: the ids of what each paper cites.

@@ -17,7 +17,10 @@ from ingest.resolve import Resolution, resolve, twin_of
 from ingest.s2 import S2Client
 from ingest.sources import load_source, local_paper
 from ingest.types import SeedRef, Skipped
-from kg.corpus import (
+from kg.core.fileio import writer_lock
+from kg.core.model import Paper, is_s2_paper_id
+from kg.core.settings import Settings
+from kg.store.corpus import (
     DETAIL_FULL,
     DETAIL_LOCAL,
     DUPLICATE,
@@ -28,9 +31,6 @@ from kg.corpus import (
     CorpusStore,
     SeedRow,
 )
-from kg.fileio import writer_lock
-from kg.model import Paper, is_s2_paper_id
-from kg.settings import Settings
 
 #: The bundled seed list, used when ``litkg ingest`` is given no source.
 BUNDLED_SEEDS = Path(__file__).resolve().parents[1] / "data" / "seeds"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kg.model import Author, Citation, Paper
+from kg.core.model import Author, Citation, Paper
 
 _ID_KEYS = ("ArXiv", "DOI", "CorpusId", "DBLP", "MAG", "ACL", "PubMed", "PubMedCentral")
 

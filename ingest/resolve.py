@@ -20,7 +20,7 @@ from ingest.errors import S2NotFound, S2RateLimited, S2Unavailable
 from ingest.s2 import PAPER_FIELDS, S2Client
 from ingest.sources import local_paper
 from ingest.types import SeedRef
-from kg.corpus import DUPLICATE, LOW_CONFIDENCE, OFFLINE, RESOLVED, UNRESOLVED
+from kg.store.corpus import DUPLICATE, LOW_CONFIDENCE, OFFLINE, RESOLVED, UNRESOLVED
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 

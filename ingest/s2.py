@@ -49,7 +49,7 @@ from ingest.errors import (
     S2Unavailable,
     StoreError,
 )
-from kg.settings import Settings
+from kg.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ingest.errors import SourceError
 from ingest.types import SeedRef, Skipped, SourceResult
-from kg.bibtex_text import (
+from kg.core.latex import (
     bib_name,
     field_value,
     latex_to_text,
@@ -44,7 +44,7 @@ from kg.bibtex_text import (
     quiet_bibtexparser,
     split_authors,
 )
-from kg.model import LOCAL_PREFIX, Author, Paper
+from kg.core.model import LOCAL_PREFIX, Author, Paper
 
 __all__ = [
     "BUNDLED_SEED_LIST",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kg.model import Paper
+from kg.core.model import Paper
 
 
 @dataclass(frozen=True)

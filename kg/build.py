@@ -15,79 +15,40 @@ import hashlib
 import json
 import logging
 import time
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kg import snapshot as snap
-from kg.corpus import CorpusStore, SeedRow, now_iso
-from kg.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
-from kg.errors import KGError
-from kg.fileio import atomic_write_bytes, atomic_write_text, writer_lock
-from kg.graph import CitationGraph
-from kg.model import Paper
-from kg.readinglists import ReadingLists, write_rdf
-from kg.settings import Settings
-from kg.topics import TopicModel, build_topic_model
+from kg.core.errors import BuildError, KGError
+from kg.core.fileio import atomic_write_text, writer_lock
+from kg.core.model import Paper
+from kg.core.settings import Settings
+from kg.graph import snapshot as snap
+from kg.graph.knowledge import (
+    EMBEDDINGS,
+    LEXICAL,
+    MANIFEST,
+    SPECTER,
+    TOPICS,
+    WEIGHTS,
+    KnowledgeGraph,
+    atomic_savez,
+    lexical_ok,
+    read_weights,
+)
+from kg.rdf.lists import write_rdf
+from kg.store.corpus import CorpusStore, SeedRow, now_iso
+from kg.store.readinglists import ReadingLists
+from kg.text.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
+from kg.topics.model import TopicModel, build_topic_model
 
 if TYPE_CHECKING:
-    from kg.recommend import LexicalIndex
+    pass
 
 log = logging.getLogger(__name__)
-
-MANIFEST = "manifest.json"
-EMBEDDINGS = "embeddings.npz"
-SPECTER = "specter.npz"
-TOPICS = "topics.json"
-WEIGHTS = "weights.json"
-LEXICAL = "lexical.npz"
-
-
-class BuildError(KGError):
-    """The graph has not been built, or its artefacts are unreadable."""
-
-
-def _atomic_savez(path: Path, **arrays: Any) -> None:
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-@contextmanager
-def _artefact(path: Path) -> Iterator[None]:
-    """Reading one build artefact: a damaged one raises :class:`BuildError` naming it."""
-    try:
-        yield
-    except FileNotFoundError as exc:
-        raise BuildError(
-            f"{path} is missing: the build in {path.parent} is incomplete. Run `litkg build` "
-            f"to rebuild it."
-        ) from exc
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise BuildError(
-            f"{path} is damaged or unreadable ({type(exc).__name__}: {exc}). Run `litkg build` "
-            f"to rebuild it."
-        ) from exc
-
-
-@contextmanager
-def _npz(path: Path) -> Iterator[Any]:
-    """``np.load`` of an archive the build wrote: arrays only (never pickles), a file
-    that is not a zip archive at all said to be one (not "pickled data"), and the file
-    closed however the read ends."""
-    with path.open("rb") as fh:
-        if fh.read(4) != b"PK\x03\x04":
-            raise ValueError("not an .npz archive")
-        fh.seek(0)
-        with np.load(fh, allow_pickle=False) as archive:
-            yield archive
 
 
 @dataclass
@@ -139,9 +100,9 @@ def build(
     """Build every artefact under ``settings.graph_dir`` (and the RDF store).
 
     With ``tune`` (the default) the recommender's fusion weights are then fitted on the
-    graph itself (:func:`kg.evaluate.auto_tune`) and stored with it, when the graph
+    graph itself (:func:`kg.recommend.evaluate.auto_tune`) and stored with it, when the graph
     changed since they were last fitted. Holds the data dir's writer lock
-    (:func:`kg.fileio.writer_lock`): a second build, an ingest or an import-list on the
+    (:func:`kg.core.fileio.writer_lock`): a second build, an ingest or an import-list on the
     same data dir exits with a message instead of interleaving."""
     settings = settings or Settings.from_env()
     with writer_lock(settings.data_dir, "build"):
@@ -201,7 +162,7 @@ def _build(
             report.embedded_new = len(cache) - before
         report.embedded_cached = len(papers) - report.embedded_new
         report.title_only = int(sum(title_only))
-        _atomic_savez(
+        atomic_savez(
             graph_dir / EMBEDDINGS,
             ids=np.array(ids),
             vectors=vectors.astype(np.float32),
@@ -215,7 +176,7 @@ def _build(
         # recommender compares them by dot product).
         spec = np.stack([v for _, v in kept]) if kept else np.zeros((0, 768))
         norms = np.linalg.norm(spec, axis=1, keepdims=True)
-        _atomic_savez(
+        atomic_savez(
             graph_dir / SPECTER,
             ids=np.array([pid for pid, _ in kept]),
             vectors=(spec / np.where(norms > 0, norms, 1.0)).astype(np.float32),
@@ -273,7 +234,7 @@ def _build(
         say("load snapshot unchanged")
     report.seconds["snapshot"] = time.perf_counter() - t0
 
-    # -- fusion weights fitted on this graph (kg.evaluate.auto_tune); the graph loaded
+    # -- fusion weights fitted on this graph (kg.recommend.evaluate.auto_tune); the graph loaded
     # for the snapshot (its recommender index already built) serves the tuning too
     if tune:
         t0 = time.perf_counter()
@@ -294,7 +255,9 @@ def _topic_inputs(
     """A digest of everything the topic model is computed from (and of its code)."""
     import kg.topics
 
-    h = hashlib.sha256(Path(kg.topics.__file__).read_bytes())
+    h = hashlib.sha256()
+    for source in sorted(Path(kg.topics.__file__).parent.glob("*.py")):
+        h.update(source.read_bytes())
     for p, text in zip(papers, texts, strict=True):
         h.update(f"{p.paper_id}\x1f{text}\x1f{p.fields_of_study}\x1e".encode())
     for row in seeds:
@@ -334,7 +297,7 @@ def _reuse_topics(graph_dir: Path, digest: str) -> TopicModel | None:
 def _build_rdf(
     settings: Settings, store: CorpusStore, topics: TopicModel, progress: bool, force: bool
 ) -> int:
-    from kg import rdf
+    from kg.rdf import store as rdf
 
     # --rebuild also wipes a corrupt or half-written store before loading afresh.
     dataset = rdf.open_graph(settings, writable=True, rebuild=force)
@@ -357,109 +320,8 @@ def _build_rdf(
     return int(result.triples)
 
 
-@dataclass
-class KnowledgeGraph:
-    """Everything readers need, loaded once per process."""
-
-    papers: dict[str, Paper]
-    graph: CitationGraph
-    ids: list[str]
-    embeddings: np.ndarray
-    title_only: np.ndarray
-    specter_ids: list[str]
-    specter: np.ndarray
-    topics: TopicModel
-    seeds: list[SeedRow]
-    same_as: dict[str, str]
-    manifest: dict[str, Any]
-    weights: dict[str, float] | None = None
-    #: The recommender's lexical index saved by the build, and the node order it has.
-    lexical: LexicalIndex | None = None
-    lexical_ids: list[str] = field(default_factory=list)
-    row: dict[str, int] = field(default_factory=dict)
-    specter_row: dict[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.row = {pid: i for i, pid in enumerate(self.ids)}
-        self.specter_row = {pid: i for i, pid in enumerate(self.specter_ids)}
-
-    @classmethod
-    def load(cls, settings: Settings | None = None, *, snapshot: bool = True) -> KnowledgeGraph:
-        """Load the built graph. The decoded papers and the projection come from the
-        build's snapshot when it still matches the corpus (``snapshot=False``: always
-        from the corpus store)."""
-        settings = settings or Settings.from_env()
-        graph_dir = settings.graph_dir
-        manifest_path = graph_dir / MANIFEST
-        if not manifest_path.exists():
-            raise BuildError(
-                f"No built graph in {graph_dir}: run `litkg build` (after `litkg ingest`)."
-            )
-        with _artefact(manifest_path):
-            manifest = json.loads(manifest_path.read_text())
-            if not isinstance(manifest, dict):
-                raise ValueError("not a JSON object")
-        with _artefact(graph_dir / EMBEDDINGS), _npz(graph_dir / EMBEDDINGS) as emb:
-            ids = [str(x) for x in emb["ids"]]
-            vectors = emb["vectors"]
-            title_only = emb["title_only"]
-        with _artefact(graph_dir / SPECTER), _npz(graph_dir / SPECTER) as sp:
-            specter_ids = [str(x) for x in sp["ids"]]
-            specter = sp["vectors"]
-        topics = TopicModel.load(graph_dir / TOPICS)
-        try:
-            weights = read_weights(graph_dir / WEIGHTS)
-        except BuildError as exc:
-            log.warning("%s Using the default weights meanwhile.", exc)
-            weights = None
-        with CorpusStore(settings.corpus_path, create=False) as store:
-            key = snap.key(snap.fingerprint(store), manifest.get("topics_digest"))
-            content = snap.load(graph_dir / snap.SNAPSHOT, key) if snapshot else None
-            if content is not None:
-                papers = content["papers"]
-                seeds = content["seeds"]
-                same_as = content["same_as"]
-                graph = content["graph"]
-            else:
-                papers = {p.paper_id: p for p in store.papers()}
-                seeds = store.seeds()
-                same_as = store.same_as()
-                # Papers are decoded once, and citation sentences are left in the store
-                # (the paper view reads them per paper): this is most of the cold start.
-                graph = CitationGraph(
-                    papers.values(),
-                    store.citations(contexts=False),
-                    same_as=same_as,
-                    seeds=seeds,
-                    topics=topics.topics,
-                    memberships=topics.memberships,
-                )
-        return cls(
-            papers=papers,
-            graph=graph,
-            ids=ids,
-            embeddings=vectors,
-            title_only=title_only,
-            specter_ids=specter_ids,
-            specter=specter,
-            topics=topics,
-            seeds=seeds,
-            same_as=same_as,
-            manifest=manifest,
-            weights=weights,
-            **_load_lexical(graph_dir / LEXICAL, key),
-        )
-
-    def vector(self, paper_id: str) -> np.ndarray | None:
-        i = self.row.get(paper_id)
-        return None if i is None else self.embeddings[i]
-
-    def seed_ids(self) -> list[str]:
-        return sorted({s.paper_id for s in self.seeds if s.paper_id and s.status == "resolved"})
-
-
 def write_snapshot(settings: Settings, *, force: bool = True) -> Path | None:
-    """Write the load snapshot of the built graph (see :mod:`kg.snapshot`); with
+    """Write the load snapshot of the built graph (see :mod:`kg.graph.snapshot`); with
     ``force=False``, only when the one there was made for other data. Returns the path
     written, or ``None`` when the snapshot there was kept."""
     if _refresh_snapshot(settings, force=force) is None:
@@ -475,7 +337,7 @@ def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | No
     with CorpusStore(settings.corpus_path, create=False) as store:
         key = snap.key(snap.fingerprint(store), manifest.get("topics_digest"))
     if not force and snap.stored_key(path, verify=True) == key:
-        if not _lexical_ok(settings.graph_dir / LEXICAL, key):  # damaged or stale: remake
+        if not lexical_ok(settings.graph_dir / LEXICAL, key):  # damaged or stale: remake
             _save_lexical(settings.graph_dir / LEXICAL, key, KnowledgeGraph.load(settings))
         return None
     kg = KnowledgeGraph.load(settings, snapshot=False)
@@ -488,59 +350,10 @@ def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | No
 def _save_lexical(path: Path, key: str, kg: KnowledgeGraph) -> None:
     """The recommender's lexical index (seconds to make: tokenising every abstract),
     kept with the graph so readers load it instead."""
-    from kg.recommend import RecommendIndex
+    from kg.recommend.engine import RecommendIndex
 
     index = RecommendIndex.of(kg)
-    _atomic_savez(path, key=np.array(key), ids=np.array(index.ids), **index.lexical.arrays())
-
-
-def _load_lexical(path: Path, key: str) -> dict[str, Any]:
-    """``lexical`` and ``lexical_ids`` for :class:`KnowledgeGraph` when the saved index
-    was made for this graph (else nothing: the recommender makes its own)."""
-    import scipy.sparse as sp
-
-    from kg.recommend import LexicalIndex
-
-    try:
-        with _npz(path) as z:
-            if str(z["key"]) != key:
-                return {}
-            x = sp.csr_matrix(
-                (z["data"], z["indices"], z["indptr"]), shape=tuple(int(v) for v in z["shape"])
-            )
-            index = LexicalIndex.from_arrays(x, z["codes"], z["surface"].tolist())
-            return {"lexical": index, "lexical_ids": [str(v) for v in z["ids"]]}
-    except FileNotFoundError:
-        log.debug("no saved lexical index at %s", path)
-        return {}
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        EOFError,
-        IndexError,
-        TypeError,
-        zipfile.BadZipFile,
-    ) as exc:
-        log.warning(
-            "ignoring the damaged lexical index %s (%s: %s); the recommender builds its own "
-            "(`litkg build` writes it again)",
-            path,
-            type(exc).__name__,
-            exc,
-        )
-        return {}
-
-
-def _lexical_ok(path: Path, key: str) -> bool:
-    """Whether ``path`` holds a readable lexical index made for ``key``."""
-    try:
-        with _npz(path) as z:
-            return str(z["key"]) == key and all(
-                z[name].size >= 0 for name in ("ids", "data", "indices", "indptr", "shape")
-            )
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return False
+    atomic_savez(path, key=np.array(key), ids=np.array(index.ids), **index.lexical.arrays())
 
 
 def tune_weights(
@@ -555,7 +368,7 @@ def tune_weights(
     finds the defaults as good (the defaults are then used); a graph that has not
     changed since its weights were fitted keeps them (unless ``force``). ``kg``: the
     built graph when the caller has it loaded already."""
-    from kg.evaluate import auto_tune
+    from kg.recommend.evaluate import auto_tune
 
     manifest_path = settings.graph_dir / MANIFEST
     manifest = json.loads(manifest_path.read_text())
@@ -598,7 +411,7 @@ def tune_weights(
 class WeightsStatus:
     """The fusion weights ``litkg recommend`` uses now, and why: ``source`` is ``fitted``
     (``graph/weights.json``, fitted by the build on the graph's curated lists) or
-    ``defaults`` (:data:`kg.recommend.DEFAULT_WEIGHTS`)."""
+    ``defaults`` (:data:`kg.recommend.engine.DEFAULT_WEIGHTS`)."""
 
     source: str
     why: str
@@ -609,31 +422,10 @@ class WeightsStatus:
         return f"Fusion weights: {self.source} ({self.why}): {shown}"
 
 
-def read_weights(path: Path) -> dict[str, float] | None:
-    """Fitted weights from ``path`` (None when there is no file); a
-    :class:`BuildError` naming the file and the fix when it is damaged."""
-    from kg.recommend import resolve_weights
-
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or not data:
-            raise ValueError("not an object of signal -> weight")
-        weights = {str(k): float(v) for k, v in data.items()}
-        resolve_weights(weights, None)  # the same checks as a query makes
-    except (OSError, ValueError, TypeError, KGError) as exc:
-        raise BuildError(
-            f"The fitted fusion weights in {path} are damaged ({exc}). "
-            "Run `litkg build` to fit them again (or delete the file to use the defaults)."
-        ) from exc
-    return weights
-
-
 def weights_status(settings: Settings) -> WeightsStatus:
     """What :class:`KnowledgeGraph` will use, read from the files themselves (never
     raises): the manifest's account of the last fitting, checked against weights.json."""
-    from kg.recommend import DEFAULT_WEIGHTS, resolve_weights
+    from kg.recommend.engine import DEFAULT_WEIGHTS, resolve_weights
 
     try:
         said = str(json.loads((settings.graph_dir / MANIFEST).read_text()).get("weights") or "")

@@ -93,8 +93,8 @@ def test_make_run_offline_in_a_fresh_clone_opens_a_healthy_app(tmp_path: Path) -
             proc.wait()
         log.close()
 
-    from kg import explore
-    from kg.settings import Settings
+    from kg.core.settings import Settings
+    from kg.views import explore
 
     origin = explore.data_origin(Settings.from_env({}, data_dir=repo / "data"))
     assert origin == (

@@ -28,10 +28,9 @@ from ingest.sources import (
     parse_markdown,
 )
 from ingest.types import SourceResult
-from kg.errors import ExportError, KGError, SparqlError, SparqlSyntaxError
-from kg.export import read_entries
-from kg.rdf import memory_graph
-from kg.sparql import (
+from kg.core.errors import ExportError, KGError, SparqlError, SparqlSyntaxError
+from kg.formats.export import read_entries
+from kg.rdf.sparql import (
     bind_values,
     canned_queries,
     check_query,
@@ -39,6 +38,7 @@ from kg.sparql import (
     parse_param_value,
     run_query,
 )
+from kg.rdf.store import memory_graph
 
 FUZZ = settings(
     max_examples=int(os.environ.get("LITKG_FUZZ_EXAMPLES", "40")),

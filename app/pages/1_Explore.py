@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from app import charts, state
-from kg import explore
+from kg.views import explore
 
 state.page("Explore", "🔎")
 

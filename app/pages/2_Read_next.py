@@ -7,7 +7,7 @@ from urllib.parse import quote
 import streamlit as st
 
 from app import state
-from kg import explore
+from kg.views import explore
 
 state.page("Read next", "🧭")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from kg import explore
-from kg.errors import SparqlSyntaxError
-from kg.sparql import canned_queries
+from kg.core.errors import SparqlSyntaxError
+from kg.rdf.sparql import canned_queries
+from kg.views import explore
 
 state.page("SPARQL", "🧮")
 

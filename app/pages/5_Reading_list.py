@@ -8,9 +8,9 @@ from typing import Any
 import streamlit as st
 
 from app import state
-from kg import explore
-from kg.errors import KGError
-from kg.export import FORMATS, format_for_path
+from kg.core.errors import KGError
+from kg.formats.export import FORMATS, format_for_path
+from kg.views import explore
 
 state.page("Reading list", "📑")
 

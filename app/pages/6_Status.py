@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from kg import explore
+from kg.views import explore
 
 state.page("Status", "🩺")
 

@@ -9,7 +9,7 @@ abstract and arXiv id: arXiv's descriptive metadata is CC0) and the seed page
 stores them as local papers in a temporary data dir (the same ``local:`` ids the
 offline ingest gives them, so a later online ingest folds them into their Semantic
 Scholar records), embeds them with MiniLM and exports the corpus with
-:func:`kg.portable.export_snapshot`. No citation edges: the manifest says text only.
+:func:`kg.portable.archive.export_snapshot`. No citation edges: the manifest says text only.
 
 Which papers: every seed-page paper, then every paper of the three MI Zotero
 libraries with an arXiv id, then ``llm-papers.jsonl.gz`` records whose title or tags

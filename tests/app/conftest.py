@@ -15,8 +15,8 @@ from ingest.crawl import CrawlPolicy
 from ingest.pipeline import run_ingest
 from ingest.s2 import S2Client
 from kg.build import build
-from kg.embed import FakeEmbedder
-from kg.settings import Settings
+from kg.core.settings import Settings
+from kg.text.embed import FakeEmbedder
 from tests.s2server import S2Server
 from tests.s2world import small_world
 

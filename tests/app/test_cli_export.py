@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from kg.corpus import DETAIL_FULL, CorpusStore
-from kg.export import export, import_papers
-from kg.model import Author, Paper
-from kg.settings import Settings
+from kg.core.model import Author, Paper
+from kg.core.settings import Settings
+from kg.formats.export import export, import_papers
+from kg.store.corpus import DETAIL_FULL, CorpusStore
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 

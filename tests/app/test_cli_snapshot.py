@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from kg.corpus import CorpusStore
-from kg.fileio import writer_lock
+from kg.core.fileio import writer_lock
+from kg.store.corpus import CorpusStore
 
 #: Fields of `litkg recommend --format json` that measure time, not content (none today).
 TIMING = ("seconds", "ms", "elapsed")

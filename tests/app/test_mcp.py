@@ -19,8 +19,8 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from kg.readinglists import ReadingLists
-from kg.settings import Settings
+from kg.core.settings import Settings
+from kg.store.readinglists import ReadingLists
 from tests.app.conftest import HOSTILE_TITLE
 
 REPO = Path(__file__).resolve().parents[2]

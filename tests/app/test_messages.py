@@ -17,9 +17,9 @@ from app.cli import app
 from app.cli_app import exposure_warning
 from ingest.pipeline import IngestSummary
 from ingest.sources import load_source
-from kg.errors import SparqlSyntaxError
-from kg.export import read_entries
-from kg.sparql import check_query
+from kg.core.errors import SparqlSyntaxError
+from kg.formats.export import read_entries
+from kg.rdf.sparql import check_query
 
 REPO = Path(__file__).resolve().parents[2]
 DEEP = 1200
@@ -126,8 +126,8 @@ def test_app_on_a_public_address_warns() -> None:
 def test_status_says_when_a_writer_is_at_work(tmp_path: Path, built_graph: Path) -> None:
     import shutil
 
-    from kg import explore
-    from kg.settings import Settings
+    from kg.core.settings import Settings
+    from kg.views import explore
 
     data = tmp_path / "data"
     shutil.copytree(built_graph, data)
@@ -137,7 +137,7 @@ def test_status_says_when_a_writer_is_at_work(tmp_path: Path, built_graph: Path)
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from kg.fileio import writer_lock\n"
+            "import sys, time; from pathlib import Path; from kg.core.fileio import writer_lock\n"
             "with writer_lock(Path(sys.argv[1]), 'ingest'):\n"
             "    print('held', flush=True); time.sleep(60)",
             str(data),
@@ -166,7 +166,7 @@ def test_status_page_is_not_up_to_date_while_a_writer_runs(data_dir: Path) -> No
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from kg.fileio import writer_lock\n"
+            "import sys, time; from pathlib import Path; from kg.core.fileio import writer_lock\n"
             "with writer_lock(Path(sys.argv[1]), 'build'):\n"
             "    print('held', flush=True); time.sleep(60)",
             str(data_dir),
@@ -193,9 +193,9 @@ def test_status_page_is_not_up_to_date_while_a_writer_runs(data_dir: Path) -> No
 def test_the_app_stops_a_query_at_its_limit_parse_included(data_dir: Path) -> None:
     from dataclasses import replace
 
-    from kg import explore
-    from kg.errors import QueryTimeout
-    from kg.settings import Settings
+    from kg.core.errors import QueryTimeout
+    from kg.core.settings import Settings
+    from kg.views import explore
 
     settings = replace(Settings.from_env(), sparql_timeout=1.0)
     filters = " ".join(f'FILTER(?t != "x{i}")' for i in range(25_000))

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kg.corpus import CorpusStore
-from kg.readinglists import ReadingLists, read_order
-from kg.settings import Settings
+from kg.core.settings import Settings
+from kg.rdf.lists import read_order
+from kg.store.corpus import CorpusStore
+from kg.store.readinglists import ReadingLists
 from tests.app.conftest import APP, HOSTILE_TITLE
 
 PAGES = {
@@ -200,7 +201,7 @@ def test_read_next_from_a_reading_list_and_filters(data_dir: Path) -> None:
 
 
 def _search_rows(data_dir: Path, query: str) -> list[dict[str, object]]:
-    from kg import explore
+    from kg.views import explore
 
     ex = explore.Explorer.load(Settings(data_dir=data_dir))
     try:
@@ -301,10 +302,10 @@ def test_reading_lists_edit_order_export_import_and_persist(data_dir: Path) -> N
     assert len(again.dataframe[0].value) == 3
     settings = Settings(data_dir=data_dir)
     lists = ReadingLists.open(settings)
-    from kg.rdf import open_graph
+    from kg.rdf.store import open_graph
 
     ds = open_graph(settings)
-    gc.collect(1)  # see kg.explore.run_sparql: free open_graph's half-read result here
+    gc.collect(1)  # see kg.views.explore.run_sparql: free open_graph's half-read result here
     try:
         assert read_order(ds, "Transformers") == list(lists.get("Transformers").paper_ids)
     finally:
@@ -331,7 +332,7 @@ def test_reading_list_import_bibtex_and_corrupt_file(data_dir: Path) -> None:
         "@misc{nobody2099, title={A Paper Nobody Wrote}, year={2099}}\n"
     )
     ReadingLists.open(settings).create("Imported")
-    from kg import explore
+    from kg.views import explore
 
     ex = explore.Explorer.load(settings)
     try:
@@ -383,7 +384,7 @@ def test_status_refresh_against_the_local_api(
 
 def test_read_next_starts_from_the_seed_page_in_one_click(data_dir: Path) -> None:
     from app.state import md
-    from kg import explore
+    from kg.views import explore
 
     at = ok(run("read_next"))
     assert "Start from the papers of your seed page" in texts(at)
@@ -417,7 +418,7 @@ def offline_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """`make run` without network: the bundled seed page kept as local papers, built."""
     from ingest.pipeline import run_ingest
     from kg.build import build
-    from kg.embed import FakeEmbedder
+    from kg.text.embed import FakeEmbedder
 
     settings = Settings(data_dir=tmp_path / "data")
     run_ingest(settings=settings, offline=True, progress=False)

@@ -90,7 +90,7 @@ def litkg(
 
 
 def _a_seed(data: Path) -> str:
-    from kg.corpus import CorpusStore
+    from kg.store.corpus import CorpusStore
 
     with CorpusStore(data / "corpus.sqlite", create=False) as store:
         return store.seed_paper_ids()[0]
@@ -134,15 +134,15 @@ def test_writers_say_read_only(how: str, data_dir: Path, args: tuple[str, ...]) 
 
 
 def test_a_second_writer_is_refused_with_a_message(data_dir: Path) -> None:
-    from kg.errors import DataDirBusy
-    from kg.fileio import lock_holder, writer_lock
+    from kg.core.errors import DataDirBusy
+    from kg.core.fileio import lock_holder, writer_lock
 
     assert lock_holder(data_dir) is None
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from kg.fileio import writer_lock\n"
+            "import sys, time; from pathlib import Path; from kg.core.fileio import writer_lock\n"
             "with writer_lock(Path(sys.argv[1]), 'ingest'):\n"
             "    print('held', flush=True); time.sleep(60)",
             str(data_dir),
@@ -172,8 +172,8 @@ def test_a_second_writer_is_refused_with_a_message(data_dir: Path) -> None:
 def test_another_thread_is_another_writer(tmp_path: Path) -> None:
     import threading
 
-    from kg.errors import DataDirBusy
-    from kg.fileio import writer_lock
+    from kg.core.errors import DataDirBusy
+    from kg.core.fileio import writer_lock
 
     seen: list[BaseException] = []
 

@@ -9,7 +9,7 @@ abstracts, venues, years, citation counts) with SYNTHETIC citation edges
 (``tests.bench.bench_graph.generate``: ~9.4 per paper, heavy-tailed, a paper cites older
 ones; a third with a made-up citation context), 22 highly cited papers listed as seeds in
 sections named after their first tag (curated topics), embedded with
-:class:`kg.embed.FakeEmbedder` (384-d) and built with ``kg.build.build`` (topics, RDF).
+:class:`kg.text.embed.FakeEmbedder` (384-d) and built with ``kg.build.build`` (topics, RDF).
 
 What is timed:
 
@@ -44,10 +44,10 @@ from typing import Any
 import numpy as np
 
 from kg.build import MANIFEST, build
-from kg.corpus import DETAIL_FULL, RESOLVED, CorpusStore, SeedRow
-from kg.embed import FakeEmbedder
-from kg.model import Citation, Paper
-from kg.settings import Settings
+from kg.core.model import Citation, Paper
+from kg.core.settings import Settings
+from kg.store.corpus import DETAIL_FULL, RESOLVED, CorpusStore, SeedRow
+from kg.text.embed import FakeEmbedder
 
 ROOT = Path(tempfile.gettempdir()) / "litkg-bench"
 DATA = ROOT / "app-21k"
@@ -235,8 +235,8 @@ def main(argv: list[str] | None = None) -> list[str]:
     os.environ.pop("LITKG_EMBED_BACKEND", None)
     n = args.repeat
     out = ["## app", ""]
-    from kg import explore
-    from kg.build import KnowledgeGraph
+    from kg.graph.knowledge import KnowledgeGraph
+    from kg.views import explore
 
     # -- cold start
     cold = Table("Cold start (once per process)")
@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> list[str]:
             "run_sparql, canned papers-per-topic-year",
             lambda: explore.run_sparql(
                 settings,
-                __import__("kg.sparql", fromlist=["x"])
+                __import__("kg.rdf.sparql", fromlist=["x"])
                 .canned_queries()["papers-per-topic-year"]
                 .text,
             ),
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         lib.add(label, timed(fn, n)[1], target)
     minilm = ROOT / "models"
     if any(minilm.rglob("*.onnx")):
-        from kg.embed import MiniLMEmbedder
+        from kg.text.embed import MiniLMEmbedder
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         for backend, note in (("onnx", "the app's query model"), ("auto", "the build's")):

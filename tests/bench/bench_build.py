@@ -20,7 +20,7 @@ resident memory reported (``ru_maxrss``) is the build's own. Steps, in order:
 * **after a small ingest**: 50 new papers and 300 new citations added to the store, then
   ``build`` again (only the new work should be done).
 
-The text vectors come from :class:`kg.embed.FakeEmbedder` (384-d, bag of hashed words):
+The text vectors come from :class:`kg.text.embed.FakeEmbedder` (384-d, bag of hashed words):
 real MiniLM embedding is benchmarked on its own (``tests.bench.bench_embed``: 21,223
 abstracts in 4.7 min with the default backend here); its cache makes re-runs free.
 """
@@ -44,10 +44,10 @@ from typing import Any
 import numpy as np
 
 from kg.build import build
-from kg.corpus import DETAIL_FULL, RESOLVED, CorpusStore, SeedRow
-from kg.embed import FakeEmbedder
-from kg.model import Citation, Paper
-from kg.settings import Settings
+from kg.core.model import Citation, Paper
+from kg.core.settings import Settings
+from kg.store.corpus import DETAIL_FULL, RESOLVED, CorpusStore, SeedRow
+from kg.text.embed import FakeEmbedder
 
 ROOT = Path(tempfile.gettempdir()) / "litkg-bench"
 DIM = 384

@@ -10,7 +10,7 @@ neighbour overlap with the baseline's neighbours (over ``--queries`` random pape
 sampled papers searched).
 
 The table also names what ``auto`` picks on this CPU, on the same CPU without AMX-BF16, and
-without AMX and onnxruntime (:func:`kg.embed.resolve_backend` given those CPU flags); those
+without AMX and onnxruntime (:func:`kg.text.embed.resolve_backend` given those CPU flags); those
 rows are the figures of the run with the same settings, not runs of their own.
 
     nice -n 10 .venv/bin/python -m tests.bench.bench_embed            # 2,000 abstracts
@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from kg.embed import (
+from kg.text.embed import (
     DEFAULT_BATCH_SIZE,
     MINILM_DIM,
     EmbeddingCache,

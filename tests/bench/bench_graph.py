@@ -46,8 +46,8 @@ import scipy
 import scipy.sparse as sp
 from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
 
-from kg.graph import CitationGraph
-from kg.model import Citation, Paper
+from kg.core.model import Citation, Paper
+from kg.graph.citations import CitationGraph
 
 T = TypeVar("T")
 INTENTS = ("background", "methodology", "result")

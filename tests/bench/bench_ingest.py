@@ -23,8 +23,8 @@ from typing import Any
 from ingest.crawl import CrawlPolicy
 from ingest.pipeline import run_ingest
 from ingest.s2 import ResponseCache, S2Client
-from kg.corpus import CorpusStore
-from kg.settings import Settings
+from kg.core.settings import Settings
+from kg.store.corpus import CorpusStore
 from tests.conftest import REPO, SHARED
 from tests.s2server import S2Server
 from tests.s2world import World, build_world

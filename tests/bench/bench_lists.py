@@ -17,7 +17,7 @@ crawl policy, at depth 1 and at ``--depth 2`` (each a real ``litkg ingest`` agai
 local server), as an in-memory graph with real MiniLM vectors (cached under the temp dir).
 
 **Lists** (none of them was used to write the recommender's signals; the tuning half
-of each list protocol is used to fit :data:`kg.recommend.DEFAULT_WEIGHTS`):
+of each list protocol is used to fit :data:`kg.recommend.engine.DEFAULT_WEIGHTS`):
 
 * the seed page, whole and per section (the section's papers, >= 4);
 * the three Zotero libraries of ``../shared/corpus`` (MI review, superposition,
@@ -63,9 +63,9 @@ from typing import Any
 
 import numpy as np
 
-from kg.build import KnowledgeGraph
-from kg.corpus import CorpusStore
-from kg.evaluate import (
+from kg.graph.knowledge import KnowledgeGraph
+from kg.recommend.engine import DEFAULT_WEIGHTS, RecommendIndex, recommend
+from kg.recommend.evaluate import (
     LIST_METRICS,
     Query,
     auto_tune,
@@ -76,7 +76,7 @@ from kg.evaluate import (
     list_queries,
     prepare_queries,
 )
-from kg.recommend import DEFAULT_WEIGHTS, RecommendIndex, recommend
+from kg.store.corpus import CorpusStore
 from tests.bench.bench_recommend import CACHE, WORKFLOW, embedder_fn, norm_tag, texts_of
 from tests.conftest import REPO, SHARED
 
@@ -112,7 +112,7 @@ def ingest_pool(world: Any, depth: int) -> Path:
     from ingest.crawl import CrawlPolicy
     from ingest.pipeline import run_ingest
     from ingest.s2 import S2Client
-    from kg.settings import Settings
+    from kg.core.settings import Settings
     from tests.s2server import S2Server
 
     policy = CrawlPolicy(depth=depth)
@@ -326,7 +326,7 @@ class S2Recs:
 
     def __init__(self, world: Any, tmp: Path) -> None:
         from ingest.s2 import S2Client
-        from kg.settings import Settings
+        from kg.core.settings import Settings
         from tests.s2server import S2Server
 
         self.server = S2Server(world).__enter__()
@@ -347,9 +347,9 @@ class S2Recs:
 _PREVIOUS_SCRIPT = r"""
 import json, sys
 import numpy as np
-from kg.corpus import CorpusStore
-from kg.evaluate import auto_tune, in_memory_graph
-from kg.recommend import recommend
+from kg.store.corpus import CorpusStore
+from kg.recommend.evaluate import auto_tune, in_memory_graph
+from kg.recommend.engine import recommend
 
 args = json.load(sys.stdin)
 with CorpusStore(args["corpus"], create=False) as store:
@@ -467,7 +467,7 @@ def fit_defaults(
     graphs: Sequence[KnowledgeGraph], tune: Sequence[Mapping[str, Sequence[Query]]]
 ) -> tuple[dict[str, float], float, int]:
     """Coordinate ascent on the pooled tuning queries (each pool's protocols counted the
-    same): the weights :data:`kg.recommend.DEFAULT_WEIGHTS` are set to."""
+    same): the weights :data:`kg.recommend.engine.DEFAULT_WEIGHTS` are set to."""
     preps: list[Any] = []
     share: list[float] = []
     for kg, by_proto in zip(graphs, tune, strict=True):

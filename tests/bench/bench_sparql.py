@@ -20,7 +20,7 @@ Measured in the same run:
 * ``build_rdf`` into an on-disk Oxigraph store (first build, a no-op rebuild, and
   an incremental one after adding 50 papers and 300 citations, which patches the two
   changed graphs from their snapshots), and into rdflib's in-memory store;
-* every canned query (median of ``--repeat`` runs through ``kg.sparql.run_query``,
+* every canned query (median of ``--repeat`` runs through ``kg.rdf.sparql.run_query``,
   parameters bound, results fully read) on both stores. rdflib runs each query
   once, with a ``--rdflib-timeout`` limit.
 
@@ -46,12 +46,12 @@ from typing import Any
 
 import numpy as np
 
-from kg.corpus import DETAIL_FULL, RESOLVED, CorpusStore, SeedRow
-from kg.errors import QueryTimeout
-from kg.model import Author, Citation, Paper, Topic, TopicMembership
-from kg.rdf import build_rdf, memory_graph, open_graph
-from kg.settings import Settings
-from kg.sparql import canned_queries, run_query
+from kg.core.errors import QueryTimeout
+from kg.core.model import Author, Citation, Paper, Topic, TopicMembership
+from kg.core.settings import Settings
+from kg.rdf.sparql import canned_queries, run_query
+from kg.rdf.store import build_rdf, memory_graph, open_graph
+from kg.store.corpus import DETAIL_FULL, RESOLVED, CorpusStore, SeedRow
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("LITKG_SHARED_DIR", REPO.parent / "shared"))

@@ -17,8 +17,8 @@ import pytest
 from ingest.crawl import CLOSE_FIELDS, CrawlPolicy, crawl, plan_batches
 from ingest.pipeline import run_ingest
 from ingest.s2 import S2Client
-from kg.corpus import SCHEMA_VERSION, CorpusStore
-from kg.settings import Settings
+from kg.core.settings import Settings
+from kg.store.corpus import SCHEMA_VERSION, CorpusStore
 from tests.s2server import S2Server, World, hex_id
 
 

@@ -19,7 +19,7 @@ import yaml
 from ingest.errors import S2NotFound
 from ingest.records import citation_from_entry, paper_from_s2, specter_from_s2
 from ingest.s2 import S2Client
-from kg.settings import Settings
+from kg.core.settings import Settings
 from tests.conftest import shared_path
 
 

@@ -29,8 +29,8 @@ from ingest.crawl import CrawlPolicy
 from ingest.errors import S2Unavailable, SourceError
 from ingest.pipeline import run_ingest
 from ingest.s2 import ResponseCache, S2Client
-from kg.corpus import CorpusStore
-from kg.settings import Settings
+from kg.core.settings import Settings
+from kg.store.corpus import CorpusStore
 from tests.conftest import REPO, SHARED
 from tests.s2server import S2Server
 from tests.s2world import World, build_world, small_world
@@ -558,7 +558,7 @@ def test_make_run_steps_work_without_network(
     """`make run`'s ingest and build with S2 unreachable and an empty data dir: one line
     says S2 is unreachable, the seed page's papers are kept locally, the build succeeds and
     the data's origin is stated from the store."""
-    from kg import explore
+    from kg.views import explore
 
     env = {
         "LITKG_DATA_DIR": str(tmp_path / "data"),

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from ingest.resolve import Resolution, _dedupe, normalise_title, resolve, title_similarity, twin_of
 from ingest.sources import local_paper
 from ingest.types import SeedRef
-from kg.corpus import DUPLICATE, OFFLINE, RESOLVED, UNRESOLVED
-from kg.model import Paper
+from kg.core.model import Paper
+from kg.store.corpus import DUPLICATE, OFFLINE, RESOLVED, UNRESOLVED
 
 
 def test_title_similarity_tolerates_case_and_punctuation() -> None:

@@ -18,7 +18,7 @@ from ingest.errors import (
     S2Unavailable,
 )
 from ingest.s2 import ResponseCache, S2Client, parse_duration
-from kg.settings import Settings
+from kg.core.settings import Settings
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

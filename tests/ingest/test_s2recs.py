@@ -12,7 +12,7 @@ import pytest
 from ingest.errors import S2Unavailable
 from ingest.s2 import S2Client
 from ingest.s2recs import fetch_s2_recommendations, rank_score, s2_recommendation_scores
-from kg.settings import Settings
+from kg.core.settings import Settings
 from tests.s2server import S2Server
 from tests.s2world import small_world
 

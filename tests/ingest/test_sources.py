@@ -35,7 +35,7 @@ from ingest.sources import (
     write_bundled_seeds,
 )
 from ingest.types import SeedRef, Skipped, SourceResult
-from kg.model import Author, Paper
+from kg.core.model import Author, Paper
 
 SEED_PAGE = ("seeds", "mechanistic-interpretability.dokuwiki.txt")
 

@@ -10,7 +10,7 @@ import pytest
 from ingest.crawl import CrawlPolicy
 from ingest.pipeline import run_ingest
 from ingest.s2 import S2Client
-from kg.settings import Settings
+from kg.core.settings import Settings
 from tests.s2server import S2Server
 from tests.s2world import small_world
 

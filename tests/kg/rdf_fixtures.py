@@ -25,7 +25,10 @@ from pathlib import Path
 
 from rdflib import Dataset
 
-from kg.corpus import (
+from kg.core.model import Author, Citation, Paper, Topic, TopicMembership
+from kg.rdf.store import G_META, build_rdf, memory_graph, select
+from kg.rdf.vocab import PROV
+from kg.store.corpus import (
     DETAIL_FULL,
     DETAIL_LOCAL,
     DETAIL_STUB,
@@ -36,9 +39,6 @@ from kg.corpus import (
     CorpusStore,
     SeedRow,
 )
-from kg.model import Author, Citation, Paper, Topic, TopicMembership
-from kg.rdf import G_META, build_rdf, memory_graph, select
-from kg.vocab import PROV
 
 
 def sid(name: str) -> str:

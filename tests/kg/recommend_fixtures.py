@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from kg.build import KnowledgeGraph
-from kg.embed import FakeEmbedder, paper_text
-from kg.evaluate import in_memory_graph
-from kg.model import Author, Citation, Paper, Topic, TopicMembership
-from kg.topics import TopicModel
+from kg.core.model import Author, Citation, Paper, Topic, TopicMembership
+from kg.graph.knowledge import KnowledgeGraph
+from kg.recommend.evaluate import in_memory_graph
+from kg.text.embed import FakeEmbedder, paper_text
+from kg.topics.model import TopicModel
 
 HEX = "0123456789abcdef0123456789abcdef01234567"
 

@@ -1,4 +1,4 @@
-"""kg.bibtex_text: LaTeX decoding, BibTeX names and brace-aware splitting (shared by the
+"""kg.core.latex: LaTeX decoding, BibTeX names and brace-aware splitting (shared by the
 seed import in ingest.sources and the reading-list import in kg.export)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kg.bibtex_text import (
+from kg.core.latex import (
     bib_name,
     closing_brace,
     field_value,

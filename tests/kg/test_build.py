@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from kg.build import EMBEDDINGS, BuildError, KnowledgeGraph, build
-from kg.corpus import DETAIL_FULL, CorpusError, CorpusStore
-from kg.embed import FakeEmbedder
-from kg.model import Paper
-from kg.settings import Settings
+from kg.core.model import Paper
+from kg.core.settings import Settings
+from kg.store.corpus import DETAIL_FULL, CorpusError, CorpusStore
+from kg.text.embed import FakeEmbedder
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -77,10 +77,10 @@ def test_cli_build_reports(ingested: Settings, monkeypatch: pytest.MonkeyPatch) 
 def test_build_fits_fusion_weights_once_per_graph(
     ingested: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kg.evaluate
+    import kg.recommend.evaluate
     from kg.build import WEIGHTS
-    from kg.evaluate import TuneOutcome
-    from kg.model import Paper
+    from kg.core.model import Paper
+    from kg.recommend.evaluate import TuneOutcome
 
     calls: list[int] = []
     outcome = TuneOutcome("citation hold-out", {"text": 0.7, "ppr": 0.3}, 10, 10, 0.5, 0.4, 0.1)
@@ -90,7 +90,7 @@ def test_build_fits_fusion_weights_once_per_graph(
         kwargs["echo"]("tuned, says the fake")
         return outcome if len(calls) == 1 else None
 
-    monkeypatch.setattr(kg.evaluate, "auto_tune", fake_tune)
+    monkeypatch.setattr(kg.recommend.evaluate, "auto_tune", fake_tune)
     report = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
     assert "fitted on the citation hold-out" in report.weights
     assert KnowledgeGraph.load(ingested).weights == {"text": 0.7, "ppr": 0.3}
@@ -144,10 +144,10 @@ def test_specter_vectors_are_unit_length_in_the_graph(ingested: Settings) -> Non
 def test_damaged_or_missing_weights_are_named_and_refitted(
     ingested: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import kg.evaluate
+    import kg.recommend.evaluate
     from kg.build import WEIGHTS, weights_status
-    from kg.evaluate import TuneOutcome
-    from kg.recommend import DEFAULT_WEIGHTS
+    from kg.recommend.engine import DEFAULT_WEIGHTS
+    from kg.recommend.evaluate import TuneOutcome
 
     calls: list[int] = []
     fitted = {"text": 0.7, "ppr": 0.3}
@@ -157,7 +157,7 @@ def test_damaged_or_missing_weights_are_named_and_refitted(
         calls.append(1)
         return outcome
 
-    monkeypatch.setattr(kg.evaluate, "auto_tune", fake_tune)
+    monkeypatch.setattr(kg.recommend.evaluate, "auto_tune", fake_tune)
     build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
     state = weights_status(ingested)
     assert state.source == "fitted" and state.why.startswith("fitted on the curated lists")
@@ -198,7 +198,7 @@ def test_build_tunes_on_the_users_reading_lists(ingested: Settings) -> None:
     """Four saved reading lists are curated lists, with the ids file the corpus was ingested
     from (a source without sections is one list): the build's tuning uses them, and says
     the interval and the verdict."""
-    from kg.readinglists import ReadingLists
+    from kg.store.readinglists import ReadingLists
 
     with CorpusStore(ingested.corpus_path, create=False) as store:
         ids = sorted(store.paper_ids())

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kg.corpus import (
+from kg.core.model import Author, Citation, Paper
+from kg.store.corpus import (
     DETAIL_FULL,
     DETAIL_LOCAL,
     DETAIL_STUB,
@@ -20,7 +21,6 @@ from kg.corpus import (
     paper_from_json,
     paper_to_json,
 )
-from kg.model import Author, Citation, Paper
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
 papers = st.builds(

@@ -1,4 +1,4 @@
-"""kg.embed: the fake and real embedders, paper text, and the on-disk cache."""
+"""kg.text.embed: the fake and real embedders, paper text, and the on-disk cache."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kg import embed as embed_module
-from kg.embed import (
+from kg.core.errors import ConfigError, KGError
+from kg.core.settings import Settings
+from kg.text import embed as embed_module
+from kg.text.embed import (
     CACHE_FILENAME,
     DEFAULT_BATCH_SIZE,
     FAKE_BACKEND,
@@ -31,8 +33,6 @@ from kg.embed import (
     paper_text,
     resolve_backend,
 )
-from kg.errors import ConfigError, KGError
-from kg.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -204,7 +204,7 @@ def test_kill_during_writes_leaves_a_readable_cache(tmp_path: Path) -> None:
         f"""
         import itertools, sys
         sys.path.insert(0, {str(REPO)!r})
-        from kg.embed import EmbeddingCache, FakeEmbedder, embed_cached
+        from kg.text.embed import EmbeddingCache, FakeEmbedder, embed_cached
         cache = EmbeddingCache({str(tmp_path)!r})
         for n in itertools.count():
             texts = [f"text {{n}} {{i}}" for i in range(200)]
@@ -323,8 +323,8 @@ def test_litkg_build_with_the_fake_backend_needs_no_model(
     from typer.testing import CliRunner
 
     from app.cli import app
-    from kg.build import KnowledgeGraph
-    from kg.explore import query_embedder
+    from kg.graph.knowledge import KnowledgeGraph
+    from kg.views.explore import query_embedder
 
     settings = ingested
     monkeypatch.setattr(embed_module, "_package_model_path", _no_model)

@@ -1,4 +1,4 @@
-"""kg.evaluate: metrics with known values, the time-ordered hold-out (no leakage), group
+"""kg.recommend.evaluate: metrics with known values, the time-ordered hold-out (no leakage), group
 queries, tuning, the fused recommender on a planted fixture; the CLI adapters."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from kg.build import KnowledgeGraph
-from kg.corpus import SeedRow
-from kg.errors import EvaluationError
-from kg.evaluate import (
+from kg.core.errors import EvaluationError
+from kg.core.model import Author, Citation, Paper
+from kg.graph.knowledge import KnowledgeGraph
+from kg.recommend.engine import SIGNALS
+from kg.recommend.evaluate import (
     FUSED,
     FUSED_MMR,
     Query,
@@ -42,8 +43,7 @@ from kg.evaluate import (
     seed_sections,
     tune_weights,
 )
-from kg.model import Author, Citation, Paper
-from kg.recommend import SIGNALS
+from kg.store.corpus import SeedRow
 from tests.kg.recommend_fixtures import make_kg
 
 
@@ -265,7 +265,7 @@ def test_fit_weights_can_be_restricted_to_some_signals() -> None:
 
 
 def test_pruned_queries_keep_the_ideal_and_the_top(world: KnowledgeGraph) -> None:
-    from kg.evaluate import _mean_ndcg
+    from kg.recommend.evaluate import _mean_ndcg
 
     preps = prepare_queries(world, holdout_queries(world, n=20, seed=3), time_cut=True)
     small = [p.pruned(15) for p in preps]
@@ -441,7 +441,7 @@ BLIND = {s: (1.0 if s == "cites" else 0.0) for s in SIGNALS}
 def test_auto_tune_fits_on_curated_lists_and_is_deterministic(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import kg.evaluate as ev
+    import kg.recommend.evaluate as ev
 
     monkeypatch.setattr(ev, "DEFAULT_WEIGHTS", BLIND)
     lines: list[str] = []
@@ -463,7 +463,7 @@ def test_auto_tune_fits_on_curated_lists_and_is_deterministic(
 def test_auto_tune_keeps_the_defaults_when_the_gain_is_within_the_noise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import kg.evaluate as ev
+    import kg.recommend.evaluate as ev
 
     kg = sectioned(n_sections=12)
     monkeypatch.setattr(ev, "DEFAULT_WEIGHTS", BLIND)
@@ -587,7 +587,7 @@ def test_seed_sections_are_groups_of_resolved_listed_papers() -> None:
 
 def test_cli_eval_auto_tunes_like_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
     import app.cli_recommend as mod
-    import kg.evaluate as ev
+    import kg.recommend.evaluate as ev
     from app.cli import app
 
     monkeypatch.setattr(ev, "DEFAULT_WEIGHTS", BLIND)
@@ -606,8 +606,8 @@ def test_cli_eval_auto_tunes_like_the_build(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_curated_topics_made_from_the_lists_are_hidden_from_the_list_protocol() -> None:
-    from kg.evaluate import evaluate_lists, judged_graph
-    from kg.model import Topic, TopicMembership
+    from kg.core.model import Topic, TopicMembership
+    from kg.recommend.evaluate import evaluate_lists, judged_graph
 
     kg = sectioned(n_sections=6)
     leak = [Topic(f"curated/s{s}", f"Section {s}", "curated") for s in range(6)]

@@ -1,4 +1,4 @@
-"""kg.explore: the library calls behind the app's screens, over the small built graph."""
+"""kg.views.explore: the library calls behind the app's screens, over the small built graph."""
 
 from __future__ import annotations
 
@@ -11,17 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kg import explore
-from kg.corpus import UNRESOLVED, CorpusStore, SeedRow
-from kg.embed import FakeEmbedder, MiniLMEmbedder
-from kg.errors import (
+from kg.core.errors import (
     ReadOnlyError,
     RecommendError,
     SparqlSyntaxError,
 )
-from kg.explore import ExploreError, Explorer, SearchFilters
-from kg.readinglists import ReadingLists, read_order
-from kg.settings import Settings
+from kg.core.settings import Settings
+from kg.rdf.lists import read_order
+from kg.store.corpus import UNRESOLVED, CorpusStore, SeedRow
+from kg.store.readinglists import ReadingLists
+from kg.text.embed import FakeEmbedder, MiniLMEmbedder
+from kg.views import explore
+from kg.views.explore import ExploreError, Explorer, SearchFilters
 from tests.app.conftest import HOSTILE_TITLE, build_fixture
 
 ATTENTION = "Attention Is All You Need"
@@ -97,7 +98,7 @@ def test_query_embedder_is_fp32_onnx_never_int8(
     named = explore.query_embedder(Settings(data_dir=tmp_path, embed_backend="onnx-int8"))
     assert isinstance(named, MiniLMEmbedder) and named.backend == "onnx-int8"  # asked for
     monkeypatch.setattr(explore, "_has_onnxruntime", lambda: False)
-    monkeypatch.setattr("kg.embed._onnx_available", lambda: False)
+    monkeypatch.setattr("kg.text.embed._onnx_available", lambda: False)
     plain = explore.query_embedder(Settings(data_dir=tmp_path))
     assert isinstance(plain, MiniLMEmbedder) and plain.backend in ("torch-bf16", "torch")
 
@@ -252,7 +253,7 @@ def test_read_next_rows_have_reasons(ex: Explorer) -> None:
 
 # --------------------------------------------------------------------------- SPARQL
 def test_run_sparql_canned_params_formats_and_errors(ex: Explorer, built: Path) -> None:
-    from kg.sparql import canned_queries
+    from kg.rdf.sparql import canned_queries
 
     s = Settings(data_dir=built)
     q = canned_queries()["papers-citing"]
@@ -289,7 +290,7 @@ def test_lists_view_export_import_path_and_rdf(ex: Explorer, settings: Settings)
     assert [s.paper_id for s in steps] == [turing, attention]  # what it builds on first
     assert lists.get("Mine").paper_ids == (turing, attention)
     assert explore.sync_lists_rdf(settings, lists) is None
-    from kg.rdf import open_graph
+    from kg.rdf.store import open_graph
 
     ds = open_graph(settings)
     gc.collect(1)
@@ -335,7 +336,7 @@ def test_status_freshness_and_unresolved(settings: Settings, tmp_path: Path) -> 
 
 
 def test_snippet_is_the_first_lines_of_the_abstract_else_the_tldr() -> None:
-    from kg.model import Paper
+    from kg.core.model import Paper
 
     long = "Sparse <b>autoencoders</b> find   features.\n" + "word " * 100
     text = explore.snippet(Paper("p", "T", abstract=long, tldr="A short TL;DR."))
@@ -348,7 +349,7 @@ def test_snippet_is_the_first_lines_of_the_abstract_else_the_tldr() -> None:
 
 
 def test_describe_origin_names_sources_and_freshness() -> None:
-    from kg.corpus import CorpusStatus
+    from kg.store.corpus import CorpusStatus
 
     def corpus(**kw: object) -> CorpusStatus:
         base: dict[str, object] = dict(

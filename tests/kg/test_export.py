@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kg.errors import ExportError, KGError
-from kg.export import (
+from kg.core.errors import ExportError, KGError
+from kg.core.model import Author, Paper
+from kg.formats.export import (
     FORMATS,
     citation_keys,
     entry_kind,
@@ -28,7 +29,6 @@ from kg.export import (
     tex_escape,
     tex_to_text,
 )
-from kg.model import Author, Paper
 
 IOI = "a" * 40
 ZOOM = "b" * 40

@@ -9,9 +9,9 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from kg.corpus import DETAIL_FULL, LOW_CONFIDENCE, RESOLVED, CorpusStore, SeedRow
-from kg.graph import CitationGraph, GraphError, canonical_map
-from kg.model import Citation, Paper, Topic, TopicMembership
+from kg.core.model import Citation, Paper, Topic, TopicMembership
+from kg.graph.citations import CitationGraph, GraphError, canonical_map
+from kg.store.corpus import DETAIL_FULL, LOW_CONFIDENCE, RESOLVED, CorpusStore, SeedRow
 
 
 def P(pid: str, **kw: object) -> Paper:

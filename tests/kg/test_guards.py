@@ -12,13 +12,13 @@ import pytest
 from rdflib import Dataset, Literal
 from typer.testing import CliRunner
 
-from kg.csvsafe import csv_text, safe_cell
-from kg.errors import ServiceRefused
-from kg.export import export, web_url
-from kg.model import Author, Paper
-from kg.rdf import build_rdf, memory_graph
-from kg.settings import Settings
-from kg.sparql import QueryResult, format_csv, run_query, uses_service
+from kg.core.errors import ServiceRefused
+from kg.core.model import Author, Paper
+from kg.core.settings import Settings
+from kg.formats.csvsafe import csv_text, safe_cell
+from kg.formats.export import export, web_url
+from kg.rdf.sparql import QueryResult, format_csv, run_query, uses_service
+from kg.rdf.store import build_rdf, memory_graph
 from tests.kg.rdf_fixtures import MEMBERSHIPS, TOPICS, make_corpus
 
 SERVICE = "SELECT * WHERE { SERVICE <http://169.254.169.254/latest/meta-data/> { ?s ?p ?o } }"
@@ -64,7 +64,7 @@ def test_the_word_elsewhere_is_not_a_service_clause(dataset: Dataset, query: str
 def test_the_setting_opts_in(tmp_path: Path) -> None:
     assert not Settings.from_env({}).sparql_allow_service
     assert Settings.from_env({"LITKG_SPARQL_ALLOW_SERVICE": "1"}).sparql_allow_service
-    from kg.errors import ConfigError
+    from kg.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="LITKG_SPARQL_ALLOW_SERVICE"):
         Settings.from_env({"LITKG_SPARQL_ALLOW_SERVICE": "maybe"})

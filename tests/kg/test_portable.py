@@ -24,21 +24,21 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from kg import snapshot as load_snapshot
 from kg.build import build
-from kg.corpus import DETAIL_FULL, DETAIL_STUB, CorpusStore, SeedRow
-from kg.embed import EmbeddingCache, FakeEmbedder, paper_text
-from kg.model import Author, Citation, Paper
-from kg.portable import (
+from kg.core.model import Author, Citation, Paper
+from kg.core.settings import Settings
+from kg.graph import snapshot as load_snapshot
+from kg.portable.archive import (
     MANIFEST,
     SnapshotError,
     export_snapshot,
     import_snapshot,
 )
-from kg.rdf import build_rdf, memory_graph, select
-from kg.readinglists import ReadingLists
-from kg.settings import Settings
-from kg.vocab import PROV
+from kg.rdf.store import build_rdf, memory_graph, select
+from kg.rdf.vocab import PROV
+from kg.store.corpus import DETAIL_FULL, DETAIL_STUB, CorpusStore, SeedRow
+from kg.store.readinglists import ReadingLists
+from kg.text.embed import EmbeddingCache, FakeEmbedder, paper_text
 
 #: The documented columns of each file (docs/snapshot-format.md), independent of the code.
 COLUMNS = {

@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 from rdflib import Dataset, Graph, Literal, URIRef
 from typer.testing import CliRunner
 
-from kg import rdf
-from kg.corpus import DETAIL_FULL, CorpusStore
-from kg.errors import GraphStoreError, NotInGraphError
-from kg.model import Author, Citation, Paper, TopicMembership
-from kg.rdf import (
+from kg.core.errors import GraphStoreError, NotInGraphError
+from kg.core.model import Author, Citation, Paper, TopicMembership
+from kg.core.settings import Settings
+from kg.rdf import store as rdf
+from kg.rdf.sparql import run_query
+from kg.rdf.store import (
     G_META,
     G_S2_CITATIONS,
     G_S2_PAPERS,
@@ -34,9 +35,8 @@ from kg.rdf import (
     source_graph,
     topics_graph,
 )
-from kg.settings import Settings
-from kg.sparql import run_query
-from kg.vocab import CITO, DCTERMS, LITKG, RDF, graph_iri, paper_iri
+from kg.rdf.vocab import CITO, DCTERMS, LITKG, RDF, graph_iri, paper_iri
+from kg.store.corpus import DETAIL_FULL, CorpusStore
 from tests.kg.rdf_fixtures import (
     BIB,
     ID,

@@ -13,25 +13,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import BNode, Graph, URIRef
 
-from kg.corpus import DETAIL_FULL, CorpusStore
-from kg.errors import KGError, ReadingListError
-from kg.export import export, import_papers
-from kg.model import Author, Paper
-from kg.rdf import memory_graph, open_graph
-from kg.readinglists import (
+from kg.core.errors import KGError, ReadingListError
+from kg.core.model import Author, Paper
+from kg.core.settings import Settings
+from kg.formats.export import export, import_papers
+from kg.rdf.lists import READING_LISTS_GRAPH, read_order, reading_list_iri, to_rdf_lines, write_rdf
+from kg.rdf.store import memory_graph, open_graph
+from kg.rdf.vocab import paper_iri
+from kg.store.corpus import DETAIL_FULL, CorpusStore
+from kg.store.readinglists import (
     FILE_NAME,
-    READING_LISTS_GRAPH,
     ReadingItem,
     ReadingList,
     ReadingLists,
     match_papers,
-    read_order,
-    reading_list_iri,
-    to_rdf_lines,
-    write_rdf,
 )
-from kg.settings import Settings
-from kg.vocab import paper_iri
 
 A, B, C, D = ("a" * 40, "b" * 40, "c" * 40, "d" * 40)
 

@@ -1,4 +1,4 @@
-"""kg.recommend on a hand-made graph: each signal and its reason, twins, dislikes, MMR,
+"""kg.recommend.engine on a hand-made graph: each signal and its reason, twins, dislikes, MMR,
 filters, id resolution, bad input, reading paths."""
 
 from __future__ import annotations
@@ -8,11 +8,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from kg.build import KnowledgeGraph
-from kg.errors import KGError, RecommendError, UnknownPaperError
-from kg.evaluate import in_memory_graph
-from kg.model import Citation, Paper, Recommendation
-from kg.recommend import (
+from kg.core.errors import KGError, RecommendError, UnknownPaperError
+from kg.core.model import Citation, Paper, Recommendation
+from kg.graph.knowledge import KnowledgeGraph
+from kg.recommend.engine import (
     DEFAULT_WEIGHTS,
     PRIORS,
     SIGNALS,
@@ -26,6 +25,7 @@ from kg.recommend import (
     resolve_weights,
     short_label,
 )
+from kg.recommend.evaluate import in_memory_graph
 from tests.kg.recommend_fixtures import HEX, P, authors, make_kg
 
 READ = ["r1", "r2"]

@@ -15,14 +15,21 @@ import httpx
 import pytest
 from rdflib import Dataset, Literal
 
-from kg import rdf
-from kg.corpus import CorpusStore
-from kg.errors import GraphStoreError, QueryTimeout, ReadOnlyError
-from kg.model import TopicMembership
-from kg.rdf import build_rdf, export_graph, load_triples, memory_graph, open_graph, paper_from_graph
-from kg.settings import Settings
-from kg.sparql import canned_queries, run_query
-from kg.vocab import LITKG, paper_iri
+from kg.core.errors import GraphStoreError, QueryTimeout, ReadOnlyError
+from kg.core.model import TopicMembership
+from kg.core.settings import Settings
+from kg.rdf import store as rdf
+from kg.rdf.sparql import canned_queries, run_query
+from kg.rdf.store import (
+    build_rdf,
+    export_graph,
+    load_triples,
+    memory_graph,
+    open_graph,
+    paper_from_graph,
+)
+from kg.rdf.vocab import LITKG, paper_iri
+from kg.store.corpus import CorpusStore
 from tests.kg.rdf_fixtures import (
     ID,
     MEMBERSHIPS,

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from rdflib import Dataset
 
-from kg.rdf import build_rdf, memory_graph
-from kg.serve import SparqlServer, negotiate, serve
+from kg.rdf.serve import SparqlServer, negotiate, serve
+from kg.rdf.store import build_rdf, memory_graph
 from tests.kg.rdf_fixtures import ID, MEMBERSHIPS, TOPICS, make_corpus
 
 QUERY = "SELECT ?p ?t WHERE { ?p dcterms:title ?t } ORDER BY ?t LIMIT 3"
@@ -327,7 +327,7 @@ def _alive(pid: int) -> bool:
 def test_query_workers_do_not_outlive_their_server() -> None:
     """A server killed with SIGKILL (no clean-up at all) leaves no worker behind."""
     code = (
-        "from kg.sparql_pool import QueryPool\n"
+        "from kg.rdf.pool import QueryPool\n"
         "pool = QueryPool(lambda r: r, size=3)\n"
         "pool.start()\n"
         "print(' '.join(str(w.process.pid) for w in pool._idle), flush=True)\n"

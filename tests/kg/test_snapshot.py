@@ -11,13 +11,13 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from kg import snapshot
 from kg.build import KnowledgeGraph, build, write_snapshot
-from kg.corpus import DETAIL_FULL, CorpusStore
-from kg.embed import FakeEmbedder
-from kg.graph import CitationGraph
-from kg.model import Author, Citation, Paper
-from kg.settings import Settings
+from kg.core.model import Author, Citation, Paper
+from kg.core.settings import Settings
+from kg.graph import snapshot
+from kg.graph.citations import CitationGraph
+from kg.store.corpus import DETAIL_FULL, CorpusStore
+from kg.text.embed import FakeEmbedder
 
 
 def _papers(n: int) -> list[Paper]:
@@ -97,7 +97,7 @@ def _current_key(settings: Settings) -> str:
 def test_a_planted_pickle_is_never_unpickled(built: Settings, tmp_path: Path) -> None:
     """A pickle that names a kg function (the atomic writer) with the right header:
     the allow-list of the pickle era let it write any file on load."""
-    from kg.fileio import atomic_write_text
+    from kg.core.fileio import atomic_write_text
 
     marker = tmp_path / "pwned"
 
@@ -190,7 +190,7 @@ def test_new_papers_recompute_topics_and_snapshot(built: Settings) -> None:
 
 
 def test_the_lexical_index_is_kept_with_the_graph(built: Settings) -> None:
-    from kg.recommend import RecommendIndex, recommend
+    from kg.recommend.engine import RecommendIndex, recommend
 
     kg = KnowledgeGraph.load(built)
     assert kg.lexical is not None and len(kg.lexical_ids) == len(kg.graph)
@@ -216,7 +216,7 @@ def test_a_stale_lexical_index_is_not_used(built: Settings) -> None:
 @pytest.mark.parametrize("name", ["embeddings.npz", "specter.npz", "topics.json", "manifest.json"])
 @pytest.mark.parametrize("damage", [b"garbage", b"PK\x03\x04truncated", b""])
 def test_a_damaged_artefact_is_named_and_rebuilt(built: Settings, name: str, damage: bytes) -> None:
-    from kg.errors import KGError
+    from kg.core.errors import KGError
 
     path = built.graph_dir / name
     path.write_bytes(damage)

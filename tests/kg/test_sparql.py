@@ -1,4 +1,4 @@
-"""kg.sparql: read-only checks, parser errors, bound values, limits, formats, canned queries."""
+"""kg.rdf.sparql: read-only checks, parser errors, bound values, limits, formats, canned queries."""
 
 from __future__ import annotations
 
@@ -18,10 +18,9 @@ from rdflib import Dataset, Literal, URIRef
 from rdflib.term import Node
 from typer.testing import CliRunner
 
-from kg.errors import QueryParamError, QueryTimeout, ReadOnlyError, SparqlSyntaxError
-from kg.rdf import build_rdf, memory_graph, open_graph
-from kg.settings import Settings
-from kg.sparql import (
+from kg.core.errors import QueryParamError, QueryTimeout, ReadOnlyError, SparqlSyntaxError
+from kg.core.settings import Settings
+from kg.rdf.sparql import (
     active_queries,
     bind_values,
     canned_queries,
@@ -33,7 +32,8 @@ from kg.sparql import (
     parse_param_value,
     run_query,
 )
-from kg.vocab import list_iri, paper_iri, topic_iri
+from kg.rdf.store import build_rdf, memory_graph, open_graph
+from kg.rdf.vocab import list_iri, paper_iri, topic_iri
 from tests.kg.rdf_fixtures import ID, MEMBERSHIPS, TOPICS, WIKI, make_corpus
 
 ENGINES = ["oxigraph", "rdflib"]
@@ -444,10 +444,10 @@ def test_cli_sparql(data_dir: Path, tmp_path: Path) -> None:
 
 
 def test_saved_reading_lists_work_as_lists_too() -> None:
-    """kg.readinglists writes user lists with the same litkg:listing / litkg:listedPaper
+    """kg.store.readinglists writes user lists with the same litkg:listing / litkg:listedPaper
     shape as seed sources; ``@name`` names one."""
-    from kg.rdf import load_triples
-    from kg.vocab import LITKG, RDF
+    from kg.rdf.store import load_triples
+    from kg.rdf.vocab import LITKG, RDF
 
     for engine in ENGINES:
         engine_ds = memory_graph(engine)

@@ -1,4 +1,4 @@
-"""The bundled starter snapshot (data/starter) and :func:`kg.starter.import_starter`."""
+"""The bundled starter snapshot (data/starter) and :func:`kg.portable.starter.import_starter`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from kg import explore
-from kg.corpus import DETAIL_FULL, DETAIL_LOCAL, CorpusStore
-from kg.embed import EmbeddingCache, equivalent_names, paper_text
-from kg.model import Paper
-from kg.settings import Settings
-from kg.starter import STARTER_SNAPSHOT, import_starter
+from kg.core.model import Paper
+from kg.core.settings import Settings
+from kg.portable.starter import STARTER_SNAPSHOT, import_starter
+from kg.store.corpus import DETAIL_FULL, DETAIL_LOCAL, CorpusStore
+from kg.text.embed import EmbeddingCache, equivalent_names, paper_text
+from kg.views import explore
 
 MINILM = "all-MiniLM-L6-v2@0.1.0:{}:seq256"
 
@@ -112,7 +112,7 @@ def test_starter_restores_its_records_over_the_offline_ingests_barer_ones(
 
 
 def test_origin_names_the_starter_until_semantic_scholar_papers_arrive() -> None:
-    from kg.corpus import CorpusStatus
+    from kg.store.corpus import CorpusStatus
 
     base: dict[str, object] = dict(
         papers=600, papers_full=0, papers_unresolved=600, citations=0, seeds=22,

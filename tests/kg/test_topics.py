@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kg.corpus import LOW_CONFIDENCE, RESOLVED, SeedRow
-from kg.model import Paper, Topic, TopicMembership
-from kg.topics import (
+from kg.core.model import Paper, Topic, TopicMembership
+from kg.store.corpus import LOW_CONFIDENCE, RESOLVED, SeedRow
+from kg.topics.model import (
     CURATED,
     DISCOVERED,
     S2_FIELDS,
@@ -162,7 +162,7 @@ def test_slugify_is_stable_across_processes() -> None:
     """Python's hash() of a str differs between processes (PYTHONHASHSEED); slugs must not."""
     labels = ["注意力", "Attention 注意力", "Überblick", "???", "Induction Heads"]
     code = (
-        "import json, sys; from kg.topics import slugify; "
+        "import json, sys; from kg.topics.model import slugify; "
         "print(json.dumps([slugify(t) for t in json.loads(sys.argv[1])]))"
     )
     runs = []
@@ -565,7 +565,7 @@ def test_update_from_a_version_1_topics_file(grown: Grown, tmp_path: Path) -> No
 
 
 def test_update_keeps_auto_k_near_a_rounding_boundary() -> None:
-    from kg.topics import _hold
+    from kg.topics.model import _hold
 
     # sqrt(n / 50) crosses 7.5 at n = 2812.5: a corpus that grows across it keeps k = 7
     assert coarse_k(2800) == 7 and coarse_k(2830) == 8
@@ -575,7 +575,7 @@ def test_update_keeps_auto_k_near_a_rounding_boundary() -> None:
 
 
 def test_update_keeps_scores_that_barely_moved(grown: Grown) -> None:
-    from kg.topics import SCORE_TOLERANCE, settle_scores
+    from kg.topics.model import SCORE_TOLERANCE, settle_scores
 
     _, before, after = grown_update(grown)
     old_scores = {(m.paper_id, m.topic_id): m.score for m in before.memberships}

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import URIRef
 
-from kg.vocab import (
+from kg.rdf.vocab import (
     BIBO,
     CITO,
     FABIO,

@@ -63,10 +63,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from kg.corpus import DUPLICATE, OFFLINE, RESOLVED, SeedRow
-from kg.errors import KGError
-from kg.fileio import atomic_write_text
-from kg.model import Paper, Topic, TopicMembership
+from kg.core.errors import KGError
+from kg.core.fileio import atomic_write_text
+from kg.core.model import Paper, Topic, TopicMembership
+from kg.store.corpus import DUPLICATE, OFFLINE, RESOLVED, SeedRow
 
 CURATED = "curated"
 DISCOVERED = "discovered"
@@ -248,7 +248,7 @@ def slugify(text: str) -> str:
 def _canon(same_as: Mapping[str, str] | None) -> Mapping[str, str]:
     if not same_as:
         return {}
-    from kg.graph import canonical_map
+    from kg.graph.citations import canonical_map
 
     return canonical_map(same_as)
 

@@ -73,7 +73,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 from tqdm.auto import tqdm
 
-from kg.errors import ConfigError, KGError
+from kg.core.errors import ConfigError, KGError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -349,7 +349,7 @@ class MiniLMEmbedder:
     @property
     def model_dir(self) -> Path:
         if self._model_dir is None:
-            from kg.settings import Settings
+            from kg.core.settings import Settings
 
             self._model_dir = Settings.from_env().data_dir / "models"
         return self._model_dir

@@ -2,7 +2,7 @@
 
 One implementation for both readers of BibTeX: the seed import
 (:mod:`ingest.sources`, BibTeX and Zotero libraries) and the reading-list import
-(:mod:`kg.export`).
+(:mod:`kg.formats.export`).
 
 * :func:`latex_to_text` decodes a field value: accents (``{\\"u}``, ``\\'{e}``,
   ``\\c s``), special letters (``{\\ss}``, ``\\o``, ``{\\L}``), escaped specials

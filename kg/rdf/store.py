@@ -2,7 +2,7 @@
 
 This is the one module that knows which triple store holds the graph. Everyone
 else gets an ``rdflib.Dataset`` from :func:`open_graph` and queries it through
-:mod:`kg.sparql`.
+:mod:`kg.rdf.sparql`.
 
 Stores
 ------
@@ -30,7 +30,7 @@ Named graphs (one per source; each described with PROV-O in the meta graph)
 ``graph/local/papers``                 works known only from a user's file
 ``graph/source/<source>``              one reading list (seed page, BibTeX file)
 ``graph/topics/<scheme>``              one topic scheme and its memberships
-``graph/snapshot/<id>``                one imported portable snapshot (``kg.portable``):
+``graph/snapshot/<id>``                one imported portable snapshot (``kg.portable.archive``):
                                        the snapshot (``litkg:Snapshot``, a
                                        ``prov:Entity``: creation time, format and
                                        litkg version, ``prov:hadMember`` per paper),
@@ -137,11 +137,10 @@ from rdflib.query import Result
 from rdflib.store import Store
 from rdflib.term import BNode, IdentifiedNode, Node
 
-from kg.corpus import DUPLICATE, OFFLINE, RESOLVED, CorpusStore, SeedRow, SnapshotImport
-from kg.errors import GraphStoreError, NotInGraphError, QueryTimeout, SparqlError
-from kg.model import Author, Citation, Paper, Topic, TopicMembership, is_s2_paper_id
-from kg.settings import Settings
-from kg.vocab import (
+from kg.core.errors import GraphStoreError, NotInGraphError, QueryTimeout, SparqlError
+from kg.core.model import Author, Citation, Paper, Topic, TopicMembership, is_s2_paper_id
+from kg.core.settings import Settings
+from kg.rdf.vocab import (
     BASE,
     BIBO,
     CITO,
@@ -166,6 +165,7 @@ from kg.vocab import (
     scheme_iri,
     topic_iri,
 )
+from kg.store.corpus import DUPLICATE, OFFLINE, RESOLVED, CorpusStore, SeedRow, SnapshotImport
 
 log = logging.getLogger(__name__)
 
@@ -1210,7 +1210,7 @@ class _RemoteStore(SPARQLUpdateStore):
     ) -> Result:
         text = str(query)
         if initBindings:
-            from kg.sparql import bind_values
+            from kg.rdf.sparql import bind_values
 
             text = bind_values(text, initBindings)
         if initNs:
@@ -1339,7 +1339,7 @@ def query_rows(dataset: Dataset, query: str) -> QueryRows:
 
     Oxigraph is asked directly (pyoxigraph), which streams solutions and converts
     terms faster than going through rdflib's Result; other stores go through
-    ``dataset.query``. The predeclared prefixes of :data:`kg.vocab.PREFIXES` apply.
+    ``dataset.query``. The predeclared prefixes of :data:`kg.rdf.vocab.PREFIXES` apply.
     """
     store = dataset.store
     if isinstance(store, OxigraphStore):

@@ -13,12 +13,12 @@ module, and renders what comes back; the same calls work from Python or a notebo
 * :func:`paper_view`: one paper with its topics, links, references and citations (with
   S2's intents and citation contexts) and :func:`ego_view`, its citation neighbourhood
   laid out for drawing.
-* :func:`read_next`: recommendations (:func:`kg.recommend.recommend_detailed`) as rows.
+* :func:`read_next`: recommendations (:func:`kg.recommend.engine.recommend_detailed`) as rows.
 * :func:`topic_tree`, :func:`topic_detail`: the schemes' hierarchies, key papers, keywords,
   growth over time.
 * :func:`run_sparql`: a read-only query against the RDF store with the CLI's limits.
 * :func:`list_view`, :func:`export_list`, :func:`import_into_list`, :func:`order_as_path`,
-  :func:`sync_lists_rdf`: reading lists (:mod:`kg.readinglists`) with paper details.
+  :func:`sync_lists_rdf`: reading lists (:mod:`kg.store.readinglists`) with paper details.
 * :func:`status`: data freshness, the last ingest, what was left unresolved.
 
 Nothing here renders: titles and abstracts are third-party text and are returned as plain
@@ -43,17 +43,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kg.errors import ConfigError, KGError, ReadingListError, RecommendError
-from kg.model import Paper, Topic
+from kg.core.errors import ConfigError, KGError, ReadingListError, RecommendError
+from kg.core.model import Paper, Topic
 
 if TYPE_CHECKING:
     from kg.build import KnowledgeGraph, WeightsStatus
-    from kg.corpus import CorpusStatus, CorpusStore, SeedRow
-    from kg.embed import Embedder
-    from kg.readinglists import ImportReport, ReadingList, ReadingLists
-    from kg.recommend import PathStep
-    from kg.settings import Settings
-    from kg.sparql import CannedQuery, QueryResult
+    from kg.core.settings import Settings
+    from kg.rdf.sparql import CannedQuery, QueryResult
+    from kg.recommend.engine import PathStep
+    from kg.store.corpus import CorpusStatus, CorpusStore, SeedRow
+    from kg.store.readinglists import ImportReport, ReadingList, ReadingLists
+    from kg.text.embed import Embedder
 
 #: Scopes of the "seed or neighbour" filter.
 SCOPES = ("all", "seeds", "neighbours")
@@ -90,7 +90,7 @@ class Readiness:
 
 def readiness(settings: Settings) -> Readiness:
     """Cheap checks (file stats only): data dir, corpus, built graph."""
-    from kg.build import MANIFEST
+    from kg.graph.knowledge import MANIFEST
 
     data_dir = Path(settings.data_dir)
     if not data_dir.is_dir():
@@ -143,7 +143,7 @@ def _has_onnxruntime() -> bool:
 
 
 def _corpus_empty(settings: Settings) -> bool:
-    from kg.corpus import CorpusStore
+    from kg.store.corpus import CorpusStore
 
     try:
         with CorpusStore(settings.corpus_path, create=False) as store:
@@ -159,13 +159,13 @@ def query_embedder(
     """The embedder for search queries: the model that embedded the papers.
 
     ``LITKG_EMBED_BACKEND=fake`` (tests, demos) or a graph built with the fake embedder
-    gives :class:`~kg.embed.FakeEmbedder` of the graph's dimension; otherwise MiniLM
+    gives :class:`~kg.text.embed.FakeEmbedder` of the graph's dimension; otherwise MiniLM
     (loaded on first use, from the package's files) with the ``LITKG_EMBED_*`` settings.
     Unless a backend is set explicitly, queries use fp32 ONNX (``prefer_fast``): a few
     milliseconds per query where the torch backends take hundreds (exported once under
     the graph dir on first use); never int8, whose neighbours differ from fp32's."""
-    from kg.build import MANIFEST
-    from kg.embed import FakeEmbedder, MiniLMEmbedder
+    from kg.graph.knowledge import MANIFEST
+    from kg.text.embed import FakeEmbedder, MiniLMEmbedder
 
     manifest: Mapping[str, Any] = kg.manifest if kg is not None else {}
     if kg is None:
@@ -313,13 +313,13 @@ class Explorer:
         _ = (self._emb_row, self.facets)
         self.store()  # opening the corpus checks it: once, not on the first paper opened
         if recommend:
-            from kg.recommend import RecommendIndex
+            from kg.recommend.engine import RecommendIndex
 
             RecommendIndex.of(self.kg)
 
     @classmethod
     def load(cls, settings: Settings) -> Explorer:
-        from kg.build import KnowledgeGraph
+        from kg.graph.knowledge import KnowledgeGraph
 
         return cls(KnowledgeGraph.load(settings), settings)
 
@@ -350,7 +350,7 @@ class Explorer:
 
     def store(self) -> CorpusStore | None:
         """The corpus store (opened once, shared; guard calls with :attr:`lock`)."""
-        from kg.corpus import CorpusError, CorpusStore
+        from kg.store.corpus import CorpusError, CorpusStore
 
         if self._store is None and self.settings is not None:
             try:
@@ -990,7 +990,7 @@ def seed_picks(ex: Explorer, limit: int = 60) -> list[SeedPick]:
     page's) before sectionless ones (an id list's); without a readable corpus, the
     graph's seeds in its order. Each paper once (its first listing).
     """
-    from kg.graph import SECTION_SEP
+    from kg.graph.citations import SECTION_SEP
 
     ordered: list[tuple[str, str]] = []
     store = ex.store()
@@ -1056,9 +1056,9 @@ def read_next(
     k: int = 10,
     diversity: float | None = None,
 ) -> ReadNext:
-    """Recommendations after ``read`` (:func:`kg.recommend.recommend_detailed`) as rows with
-    their reasons; raises :class:`~kg.errors.RecommendError` with a message to show."""
-    from kg.recommend import DEFAULT_DIVERSITY, Filters, recommend_detailed
+    """Recommendations after ``read`` (:func:`kg.recommend.engine.recommend_detailed`) as rows with
+    their reasons; raises :class:`~kg.core.errors.RecommendError` with a message to show."""
+    from kg.recommend.engine import DEFAULT_DIVERSITY, Filters, recommend_detailed
 
     if not read:
         raise RecommendError("Pick at least one paper you have read or liked.")
@@ -1216,8 +1216,8 @@ class _SparqlRequest:
 def _pooled_query(request: _SparqlRequest) -> QueryResult:
     """One query, in a worker process: the store is opened for it only, so it sees the
     latest build and lists."""
-    from kg.rdf import open_graph
-    from kg.sparql import run_query
+    from kg.rdf.sparql import run_query
+    from kg.rdf.store import open_graph
 
     settings = request.settings
     dataset = open_graph(settings)
@@ -1245,7 +1245,7 @@ _POOL_LOCK = threading.Lock()
 def _sparql_pool() -> Any:
     """The app process's query workers (two: one person's queries, one slow one at a time
     stopped after its share when another waits)."""
-    from kg.sparql_pool import QueryPool
+    from kg.rdf.pool import QueryPool
 
     with _POOL_LOCK:
         if not _POOL:
@@ -1273,9 +1273,9 @@ def run_sparql(
     (``LITKG_SPARQL_TIMEOUT``, ``LITKG_SPARQL_MAX_ROWS``). ``params`` are bound as RDF
     terms (typed by ``canned``'s declarations when given; empty values are left out).
     The store is opened for this query only, so it sees the latest build and lists.
-    Raises :class:`~kg.errors.SparqlError` (syntax errors carry the parser's message) or
-    :class:`~kg.errors.GraphStoreError`."""
-    from kg.sparql import format_csv, format_json, parse_param_value
+    Raises :class:`~kg.core.errors.SparqlError` (syntax errors carry the parser's message) or
+    :class:`~kg.core.errors.GraphStoreError`."""
+    from kg.rdf.sparql import format_csv, format_json, parse_param_value
 
     raw = {k: v.strip() for k, v in (params or {}).items() if v and v.strip()}
     if canned is not None:
@@ -1341,8 +1341,8 @@ class Download:
 
 
 def export_list(ex: Explorer, lst: ReadingList, fmt: str) -> Download:
-    """A list as BibTeX, RIS, CSL-JSON, Markdown or CSV (:func:`kg.export.export`)."""
-    from kg.export import FORMATS, export, format_for
+    """A list as BibTeX, RIS, CSL-JSON, Markdown or CSV (:func:`kg.formats.export.export`)."""
+    from kg.formats.export import FORMATS, export, format_for
 
     key = format_for(fmt)
     text = export(list_papers(ex, lst), key, notes=lst.notes, title=lst.name)
@@ -1352,7 +1352,7 @@ def export_list(ex: Explorer, lst: ReadingList, fmt: str) -> Download:
 
 
 def export_all(ex: Explorer, lst: ReadingList) -> list[Download]:
-    from kg.export import FORMATS
+    from kg.formats.export import FORMATS
 
     return [export_list(ex, lst, key) for key in FORMATS]
 
@@ -1368,7 +1368,7 @@ def import_into_list(
 ) -> ImportOutcome:
     """Read BibTeX, RIS or CSL-JSON ``text`` and add the papers found in the corpus (by
     id, DOI, arXiv id or title) to list ``name`` (made when missing)."""
-    from kg.export import read_entries
+    from kg.formats.export import read_entries
 
     read = read_entries(text, fmt)
     papers = [e.paper for e in read.entries]
@@ -1383,9 +1383,9 @@ def import_into_list(
 
 
 def order_as_path(ex: Explorer, lists: ReadingLists, name: str) -> list[PathStep]:
-    """Reorder list ``name`` as a reading path (:func:`kg.recommend.reading_path`: what a
+    """Reorder list ``name`` as a reading path (:func:`kg.recommend.engine.reading_path`: what a
     paper builds on comes first); papers not in the graph go last, in their order."""
-    from kg.recommend import reading_path
+    from kg.recommend.engine import reading_path
 
     lst = lists.get(name)
     known = [pid for pid in lst.paper_ids if ex.canon(pid) in ex.pos]
@@ -1401,11 +1401,11 @@ def order_as_path(ex: Explorer, lists: ReadingLists, name: str) -> list[PathStep
 
 
 def sync_lists_rdf(settings: Settings, lists: ReadingLists) -> str | None:
-    """Mirror the lists into the RDF store (:func:`kg.readinglists.write_rdf`); returns
+    """Mirror the lists into the RDF store (:func:`kg.rdf.lists.write_rdf`); returns
     None, or a message saying why the RDF copy could not be updated (the JSON file, the
     lists' home, is saved either way)."""
-    from kg.rdf import open_graph
-    from kg.readinglists import write_rdf
+    from kg.rdf.lists import write_rdf
+    from kg.rdf.store import open_graph
 
     if not settings.sparql_query_url and not Path(settings.rdf_path).is_dir():
         return "No RDF store yet (run `litkg build`); the lists are saved on disk."
@@ -1453,7 +1453,7 @@ def describe_origin(
     Derived from the store: papers fetched from Semantic Scholar (and when last),
     local-only papers by the source that listed them (and whether they were kept
     offline), and what to do to get citations. ``starter``: how many papers the bundled
-    starter snapshot brought (:func:`kg.starter.starter_papers`); while the corpus has no
+    starter snapshot brought (:func:`kg.portable.starter.starter_papers`); while the corpus has no
     Semantic Scholar paper, they are named as such. None for an empty corpus.
     """
     if corpus.papers == 0:
@@ -1499,8 +1499,8 @@ def _when(stamp: str | None) -> str | None:
 
 def data_origin(settings: Settings) -> str | None:
     """:func:`describe_origin` of the corpus under ``settings`` (None without a readable one)."""
-    from kg.corpus import CorpusStore
-    from kg.starter import starter_papers
+    from kg.portable.starter import starter_papers
+    from kg.store.corpus import CorpusStore
 
     if not settings.corpus_path.is_file():
         return None
@@ -1519,7 +1519,7 @@ def status(settings: Settings) -> StatusView:
     """Data freshness and the last ingest (never raises for missing or broken data: the
     message is in ``readiness`` or ``error``)."""
     from kg.build import MANIFEST, weights_status
-    from kg.corpus import LOW_CONFIDENCE, UNRESOLVED, CorpusStore
+    from kg.store.corpus import LOW_CONFIDENCE, UNRESOLVED, CorpusStore
 
     ready = readiness(settings)
     corpus = None
@@ -1536,7 +1536,7 @@ def status(settings: Settings) -> StatusView:
                 corpus = store.status()
                 seeds = store.seeds()
                 prov = store.provenance()
-                from kg.starter import starter_papers
+                from kg.portable.starter import starter_papers
 
                 starter = starter_papers(store.snapshot_imports())
         except KGError as exc:
@@ -1557,7 +1557,7 @@ def status(settings: Settings) -> StatusView:
         finished = (corpus.last_run or {}).get("finished_at")
         used = manifest.get("last_ingest") or manifest.get("built_at") or ""
         stale = bool(finished) and str(finished) > str(used)
-    from kg.fileio import lock_holder
+    from kg.core.fileio import lock_holder
 
     return StatusView(
         readiness=ready,

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from kg.errors import DataDirReadOnly, KGError
-from kg.fileio import READ_ONLY_ERRNOS, read_only_error
-from kg.model import Author, Citation, Paper
+from kg.core.errors import DataDirReadOnly, KGError
+from kg.core.fileio import READ_ONLY_ERRNOS, read_only_error
+from kg.core.model import Author, Citation, Paper
 
 SCHEMA_VERSION = 2
 #: What each schema version added; opening an older store applies the steps above its
@@ -189,7 +189,7 @@ class PaperRow:
 
 @dataclass(frozen=True)
 class SnapshotImport:
-    """One portable snapshot imported into the corpus (``kg.portable``)."""
+    """One portable snapshot imported into the corpus (``kg.portable.archive``)."""
 
     snapshot_id: str
     manifest: dict[str, Any]

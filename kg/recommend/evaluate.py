@@ -14,7 +14,7 @@ Two protocols, each scoring every method side by side on the same queries:
   ``n_read`` of them, how many of the others come back (precision and recall@20,
   nDCG@10, MRR). Used on real data without citations (text and topic signals only).
 
-Methods: each single signal of :mod:`kg.recommend` ranked on its own, the fused
+Methods: each single signal of :mod:`kg.recommend.engine` ranked on its own, the fused
 recommender (without and with MMR diversity), popularity (in-graph citations at the time
 of ``P``, or the S2 count) and random. Ties are broken by a seeded random order.
 
@@ -35,11 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kg.corpus import OFFLINE, RESOLVED
-from kg.errors import EvaluationError
-from kg.graph import CitationGraph
-from kg.model import Citation, Paper
-from kg.recommend import (
+from kg.core.errors import EvaluationError
+from kg.core.model import Citation, Paper
+from kg.graph.citations import CitationGraph
+from kg.recommend.engine import (
     DEFAULT_DIVERSITY,
     DEFAULT_WEIGHTS,
     SIGNALS,
@@ -51,11 +50,12 @@ from kg.recommend import (
     select,
     signal_matrix,
 )
+from kg.store.corpus import OFFLINE, RESOLVED
 
 if TYPE_CHECKING:
-    from kg.build import KnowledgeGraph
-    from kg.corpus import SeedRow
-    from kg.topics import TopicModel
+    from kg.graph.knowledge import KnowledgeGraph
+    from kg.store.corpus import SeedRow
+    from kg.topics.model import TopicModel
 
 #: Signals the offline evaluations can score and tune (S2's recommendations are live only).
 TUNABLE: tuple[str, ...] = tuple(s for s in SIGNALS if s != "s2")
@@ -83,8 +83,8 @@ def in_memory_graph(
     ``embeddings`` are rows aligned with ``papers``; without ``topics`` the discovered
     and S2-fields topics are built from them (``discover`` goes to the topic builder);
     ``seeds``: the seed rows of the sources (for the curated-list protocols)."""
-    from kg.build import KnowledgeGraph
-    from kg.topics import build_topic_model
+    from kg.graph.knowledge import KnowledgeGraph
+    from kg.topics.model import build_topic_model
 
     same_as = dict(same_as or {})
     ids = [p.paper_id for p in papers]
@@ -1194,7 +1194,7 @@ def auto_tune(
     from the defaults) on the queries of one half, candidates pruned to
     :data:`AUTO_POOL` per signal, then the fitted and the default weights on the other
     half. Returns the weights only when their nDCG@10 gain over
-    :data:`~kg.recommend.DEFAULT_WEIGHTS` there is beyond the noise (the lower end of a
+    :data:`~kg.recommend.engine.DEFAULT_WEIGHTS` there is beyond the noise (the lower end of a
     :data:`AUTO_LEVEL` bootstrap interval that resamples whole lists is above 0); else
     None, and ``echo`` says why (also when there are fewer than :data:`AUTO_MIN_LISTS`
     lists, or the signals take more than ``budget_s``). Deterministic for a graph and

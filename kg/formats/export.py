@@ -1,6 +1,6 @@
 """Reading lists out and in: BibTeX, RIS, CSL-JSON, Markdown and CSV.
 
-:func:`export` turns a sequence of :class:`~kg.model.Paper` into the text of one
+:func:`export` turns a sequence of :class:`~kg.core.model.Paper` into the text of one
 format; :func:`import_papers` (and :func:`read_entries`, which also returns the
 per-paper notes and what was skipped) reads BibTeX, RIS and CSL-JSON back.
 :data:`FORMATS` gives each format's file extension and MIME type (the app uses
@@ -54,7 +54,7 @@ Format choices
 * **CSV** (RFC 4180, CRLF): ``position, title, authors, year, venue, doi,
   arxiv, s2_id, url, note, reason``; authors joined with ``"; "``. Cells that
   a spreadsheet would run as a formula (starting with ``= + - @``) get a
-  leading ``'`` (:mod:`kg.csvsafe`, shared with SPARQL results). Export only.
+  leading ``'`` (:mod:`kg.formats.csvsafe`, shared with SPARQL results). Export only.
 
 What survives a round trip (export then import): title, authors in order,
 year, publication date, venue, DOI, arXiv id, URL, abstract and tags, for
@@ -78,7 +78,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kg.bibtex_text import (
+from kg.core.errors import ExportError
+from kg.core.latex import (
     bib_name,
     field_value,
     latex_to_text,
@@ -86,9 +87,8 @@ from kg.bibtex_text import (
     quiet_bibtexparser,
     split_authors,
 )
-from kg.csvsafe import csv_text
-from kg.errors import ExportError
-from kg.model import LOCAL_PREFIX, Author, Paper, is_s2_paper_id
+from kg.core.model import LOCAL_PREFIX, Author, Paper, is_s2_paper_id
+from kg.formats.csvsafe import csv_text
 
 __all__ = [
     "FORMATS",
@@ -395,7 +395,7 @@ def tex_to_text(value: str) -> str:
 
     The exact inverse of :func:`tex_escape` and the title/name protection above:
     TeX's ligatures (``--``, ``''``) are kept as typed, since the writer leaves them
-    so (see :func:`kg.bibtex_text.latex_to_text`).
+    so (see :func:`kg.core.latex.latex_to_text`).
     """
     return latex_to_text(value, ligatures=False)
 

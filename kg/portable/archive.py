@@ -40,12 +40,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kg.corpus import CorpusStore, PaperRow, SeedRow, now_iso
-from kg.embed import CACHE_FILENAME, EmbeddingCache, equivalent_names, paper_text
-from kg.errors import KGError
-from kg.fileio import writer_lock
-from kg.model import Author, Citation, Paper
-from kg.settings import Settings
+from kg.core.errors import KGError
+from kg.core.fileio import writer_lock
+from kg.core.model import Author, Citation, Paper
+from kg.core.settings import Settings
+from kg.store.corpus import CorpusStore, PaperRow, SeedRow, now_iso
+from kg.text.embed import CACHE_FILENAME, EmbeddingCache, equivalent_names, paper_text
 
 __all__ = [
     "FORMAT_VERSION",
@@ -273,7 +273,7 @@ def _list_papers(
     ids = [s.paper_id for s, _ in seeds if s.source == name and s.paper_id]
     if ids:
         return list(dict.fromkeys(ids))
-    from kg.readinglists import ReadingLists
+    from kg.store.readinglists import ReadingLists
 
     found = ReadingLists.open(settings).find(name)
     if found is not None and found.paper_ids:
@@ -289,7 +289,7 @@ def _list_papers(
 
 def _embedding_model(settings: Settings) -> str | None:
     """The text embedder of the last build (else the one with most cached vectors)."""
-    from kg.build import MANIFEST as BUILD_MANIFEST
+    from kg.graph.knowledge import MANIFEST as BUILD_MANIFEST
 
     cache = settings.graph_dir / CACHE_FILENAME
     if not cache.is_file():
@@ -319,8 +319,8 @@ def _cached_vectors(
 
 def _get_any_dim(cache: EmbeddingCache, model: str, texts: Sequence[str]) -> dict[int, np.ndarray]:
     """Cached vectors of ``model`` whatever their dimension (``get_many`` wants one): a
-    scan of the model's rows, matched by :func:`kg.embed.cache_key`."""
-    from kg.embed import cache_key
+    scan of the model's rows, matched by :func:`kg.text.embed.cache_key`."""
+    from kg.text.embed import cache_key
 
     keys: dict[bytes, list[int]] = {}
     for i, t in enumerate(texts):

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kg.errors import DataDirBusy, DataDirReadOnly
+from kg.core.errors import DataDirBusy, DataDirReadOnly
 
 #: errno values that mean "this file system (or this file) does not let us write".
 READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})

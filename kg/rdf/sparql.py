@@ -34,9 +34,9 @@ Formats: plain-text table, CSV and TSV (SPARQL 1.1 CSV/TSV results), JSON
 (SPARQL 1.1 JSON results) and XML (SPARQL XML results); CONSTRUCT/DESCRIBE
 results also as Turtle or N-Triples.
 
-Canned queries live in ``kg/queries/*.rq`` (:func:`canned_queries`). SPARQL
+Canned queries live in ``kg/rdf/queries/*.rq`` (:func:`canned_queries`). SPARQL
 property paths can say whether a citation path exists but cannot return it: for
-the path itself use the graph API, ``kg.graph.CitationGraph.shortest_citation_path``.
+the path itself use the graph API, ``kg.graph.citations.CitationGraph.shortest_citation_path``.
 """
 
 from __future__ import annotations
@@ -63,8 +63,7 @@ from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import GraphTerm, parseQuery, parseUpdate
 from rdflib.term import BNode, Identifier, Node
 
-from kg.csvsafe import csv_text
-from kg.errors import (
+from kg.core.errors import (
     KGError,
     QueryParamError,
     QueryTimeout,
@@ -73,7 +72,8 @@ from kg.errors import (
     SparqlError,
     SparqlSyntaxError,
 )
-from kg.vocab import BASE, PREFIXES, XSD, list_iri, paper_iri, scheme_iri, topic_iri
+from kg.formats.csvsafe import csv_text
+from kg.rdf.vocab import BASE, PREFIXES, XSD, list_iri, paper_iri, scheme_iri, topic_iri
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_ROWS = 10_000
@@ -627,7 +627,7 @@ def _stop(
 
 
 def _store_kind(dataset: Dataset) -> str:
-    from kg.rdf import store_kind
+    from kg.rdf.store import store_kind
 
     return store_kind(dataset)
 
@@ -635,7 +635,7 @@ def _store_kind(dataset: Dataset) -> str:
 def _collect(
     dataset: Dataset, text: str, max_rows: int, cancel: threading.Event
 ) -> tuple[str, tuple[str, ...], list[tuple[Node | None, ...]], bool | None, bool]:
-    from kg.rdf import query_rows
+    from kg.rdf.store import query_rows
 
     answer = query_rows(dataset, text)
     rows: list[tuple[Node | None, ...]] = []
@@ -760,7 +760,7 @@ def _csv_value(term: Node | None) -> str:
 
 def format_csv(result: QueryResult) -> str:
     """SPARQL 1.1 CSV results; a cell a spreadsheet would run as a formula gets a
-    leading ``'`` (:mod:`kg.csvsafe`)."""
+    leading ``'`` (:mod:`kg.formats.csvsafe`)."""
     if result.kind == "ask":
         return csv_text([["_askResult"], ["true" if result.boolean else "false"]])
     return csv_text([result.columns, *([_csv_value(t) for t in row] for row in result.terms)])
@@ -1048,9 +1048,9 @@ def parse_canned(name: str, text: str) -> CannedQuery:
 
 @lru_cache(maxsize=1)
 def canned_queries() -> dict[str, CannedQuery]:
-    """The queries shipped in ``kg/queries/*.rq``, by name (file name without ``.rq``)."""
+    """The queries shipped in ``kg/rdf/queries/*.rq``, by name (file name without ``.rq``)."""
     out: dict[str, CannedQuery] = {}
-    folder = resources.files("kg") / "queries"
+    folder = resources.files("kg.rdf") / "queries"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".rq"):
             name = entry.name[: -len(".rq")]

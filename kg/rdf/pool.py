@@ -38,7 +38,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from kg.errors import KGError, QueryTimeout, SparqlError
+from kg.core.errors import KGError, QueryTimeout, SparqlError
 
 #: How much more memory (MiB) a worker may take than it started with.
 DEFAULT_MEMORY_MB = 2048

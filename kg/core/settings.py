@@ -25,7 +25,7 @@ sparql_max_rows            ``LITKG_SPARQL_MAX_ROWS``           ``10000``
 sparql_allow_service       ``LITKG_SPARQL_ALLOW_SERVICE``      ``0``: a query with SERVICE
                            (``1`` allows federated queries:    is refused (it would make
                            trusted use only)                   this machine fetch URLs)
-embed_backend              ``LITKG_EMBED_BACKEND``             see ``kg.embed``
+embed_backend              ``LITKG_EMBED_BACKEND``             see ``kg.text.embed``
 =========================  ==================================  ==========================
 
 The API key is a secret: it is read from the environment only and never
@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kg.errors import ConfigError
+from kg.core.errors import ConfigError
 
 DEFAULT_S2_API_URL = "https://api.semanticscholar.org"
 

@@ -81,3 +81,7 @@ class ExportError(KGError):
 
 class ReadingListError(KGError):
     """A reading-list operation failed (unknown list or paper, bad name, corrupt file)."""
+
+
+class BuildError(KGError):
+    """The graph has not been built, or its artefacts are unreadable."""

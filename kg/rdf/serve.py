@@ -10,7 +10,7 @@
   400 with the parser's line and column; a query past its time limit 503
   ("stopped after N s ..."); the row cap sets ``X-LITKG-Truncated: true``.
 * Each query (parse, evaluation, formatting) runs in a worker process
-  (:mod:`kg.sparql_pool`) killed at the time limit, with bounded memory
+  (:mod:`kg.rdf.pool`) killed at the time limit, with bounded memory
   (``memory_mb``); at most ``max_concurrent`` run at once, a query that finds them
   busy waits, and a running query that has had its share (``share_s``) is stopped to
   let it in (503 "stopped ... to let waiting queries run"), so slow queries cannot
@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from rdflib import Dataset
 
-from kg.errors import (
+from kg.core.errors import (
     KGError,
     QueryParamError,
     QueryTimeout,
@@ -51,7 +51,8 @@ from kg.errors import (
     ServiceRefused,
     SparqlSyntaxError,
 )
-from kg.sparql import (
+from kg.rdf.pool import DEFAULT_MEMORY_MB, Busy, QueryPool
+from kg.rdf.sparql import (
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT_S,
     FORMATS,
@@ -59,7 +60,6 @@ from kg.sparql import (
     format_result,
     run_query,
 )
-from kg.sparql_pool import DEFAULT_MEMORY_MB, Busy, QueryPool
 
 log = logging.getLogger(__name__)
 

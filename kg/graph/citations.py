@@ -32,9 +32,9 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from kg.corpus import DUPLICATE, OFFLINE, RESOLVED, CorpusStore, SeedRow
-from kg.errors import KGError
-from kg.model import Citation, Paper, Topic, TopicMembership
+from kg.core.errors import KGError
+from kg.core.model import Citation, Paper, Topic, TopicMembership
+from kg.store.corpus import DUPLICATE, OFFLINE, RESOLVED, CorpusStore, SeedRow
 
 #: Seed statuses whose ``paper_id`` is a listed paper (low-confidence matches are not).
 _SEED_STATUSES = frozenset({RESOLVED, DUPLICATE, OFFLINE})
@@ -178,7 +178,7 @@ class CitationGraph:
     def from_parts(
         cls, canonical: dict[str, str], graph: nx.DiGraph, topic_graph: nx.Graph
     ) -> CitationGraph:
-        """A projection made elsewhere (:mod:`kg.snapshot` decodes one): the twin map,
+        """A projection made elsewhere (:mod:`kg.graph.snapshot` decodes one): the twin map,
         the citation DiGraph and the paper-topic graph, taken as they are."""
         self = cls.__new__(cls)
         self.canonical = canonical

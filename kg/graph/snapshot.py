@@ -34,10 +34,10 @@ from typing import Any
 
 import networkx as nx
 
-from kg.corpus import CorpusStore, SeedRow
-from kg.fileio import atomic_write_bytes
-from kg.graph import CitationGraph
-from kg.model import Author, Paper
+from kg.core.fileio import atomic_write_bytes
+from kg.core.model import Author, Paper
+from kg.graph.citations import CitationGraph
+from kg.store.corpus import CorpusStore, SeedRow
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The bundled starter snapshot: a first corpus for a run without Semantic Scholar.
 
-``data/starter/snapshot/`` is a portable snapshot (:mod:`kg.portable`) of the
+``data/starter/snapshot/`` is a portable snapshot (:mod:`kg.portable.archive`) of the
 mechanistic-interpretability field made by ``data/starter/make_starter.py``: arXiv
 metadata (CC0) and the seed page's papers and sections, text only (no citation edges),
 with MiniLM vectors so the first build embeds nothing. :func:`import_starter` merges it
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from kg.corpus import CorpusStore, SnapshotImport
-from kg.portable import (
+from kg.core.settings import Settings
+from kg.portable.archive import (
     MAX_DOWNLOAD_BYTES,
     ImportReport,
     _opened,
@@ -29,12 +29,12 @@ from kg.portable import (
     import_snapshot,
     read_manifest,
 )
-from kg.settings import Settings
+from kg.store.corpus import CorpusStore, SnapshotImport
 
 __all__ = ["STARTER_SNAPSHOT", "StarterOutcome", "import_starter", "starter_papers"]
 
 #: The starter snapshot bundled with the repository.
-STARTER_SNAPSHOT = Path(__file__).resolve().parents[1] / "data" / "starter" / "snapshot"
+STARTER_SNAPSHOT = Path(__file__).resolve().parents[2] / "data" / "starter" / "snapshot"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Reading lists in and out: BibTeX, RIS, CSL-JSON, Markdown and CSV."""

@@ -1,0 +1,3 @@
+"""The RDF graph: vocabulary, term mapping, stores, SPARQL (guarded, pooled) and the SPARQL
+endpoint.
+"""

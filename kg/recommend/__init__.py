@@ -1,0 +1,3 @@
+"""What to read next: the per-paper index, signals, fusion, explanations, reading paths and
+their evaluation.
+"""

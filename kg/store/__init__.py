@@ -1,0 +1,1 @@
+"""The corpus store (SQLite), reading lists, and portable snapshots of both."""

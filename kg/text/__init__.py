@@ -1,0 +1,1 @@
+"""Text representations of papers: sentence embeddings and the lexical (TF-IDF) index."""

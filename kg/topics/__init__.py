@@ -1,0 +1,1 @@
+"""Topics: clustering the papers, labelling the clusters, the SKOS concept scheme."""
