@@ -1,7 +1,7 @@
 """The ``litkg`` command line: a thin typer adapter over the library.
 
 Each command parses its options, calls one library function, and prints.
-Errors from the library (``IngestError``, ``KGError``) are shown as one
+Errors from the library (``kg.LitkgError``: ingest's and kg's) are shown as one
 clear message and exit code 2; they never print a traceback.
 """
 
@@ -17,8 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ingest.errors import IngestError
-from kg.core.errors import KGError
+from kg.core.errors import ConfigError, LitkgError
 
 app = typer.Typer(
     name="litkg",
@@ -64,7 +63,7 @@ def _friendly(func: F) -> F:
 
         try:
             return func(*args, **kwargs)
-        except (IngestError, KGError, ValueError) as exc:
+        except LitkgError as exc:
             message = str(exc)
         except OSError as exc:
             known = _os_message(exc)
@@ -233,7 +232,7 @@ def status(
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     if fmt != "text":
-        raise ValueError(f"--format must be text or json, not {fmt!r}")
+        raise ConfigError(f"--format must be text or json, not {fmt!r}")
     typer.echo(f"Corpus: {st.path}")
     typer.echo(
         f"Papers: {st.papers} ({st.papers_full} with full details, "
@@ -353,4 +352,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # ``python -m app.cli`` runs this file as ``__main__``, a second copy of the module:
+    # the command modules registered on ``app.cli``'s ``app``, so run that one.
+    from app.cli import main as registered_main
+
+    registered_main()

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from app.cli import _friendly, _settings, app, exposure_warning
+from kg.core.errors import ConfigError
 
 HOME = Path(__file__).resolve().with_name("Home.py")
 #: The port ``litkg app`` serves on unless ``--port`` or ``LITKG_APP_PORT`` says otherwise.
@@ -53,7 +54,7 @@ def app_cmd(
 ) -> None:
     """Open the app: explore the graph, get recommendations, topics, SPARQL, reading lists."""
     if not 0 < port < 65536:
-        raise ValueError(f"--port (or LITKG_APP_PORT) must be between 1 and 65535, not {port}")
+        raise ConfigError(f"--port (or LITKG_APP_PORT) must be between 1 and 65535, not {port}")
     settings = _settings()  # a bad setting fails here, with its message
     typer.echo(f"litkg app on http://{host}:{port} (data: {settings.data_dir}); Ctrl+C stops it")
     if warning := exposure_warning(host):

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from app.cli import _friendly, _settings, app, exposure_warning
+from kg.core.errors import ConfigError
 
 
 @app.command("mcp")
@@ -35,7 +36,7 @@ def mcp_cmd(
         serve_stdio(settings)  # stdout carries the protocol: nothing else is printed there
         return
     if not 0 < port < 65536:
-        raise ValueError(f"--port must be between 1 and 65535, not {port}")
+        raise ConfigError(f"--port must be between 1 and 65535, not {port}")
     typer.echo(f"litkg MCP server on http://{host}:{port}/mcp; Ctrl+C stops it", err=True)
     if warning := exposure_warning(host):
         typer.secho(warning, err=True, fg=typer.colors.YELLOW)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from app.cli import _friendly, _settings, app
+from kg.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from kg.graph.knowledge import KnowledgeGraph
@@ -37,7 +38,7 @@ def _s2_recommendations(liked: list[str], disliked: list[str]) -> Any:
 
 def _check_format(fmt: str) -> None:
     if fmt not in ("table", "json"):
-        raise ValueError(f"--format must be table or json, not {fmt!r}")
+        raise ConfigError(f"--format must be table or json, not {fmt!r}")
 
 
 def _title(kg: KnowledgeGraph, pid: str) -> tuple[str, int | None]:

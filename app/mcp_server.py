@@ -7,7 +7,7 @@ JSON. Tools: ``search``, ``paper``, ``recommend``, ``reading_path``, ``sparql``
 the reading lists are resources (``litkg://lists`` and ``litkg://lists/{name}``).
 
 The graph is loaded once per server process, on the first call that needs it. Errors
-from the library (:class:`~kg.core.errors.KGError`) become tool errors carrying litkg's
+from the library (:class:`~kg.core.errors.LitkgError`) become tool errors carrying litkg's
 message, which names the fix; never a traceback. Titles, abstracts and notes come from
 third parties and are returned as plain text fields, never as markup or instructions.
 """
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
-from kg.core.errors import KGError
+from kg.core.errors import LitkgError
 
 if TYPE_CHECKING:
     from kg.core.settings import Settings
@@ -85,7 +85,7 @@ def _tool_errors() -> Iterator[None]:
 
     try:
         yield
-    except (KGError, ValueError) as exc:
+    except LitkgError as exc:
         raise ToolError(str(exc)) from None
     except OSError as exc:
         known = _os_message(exc)
@@ -299,7 +299,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         """The reading lists: name, number of papers, last change."""
         try:
             every = graph.lists().all()
-        except KGError as exc:
+        except LitkgError as exc:
             raise ResourceError(str(exc)) from None
         summary = [
             {"name": lst.name, "papers": len(lst), "updated_at": lst.updated_at} for lst in every
@@ -314,7 +314,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         try:
             lst = graph.lists().get(name)
             rows = list_view(graph.explorer(), lst)
-        except KGError as exc:
+        except LitkgError as exc:
             raise ResourceError(str(exc)) from None
         doc = {"name": lst.name, "updated_at": lst.updated_at, "items": rows}
         return json.dumps(doc, ensure_ascii=False, indent=1)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
-from kg.core.errors import KGError
+from kg.core.errors import KGError, LitkgError
 
 if TYPE_CHECKING:
     from kg.core.settings import Settings
@@ -171,9 +171,7 @@ def shown_errors(what: str = "") -> Iterator[None]:
     """Show library errors as one message (never a traceback) and go on with the page."""
     try:
         yield
-    except KGError as exc:
-        st.error(msg(f"{what}: {exc}" if what else exc))
-    except ValueError as exc:
+    except LitkgError as exc:
         st.error(msg(f"{what}: {exc}" if what else exc))
 
 
@@ -182,7 +180,7 @@ def memo(name: str, key: Hashable, compute: Callable[[], T]) -> T:
     (so a click elsewhere on the page does not redo a recommendation)."""
     box = st.session_state.get(f"_memo_{name}")
     if isinstance(box, tuple) and len(box) == 2 and box[0] == key:
-        return box[1]  # type: ignore[no-any-return]
+        return box[1]
     value = compute()
     st.session_state[f"_memo_{name}"] = (key, value)
     return value

@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from ingest.records import citation_from_entry, paper_from_s2, specter_from_s2
 from ingest.s2 import BATCH_MAX, EDGE_FIELDS, NESTED_MAX, PAPER_FIELDS, S2Client
+from kg.core.errors import ConfigError
 from kg.core.model import Citation
 from kg.store.corpus import DETAIL_FULL, DETAIL_STUB, CorpusStore
 
@@ -61,18 +62,18 @@ class CrawlPolicy:
 
     def __post_init__(self) -> None:
         if self.depth not in (0, 1, 2):
-            raise ValueError(f"depth must be 0, 1 or 2 (got {self.depth})")
+            raise ConfigError(f"depth must be 0, 1 or 2 (got {self.depth})")
         if self.max_references < 0 or self.max_citations < 0:
-            raise ValueError("--max-references and --max-citations must be >= 0")
+            raise ConfigError("--max-references and --max-citations must be >= 0")
         if self.cocited_min < 1:
-            raise ValueError(f"--cocited-min must be >= 1 (got {self.cocited_min})")
+            raise ConfigError(f"--cocited-min must be >= 1 (got {self.cocited_min})")
         if self.cocited_max < 0:
-            raise ValueError(
+            raise ConfigError(
                 f"--cocited-max must be >= 0, 0 turns widening off (got {self.cocited_max})"
             )
         unknown = set(self.directions) - set(DIRECTIONS)
         if unknown:
-            raise ValueError(f"unknown direction(s) {sorted(unknown)}; use {DIRECTIONS}")
+            raise ConfigError(f"unknown direction(s) {sorted(unknown)}; use {DIRECTIONS}")
 
 
 @dataclass

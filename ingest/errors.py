@@ -1,4 +1,5 @@
-"""The ingest package's one exception tree.
+"""The ingest package's branch of litkg's exception tree (root:
+:class:`kg.core.errors.LitkgError`, also ``kg.LitkgError``).
 
 Every message names the fix: the file and line, the setting to change, or the
 command to run. Nothing that raises one of these has lost stored data.
@@ -6,8 +7,10 @@ command to run. Nothing that raises one of these has lost stored data.
 
 from __future__ import annotations
 
+from kg.core.errors import LitkgError
 
-class IngestError(Exception):
+
+class IngestError(LitkgError):
     """Base of every error raised by ``ingest``."""
 
 

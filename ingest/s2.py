@@ -49,6 +49,7 @@ from ingest.errors import (
     S2Unavailable,
     StoreError,
 )
+from kg.core.errors import ConfigError
 from kg.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -661,7 +662,7 @@ def parse_duration(text: str) -> float:
             return float(text[:-1]) * units[text[-1]]
         return float(text)
     except ValueError:
-        raise ValueError(
+        raise ConfigError(
             f"{text!r} is not a duration; use e.g. 30d, 12h, 15m or a number of seconds"
         ) from None
 

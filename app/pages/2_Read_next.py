@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import streamlit as st
@@ -80,7 +81,7 @@ def read_widgets(ex: explore.Explorer) -> tuple[list[str], list[str]]:
     return read, disliked
 
 
-def filter_widgets(ex: explore.Explorer) -> dict[str, object]:
+def filter_widgets(ex: explore.Explorer) -> dict[str, Any]:
     f = ex.facets
     with st.expander("Filters and number of papers", expanded=False):
         c1, c2, c3 = st.columns(3)

@@ -74,9 +74,10 @@ def main() -> None:
             st.code(str(exc), language=None)
             return
         st.session_state["_sparql"] = answer
-    answer = st.session_state.get("_sparql")
-    if answer is None:
+    stored = st.session_state.get("_sparql")
+    if not isinstance(stored, explore.SparqlAnswer):
         return
+    answer = stored
     r = answer.result
     note = " (truncated at the row limit)" if r.truncated else ""
     st.success(f"{len(answer.rows):,} rows in {r.elapsed * 1000:.0f} ms{note}.")

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from app import state
-from kg.core.errors import KGError
+from kg.core.errors import KGError, LitkgError
 from kg.formats.export import FORMATS, format_for_path
 from kg.views import explore
 
@@ -22,7 +22,7 @@ def act(action: Callable[[], Any], done: str) -> None:
     lists = state.reading_lists()
     try:
         result = action()
-    except (KGError, ValueError) as exc:
+    except LitkgError as exc:
         st.session_state[MSG] = ("error", str(exc))
         return
     warning = explore.sync_lists_rdf(state.settings(), lists)

@@ -1,8 +1,19 @@
-"""The kg package's one exception tree. Every message says what to do next."""
+"""litkg's one exception tree. Every message says what to do next.
+
+:class:`LitkgError` is the root of every error litkg raises on purpose, from ``kg``
+and from ``ingest`` alike (``ingest.errors.IngestError`` derives from it), so an
+adapter (the CLI, the app, the MCP server) catches exactly one class and shows its
+message; anything else is a bug and keeps its traceback. ``kg.LitkgError`` is the
+same class.
+"""
 
 
-class KGError(Exception):
-    """Base of every error raised by ``kg``."""
+class LitkgError(Exception):
+    """Root of every error litkg raises: the message names the fix."""
+
+
+class KGError(LitkgError):
+    """Base of every error raised by ``kg`` (the graph, its stores and readers)."""
 
 
 class ConfigError(KGError):

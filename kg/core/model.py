@@ -125,3 +125,21 @@ class TopicMembership:
     paper_id: str
     topic_id: str
     score: float = 1.0
+
+
+def canonical_map(same_as: Mapping[str, str]) -> dict[str, str]:
+    """Resolve chains (``a -> b -> c`` gives ``a -> c``); a cycle folds to its least id."""
+    out: dict[str, str] = {}
+    for start in same_as:
+        seen = [start]
+        cur = start
+        while cur in same_as and same_as[cur] != cur:
+            cur = same_as[cur]
+            if cur in seen:  # a cycle: pick a stable representative
+                cur = min(seen)
+                break
+            seen.append(cur)
+        for node in seen:
+            if node != cur:
+                out[node] = cur
+    return out

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kg.core.errors import KGError
-from kg.core.model import Citation, Paper, Topic, TopicMembership
+from kg.core.model import Citation, Paper, Topic, TopicMembership, canonical_map
 from kg.store.corpus import DUPLICATE, OFFLINE, RESOLVED, CorpusStore, SeedRow
 
 #: Seed statuses whose ``paper_id`` is a listed paper (low-confidence matches are not).
@@ -45,24 +45,6 @@ SECTION_SEP = " > "
 
 class GraphError(KGError):
     """A graph query cannot be answered (unknown paper, bad parameters, no convergence)."""
-
-
-def canonical_map(same_as: Mapping[str, str]) -> dict[str, str]:
-    """Resolve chains (``a -> b -> c`` gives ``a -> c``); a cycle folds to its least id."""
-    out: dict[str, str] = {}
-    for start in same_as:
-        seen = [start]
-        cur = start
-        while cur in same_as and same_as[cur] != cur:
-            cur = same_as[cur]
-            if cur in seen:  # a cycle: pick a stable representative
-                cur = min(seen)
-                break
-            seen.append(cur)
-        for node in seen:
-            if node != cur:
-                out[node] = cur
-    return out
 
 
 def _combine(primary: Mapping[str, Any], secondary: Mapping[str, Any]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ VERSION = 2
 _MAGIC = "litkg-load-snapshot"
 
 
-class SnapshotRejected(ValueError):
+class _SnapshotRejected(ValueError):
     """The snapshot is not one this version wrote (wrong digest, shape or types)."""
 
 
@@ -191,12 +191,12 @@ def _unrecords(doc: Any, count: int) -> list[dict[str, Any]]:
     if not (
         isinstance(kinds, list) and isinstance(rows, list) and len(kinds) == len(rows) == count
     ):
-        raise SnapshotRejected("node attributes do not match the nodes")
+        raise _SnapshotRejected("node attributes do not match the nodes")
     out = []
     for kind, row in zip(kinds, rows, strict=True):
         names = keys[kind]
         if len(names) != len(row):
-            raise SnapshotRejected("node attributes do not match their names")
+            raise _SnapshotRejected("node attributes do not match their names")
         out.append({k: tuple(v) if type(v) is list else v for k, v in zip(names, row, strict=True)})
     return out
 
@@ -205,17 +205,17 @@ def _decode_papers(cols: Any) -> list[Paper]:
     """The papers :func:`_papers` encoded. Their fields are set as unpickling does (the
     frozen dataclass's ``__init__`` sets them one by one, at thrice the cost)."""
     if not isinstance(cols, dict) or set(cols) != set(_PAPER_FIELDS):
-        raise SnapshotRejected("the paper columns are not Paper's fields")
+        raise _SnapshotRejected("the paper columns are not Paper's fields")
     n = len(cols["paper_id"])
     if any(not isinstance(c, list) or len(c) != n for c in cols.values()):
-        raise SnapshotRejected("the paper columns differ in length")
+        raise _SnapshotRejected("the paper columns differ in length")
     _strings(cols["paper_id"], "paper ids")
     cols = dict(cols)
     cols["authors"] = [tuple([Author(str(a), b) for a, b in v]) for v in cols["authors"]]
     for name in _TUPLE_FIELDS:
         cols[name] = [tuple(v) for v in cols[name]]
     if not all(isinstance(v, dict) for v in cols["external_ids"]):
-        raise SnapshotRejected("external ids are not objects")
+        raise _SnapshotRejected("external ids are not objects")
     out = []
     new = object.__new__
     for row in zip(*(cols[name] for name in _PAPER_FIELDS), strict=True):
@@ -234,7 +234,7 @@ def _decode_seed(data: dict[str, Any]) -> SeedRow:
 
 def _strings(values: Any, what: str) -> list[str]:
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise SnapshotRejected(f"{what} is not a list of strings")
+        raise _SnapshotRejected(f"{what} is not a list of strings")
     return values
 
 
@@ -244,12 +244,12 @@ def _decode_graph(doc: dict[str, Any]) -> CitationGraph:
     intents, influential = doc["intents"], doc["influential"]
     succ_lists, pred_lists = doc["succ"], doc["pred"]
     if not (isinstance(intents, list) and isinstance(influential, list)):
-        raise SnapshotRejected("edge attributes are not lists")
+        raise _SnapshotRejected("edge attributes are not lists")
     for lists in (succ_lists, pred_lists):
         if not isinstance(lists, list) or len(lists) != len(ids):
-            raise SnapshotRejected("an adjacency list does not match the nodes")
+            raise _SnapshotRejected("an adjacency list does not match the nodes")
     if not len(intents) == len(influential) == sum(map(len, succ_lists)):
-        raise SnapshotRejected("edge attributes do not match the edges")
+        raise _SnapshotRejected("edge attributes do not match the edges")
     edges = [
         {"intents": tuple(i), "is_influential": f}
         for i, f in zip(intents, influential, strict=True)
@@ -280,18 +280,18 @@ def _decode_graph(doc: dict[str, Any]) -> CitationGraph:
     tg._adj = tadj
     canonical = doc["canonical"]
     if not isinstance(canonical, dict):
-        raise SnapshotRejected("the twin map is not an object")
+        raise _SnapshotRejected("the twin map is not an object")
     return CitationGraph.from_parts(canonical, g, tg)
 
 
 def _decode(body: bytes) -> dict[str, Any]:
     doc = json.loads(body)
     if not isinstance(doc, dict):
-        raise SnapshotRejected("the body is not an object")
+        raise _SnapshotRejected("the body is not an object")
     papers = _decode_papers(doc["papers"])
     same_as = doc["same_as"]
     if not isinstance(same_as, dict):
-        raise SnapshotRejected("same_as is not an object")
+        raise _SnapshotRejected("same_as is not an object")
     return {
         "papers": {p.paper_id: p for p in papers},
         "seeds": [_decode_seed(s) for s in doc["seeds"]],
@@ -311,7 +311,7 @@ def load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
                 return None
             body = fh.read()
         if hashlib.sha256(body).hexdigest() != header["sha256"]:
-            raise SnapshotRejected("its content does not match the digest in its header")
+            raise _SnapshotRejected("its content does not match the digest in its header")
         return _decode(body)
     except FileNotFoundError:
         return None
@@ -332,7 +332,7 @@ def load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
 __all__ = [
     "LEGACY",
     "SNAPSHOT",
-    "SnapshotRejected",
+    "_SnapshotRejected",
     "fingerprint",
     "key",
     "load",

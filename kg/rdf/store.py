@@ -137,7 +137,13 @@ from rdflib.query import Result
 from rdflib.store import Store
 from rdflib.term import BNode, IdentifiedNode, Node
 
-from kg.core.errors import GraphStoreError, NotInGraphError, QueryTimeout, SparqlError
+from kg.core.errors import (
+    ConfigError,
+    GraphStoreError,
+    NotInGraphError,
+    QueryTimeout,
+    SparqlError,
+)
 from kg.core.model import Author, Citation, Paper, Topic, TopicMembership, is_s2_paper_id
 from kg.core.settings import Settings
 from kg.rdf.vocab import (
@@ -1379,7 +1385,7 @@ def memory_graph(engine: str = "oxigraph") -> Dataset:
         return _dataset(_OxStore(ox.Store()))
     if engine == "rdflib":
         return _dataset(Memory())
-    raise ValueError(f"engine must be 'oxigraph' or 'rdflib', not {engine!r}")
+    raise ConfigError(f"engine must be 'oxigraph' or 'rdflib', not {engine!r}")
 
 
 def store_kind(dataset: Dataset) -> str:

@@ -65,7 +65,7 @@ import scipy.sparse as sp
 
 from kg.core.errors import KGError
 from kg.core.fileio import atomic_write_text
-from kg.core.model import Paper, Topic, TopicMembership
+from kg.core.model import Paper, Topic, TopicMembership, canonical_map
 from kg.store.corpus import DUPLICATE, OFFLINE, RESOLVED, SeedRow
 
 CURATED = "curated"
@@ -248,8 +248,6 @@ def slugify(text: str) -> str:
 def _canon(same_as: Mapping[str, str] | None) -> Mapping[str, str]:
     if not same_as:
         return {}
-    from kg.graph.citations import canonical_map
-
     return canonical_map(same_as)
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from kg.core.model import Citation, Paper, Topic, TopicMembership
-from kg.graph.citations import CitationGraph, GraphError, canonical_map
+from kg.core.model import Citation, Paper, Topic, TopicMembership, canonical_map
+from kg.graph.citations import CitationGraph, GraphError
 from kg.store.corpus import DETAIL_FULL, LOW_CONFIDENCE, RESOLVED, CorpusStore, SeedRow
 
 

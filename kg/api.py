@@ -1,0 +1,394 @@
+"""litkg's Python API: one object for one data dir, from :func:`kg.open`.
+
+::
+
+    import kg
+
+    lib = kg.open("data")                 # or kg.open(): $LITKG_DATA_DIR, else ./data
+    lib.ingest(["seeds.txt"])             # sources -> Semantic Scholar -> corpus store
+    lib.build()                           # embeddings, topics, RDF, graph artefacts
+    for item in lib.recommend(["ARXIV:2209.11895"], k=5):
+        print(item.paper.title, item.score, item.reasons)
+
+:class:`Litkg` is the top of the house: it is the one module of ``kg`` that may call
+``ingest`` (data flows sources -> ingest -> store -> build -> readers; the API spans
+them all, as the CLI, the app pages and the MCP server do). Everything it returns is
+a frozen dataclass or a litkg model object (:class:`~kg.core.model.Paper`); every
+error it raises is a :class:`~kg.core.errors.LitkgError` whose message names the fix.
+
+The built graph is loaded once, on first use, and dropped after :meth:`Litkg.ingest`
+and :meth:`Litkg.build` so the next reader sees the new build. The seams are
+injectable: ``settings``, the ``embedder`` the build and semantic search use, and the
+Semantic Scholar client ``ingest`` uses (``s2``: anything with the
+:class:`ingest.s2.S2Client` interface, e.g. one on a local transport in tests).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kg.core.errors import LitkgError, UnknownPaperError
+from kg.core.model import Paper
+from kg.core.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestSummary
+    from ingest.s2 import S2Client
+    from kg.build import BuildReport, WeightsStatus
+    from kg.graph.knowledge import KnowledgeGraph
+    from kg.recommend.engine import Filters, PathStep, RecommendIndex
+    from kg.store.corpus import CorpusStatus
+    from kg.store.readinglists import ReadingLists
+    from kg.text.embed import Embedder
+    from kg.views.explore import Explorer, SparqlAnswer
+
+__all__ = [
+    "Litkg",
+    "Recommendations",
+    "Recommended",
+    "SearchHit",
+    "Status",
+    "open_library",
+]
+
+
+@dataclass(frozen=True)
+class Recommended:
+    """One paper to read next: the paper, its fused score, the reasons an expert would
+    give (citation evidence first), and the scaled value (0..1) of every signal."""
+
+    paper: Paper
+    score: float
+    reasons: tuple[str, ...]
+    signals: Mapping[str, float]
+
+    @property
+    def paper_id(self) -> str:
+        return self.paper.paper_id
+
+
+@dataclass(frozen=True)
+class Recommendations(Sequence[Recommended]):
+    """:meth:`Litkg.recommend`'s answer: the items in rank order (it is a sequence of
+    them), the read set as resolved, how many candidates passed the filters, the
+    weights used and the wall time."""
+
+    items: tuple[Recommended, ...]
+    read: tuple[str, ...]
+    candidates: int
+    weights: Mapping[str, float]
+    seconds: float
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.items[i]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    paper: Paper
+    #: The match score (title hits and the whole phrase count most); 0 for an empty query.
+    score: float
+
+
+@dataclass(frozen=True)
+class Status:
+    """What is in the data dir: the corpus counts and the fusion weights in force."""
+
+    data_dir: Path
+    corpus: CorpusStatus | None
+    built: bool
+    weights: WeightsStatus
+
+
+class Litkg:
+    """One litkg data dir: ingest, build, recommend, search, paper, sparql, export and
+    reading lists. Make it with :func:`kg.open`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        s2: S2Client | None = None,
+    ) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._s2 = s2
+        self._graph: KnowledgeGraph | None = None
+        self._explorer: Explorer | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<litkg data dir {str(self.settings.data_dir)!r}>"
+
+    # ------------------------------------------------------------------ writing
+    def ingest(
+        self,
+        sources: Iterable[str | Path] = (),
+        *,
+        depth: int = 1,
+        max_references: int = 100,
+        max_citations: int = 100,
+        budget: int = 20_000,
+        close: bool = True,
+        offline: bool = False,
+        fallback_offline: bool = False,
+        echo: Callable[[str], None] | None = None,
+    ) -> IngestSummary:
+        """Resolve the papers of ``sources`` (seed pages, BibTeX/Zotero exports, id
+        lists; none: the bundled seed page) on Semantic Scholar and fetch their citation
+        neighbourhood into the corpus store, as ``litkg ingest`` does. Resumable: what
+        was fetched before comes from the response cache."""
+        from ingest.crawl import CrawlPolicy
+        from ingest.pipeline import run_ingest
+        from ingest.s2 import S2Client
+
+        policy = CrawlPolicy(
+            depth=depth,
+            max_references=max_references,
+            max_citations=max_citations,
+            paper_budget=budget,
+            close=close,
+        )
+        client = self._s2
+        own = client is None and not offline
+        if own:
+            client = S2Client(self.settings)
+        try:
+            summary = run_ingest(
+                [Path(s) for s in sources] or None,
+                settings=self.settings,
+                client=client,
+                policy=policy,
+                offline=offline,
+                fallback_offline=fallback_offline,
+                progress=False,
+                echo=echo,
+            )
+        finally:
+            if own and client is not None:
+                client.close()
+        self._forget()
+        return summary
+
+    def build(
+        self,
+        *,
+        rdf: bool = True,
+        tune: bool = True,
+        rebuild: bool = False,
+        echo: Callable[[str], None] | None = None,
+    ) -> BuildReport:
+        """Build the graph from the corpus (embeddings, topics, RDF, graph artefacts, the
+        fitted weights), as ``litkg build`` does; only new work is done."""
+        from kg.build import build
+
+        report = build(
+            self.settings,
+            embedder=self._embedder,
+            progress=False,
+            rdf=rdf,
+            rebuild=rebuild,
+            tune=tune,
+            echo=echo,
+        )
+        self._forget()
+        return report
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def graph(self) -> KnowledgeGraph:
+        """The built graph (loaded on first use; a :class:`~kg.core.errors.BuildError`
+        says to run ``build`` when there is none)."""
+        from kg.graph.knowledge import KnowledgeGraph
+
+        with self._lock:
+            if self._graph is None:
+                self._graph = KnowledgeGraph.load(self.settings)
+            return self._graph
+
+    def paper(self, ref: str) -> Paper:
+        """The paper ``ref`` names: an S2 id, ``ARXIV:<id>``, ``DOI:<doi>``, a URL of
+        either, or an unambiguous title prefix."""
+        from kg.recommend.engine import RecommendIndex
+
+        index = RecommendIndex.of(self.graph)
+        (j,) = index.resolve([ref])
+        paper = index.paper[j]
+        if paper is None:  # a node the citations name but whose record is not stored
+            raise UnknownPaperError(f"{ref!r} is cited in the graph but has no record yet.")
+        return paper
+
+    def recommend(
+        self,
+        read: Iterable[str],
+        *,
+        k: int = 10,
+        disliked: Iterable[str] = (),
+        filters: Filters | None = None,
+        weights: Mapping[str, float] | None = None,
+        diversity: float | None = None,
+        external: Mapping[str, float] | None = None,
+    ) -> Recommendations:
+        """What to read after ``read`` (ids or references as :meth:`paper` takes them),
+        with reasons and per-signal scores, as ``litkg recommend`` ranks them."""
+        from kg.recommend.engine import DEFAULT_DIVERSITY, RecommendIndex, recommend_detailed
+
+        kg = self.graph
+        result = recommend_detailed(
+            kg,
+            list(read),
+            disliked=list(disliked),
+            filters=filters,
+            k=k,
+            weights=weights,
+            diversity=DEFAULT_DIVERSITY if diversity is None else diversity,
+            external=external,
+        )
+        index = RecommendIndex.of(kg)
+        items = tuple(
+            Recommended(
+                paper=self._paper_of(index, r.paper_id),
+                score=r.score,
+                reasons=tuple(r.reasons),
+                signals=dict(result.signals.get(r.paper_id, {})),
+            )
+            for r in result.recommendations
+        )
+        return Recommendations(
+            items, tuple(result.read), result.candidates, dict(result.weights), result.seconds
+        )
+
+    def reading_path(self, papers: Iterable[str]) -> list[PathStep]:
+        """``papers`` in reading order: what a paper builds on comes first."""
+        from kg.recommend.engine import RecommendIndex, reading_path
+
+        index = RecommendIndex.of(self.graph)
+        ids = [index.ids[j] for j in index.resolve(papers)]
+        return reading_path(self.graph, ids)
+
+    def search(self, query: str, *, limit: int = 20, field: str = "all") -> list[SearchHit]:
+        """Papers matching ``query`` (every word must occur; ``field``: ``all``,
+        ``title``, ``author``, ``text``, or ``semantic`` for embedding similarity)."""
+        from kg.views.explore import query_embedder, search
+
+        ex = self._explore()
+        embedder = None
+        if field == "semantic":
+            embedder = self._embedder or query_embedder(self.settings, self.graph)
+        found = search(ex, query, field=field, limit=limit, embedder=embedder)
+        return [
+            SearchHit(self.paper(str(row["paper_id"])), float(row.get("score", 0.0)))
+            for row in found.rows
+        ]
+
+    def sparql(self, query: str, params: Mapping[str, str] | None = None) -> SparqlAnswer:
+        """A read-only SPARQL query with the configured time and row limits
+        (``LITKG_SPARQL_TIMEOUT``, ``LITKG_SPARQL_MAX_ROWS``); ``params`` are bound as
+        single RDF terms, never spliced into the text. A canned query (``litkg sparql
+        --list``) may be named instead of written."""
+        from kg.rdf.sparql import find_canned
+        from kg.views.explore import run_sparql
+
+        canned = find_canned(query) if "\n" not in query and " " not in query else None
+        text = canned.text if canned is not None else query
+        return run_sparql(self.settings, text, params=params, canned=canned)
+
+    def export(
+        self,
+        papers: Iterable[str | Paper] | str,
+        fmt: str = "bibtex",
+        *,
+        reasons: Mapping[str, str | Sequence[str]] | None = None,
+    ) -> str:
+        """Papers (ids, references or :class:`Paper` objects) or the name of a reading
+        list, as BibTeX, RIS, CSL-JSON, Markdown or CSV text."""
+        from kg.formats.export import export, format_for
+
+        key = format_for(fmt)
+        notes: dict[str, str] | None = None
+        title: str | None = None
+        if isinstance(papers, str):
+            lst = self.lists.get(papers)
+            title = lst.name
+            notes = lst.notes
+            chosen = [self._paper_or_stub(pid) for pid in lst.paper_ids]
+        else:
+            chosen = [p if isinstance(p, Paper) else self.paper(p) for p in papers]
+        return export(chosen, key, notes=notes, reasons=reasons, title=title)
+
+    @property
+    def lists(self) -> ReadingLists:
+        """The user's reading lists (``reading-lists.json`` in the data dir)."""
+        from kg.store.readinglists import ReadingLists
+
+        return ReadingLists.open(self.settings)
+
+    def status(self) -> Status:
+        """Counts of the corpus and the weights the recommender uses now, and why."""
+        from kg.build import weights_status
+        from kg.graph.knowledge import MANIFEST
+        from kg.store.corpus import CorpusStore
+
+        corpus = None
+        if self.settings.corpus_path.exists():
+            with CorpusStore(self.settings.corpus_path, create=False) as store:
+                corpus = store.status()
+        return Status(
+            self.settings.data_dir,
+            corpus,
+            (self.settings.graph_dir / MANIFEST).exists(),
+            weights_status(self.settings),
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _forget(self) -> None:
+        with self._lock:
+            if self._explorer is not None:
+                self._explorer.close()
+            self._graph = None
+            self._explorer = None
+
+    def _explore(self) -> Explorer:
+        from kg.views.explore import Explorer
+
+        kg = self.graph
+        with self._lock:
+            if self._explorer is None:
+                self._explorer = Explorer(kg, self.settings)
+            return self._explorer
+
+    @staticmethod
+    def _paper_of(index: RecommendIndex, paper_id: str) -> Paper:
+        j = index.pos.get(index.canon(paper_id))
+        paper = index.paper[j] if j is not None else None
+        return paper if paper is not None else Paper(paper_id=paper_id, title=paper_id)
+
+    def _paper_or_stub(self, paper_id: str) -> Paper:
+        try:
+            return self.paper(paper_id)
+        except LitkgError:
+            return Paper(paper_id=paper_id, title=paper_id)
+
+
+def open_library(
+    data_dir: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    s2: S2Client | None = None,
+) -> Litkg:
+    """:func:`kg.open`: the data dir ``data_dir`` (default ``$LITKG_DATA_DIR``, else
+    ``./data``), with settings from the environment unless ``settings`` is given."""
+    if settings is None:
+        settings = Settings.from_env()
+    if data_dir is not None:
+        settings = replace(settings, data_dir=Path(data_dir))
+    return Litkg(settings, embedder=embedder, s2=s2)
