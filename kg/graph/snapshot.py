@@ -332,7 +332,6 @@ def load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
 __all__ = [
     "LEGACY",
     "SNAPSHOT",
-    "_SnapshotRejected",
     "fingerprint",
     "key",
     "load",
