@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,50 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class WeightsOutcome(StrEnum):
+    """What the build did about the recommender's fusion weights."""
+
+    #: Fitted on this graph's curated lists and stored in ``graph/weights.json``: they
+    #: beat the defaults on held-out lists by more than the noise.
+    FITTED = "fitted"
+    #: Tuned, but the gain was within the noise (or there was too little to tune on):
+    #: the defaults are used and any earlier fitted weights were dropped.
+    DEFAULTS = "defaults"
+    #: The graph has not changed since the weights in force were chosen: nothing done.
+    KEPT = "kept"
+
+
+@dataclass(frozen=True)
+class WeightsChoice:
+    """The build's decision on the fusion weights: the ``outcome``, the weights then in
+    force (``source``: ``fitted`` or ``defaults``) and ``why``, in words for people."""
+
+    outcome: WeightsOutcome
+    source: str
+    why: str
+
+    def text(self) -> str:
+        if self.outcome is WeightsOutcome.KEPT:
+            return f"kept: {self.source} ({self.why})"
+        if self.outcome is WeightsOutcome.FITTED:
+            return f"fitted {self.why}"
+        return f"defaults ({self.why})"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"outcome": self.outcome.value, "source": self.source, "why": self.why}
+
+    @classmethod
+    def from_dict(cls, data: object) -> WeightsChoice | None:
+        """The choice a manifest recorded (``None`` when it holds none or a damaged one)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            outcome = WeightsOutcome(str(data["outcome"]))
+            return cls(outcome, str(data["source"]), str(data["why"]))
+        except (KeyError, ValueError):
+            return None
+
+
 @dataclass
 class BuildReport:
     papers: int = 0
@@ -61,11 +106,13 @@ class BuildReport:
     with_specter: int = 0
     topics: dict[str, int] = field(default_factory=dict)
     triples: int | None = None
-    weights: str = ""
+    weights: WeightsChoice | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["weights"] = None if self.weights is None else self.weights.as_dict()
+        return out
 
     def lines(self) -> list[str]:
         out = [
@@ -77,8 +124,8 @@ class BuildReport:
         ]
         if self.triples is not None:
             out.append(f"RDF: {self.triples} triples")
-        if self.weights:
-            out.append(f"Fusion weights: {self.weights}")
+        if self.weights is not None:
+            out.append(f"Fusion weights: {self.weights.text()}")
         out.append("Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()))
         return out
 
@@ -362,12 +409,12 @@ def tune_weights(
     force: bool = False,
     echo: Callable[[str], None] | None = None,
     kg: KnowledgeGraph | None = None,
-) -> str:
+) -> WeightsChoice:
     """Fit the fusion weights on the built graph and store them with it; returns what
-    was done, in words. Weights fitted for an earlier graph are dropped when the tuning
-    finds the defaults as good (the defaults are then used); a graph that has not
-    changed since its weights were fitted keeps them (unless ``force``). ``kg``: the
-    built graph when the caller has it loaded already."""
+    was done. Weights fitted for an earlier graph are dropped when the tuning finds the
+    defaults as good (the defaults are then used); a graph that has not changed since
+    its weights were fitted keeps them (unless ``force``). ``kg``: the built graph when
+    the caller has it loaded already."""
     from kg.recommend.evaluate import auto_tune
 
     manifest_path = settings.graph_dir / MANIFEST
@@ -376,14 +423,15 @@ def tune_weights(
     key = snap.stored_key(path)
     tuned_for = manifest.get("weights_for")
     state = weights_status(settings)
+    last = _recorded_choice(manifest)
     # A damaged weights.json, or one the last fitting stored and that is gone, is refitted.
-    consistent = state.source == "fitted" or not str(manifest.get("weights", "")).startswith(
-        "fitted"
-    )
+    consistent = state.source == "fitted" or last is None or last.source != "fitted"
     if (settings.graph_dir / WEIGHTS).exists() and state.source != "fitted":
         consistent = False
     if not force and key is not None and tuned_for == key and consistent:
-        return f"kept: {state.source} (the graph has not changed since they were chosen)"
+        return WeightsChoice(
+            WeightsOutcome.KEPT, state.source, "the graph has not changed since they were chosen"
+        )
     lines: list[str] = []
     reading = {rl.name: list(rl.paper_ids) for rl in ReadingLists.open(settings).all()}
     outcome = auto_tune(kg or KnowledgeGraph.load(settings), lists=reading, echo=lines.append)
@@ -393,18 +441,35 @@ def tune_weights(
     if outcome is not None:
         save_weights(settings, outcome.weights)
         lo, hi = outcome.interval
-        said = (
-            f"fitted on the {outcome.protocol}: nDCG@10 {outcome.tuned_ndcg:.3f} vs "
+        choice = WeightsChoice(
+            WeightsOutcome.FITTED,
+            "fitted",
+            f"on the {outcome.protocol}: nDCG@10 {outcome.tuned_ndcg:.3f} vs "
             f"{outcome.default_ndcg:.3f} with the defaults on {outcome.test_queries} "
-            f"held-out queries (gain {lo:+.3f} to {hi:+.3f})"
+            f"held-out queries (gain {lo:+.3f} to {hi:+.3f})",
         )
     else:
         weights_path.unlink(missing_ok=True)
-        said = "defaults (" + (lines[-1] if lines else "not tuned") + ")"
+        choice = WeightsChoice(
+            WeightsOutcome.DEFAULTS, "defaults", lines[-1] if lines else "not tuned"
+        )
     manifest["weights_for"] = key
-    manifest["weights"] = said
+    manifest["weights"] = choice.as_dict()
     atomic_write_text(manifest_path, json.dumps(manifest, indent=2))
-    return said
+    return choice
+
+
+def _recorded_choice(manifest: dict[str, Any]) -> WeightsChoice | None:
+    """The weights choice a manifest records; a manifest of an earlier litkg recorded it
+    as words (``fitted on ...`` / ``defaults (...)``), read here once more."""
+    said = manifest.get("weights")
+    if isinstance(said, str):
+        if said.startswith("fitted "):
+            return WeightsChoice(WeightsOutcome.FITTED, "fitted", said[len("fitted ") :])
+        if said.startswith("defaults (") and said.endswith(")"):
+            return WeightsChoice(WeightsOutcome.DEFAULTS, "defaults", said[len("defaults (") : -1])
+        return None
+    return WeightsChoice.from_dict(said)
 
 
 @dataclass(frozen=True)
@@ -428,23 +493,27 @@ def weights_status(settings: Settings) -> WeightsStatus:
     from kg.recommend.engine import DEFAULT_WEIGHTS, resolve_weights
 
     try:
-        said = str(json.loads((settings.graph_dir / MANIFEST).read_text()).get("weights") or "")
+        manifest = json.loads((settings.graph_dir / MANIFEST).read_text())
+        last = _recorded_choice(manifest) if isinstance(manifest, dict) else None
     except (OSError, ValueError):
-        said = ""
+        last = None
     path = settings.graph_dir / WEIGHTS
     try:
         fitted = read_weights(path)
-    except BuildError as exc:
+        if fitted is not None:
+            resolve_weights(fitted, None)  # the checks a query makes
+    except (BuildError, KGError) as exc:
         return WeightsStatus("defaults", str(exc), dict(DEFAULT_WEIGHTS))
     if fitted is not None:
-        why = said if said.startswith("fitted") else f"{path.name} is there, fitted earlier"
+        fitted_now = last is not None and last.outcome is WeightsOutcome.FITTED
+        why = last.text() if fitted_now and last else f"{path.name} is there, fitted earlier"
         return WeightsStatus("fitted", why, resolve_weights(fitted, None))
-    if said.startswith("fitted"):
+    if last is not None and last.source == "fitted":
         why = f"{path.name} is missing although the last build fitted it; `litkg build` refits"
-    elif said.startswith("defaults ("):
-        why = said[len("defaults (") : -1]
+    elif last is not None:
+        why = last.why
     else:
-        why = said or "no fitting recorded yet"
+        why = "no fitting recorded yet"
     return WeightsStatus("defaults", why, dict(DEFAULT_WEIGHTS))
 
 
@@ -459,6 +528,8 @@ __all__: Sequence[str] = [
     "BuildError",
     "BuildReport",
     "KnowledgeGraph",
+    "WeightsChoice",
+    "WeightsOutcome",
     "WeightsStatus",
     "build",
     "read_weights",

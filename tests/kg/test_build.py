@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from kg.build import EMBEDDINGS, BuildError, KnowledgeGraph, build
+from kg.build import EMBEDDINGS, BuildError, KnowledgeGraph, WeightsOutcome, build
 from kg.core.model import Paper
 from kg.core.settings import Settings
 from kg.store.corpus import DETAIL_FULL, CorpusError, CorpusStore
@@ -92,14 +93,17 @@ def test_build_fits_fusion_weights_once_per_graph(
 
     monkeypatch.setattr(kg.recommend.evaluate, "auto_tune", fake_tune)
     report = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
-    assert "fitted on the citation hold-out" in report.weights
+    assert report.weights is not None and report.weights.outcome is WeightsOutcome.FITTED
+    assert report.weights.why.startswith("on the citation hold-out")
     assert KnowledgeGraph.load(ingested).weights == {"text": 0.7, "ppr": 0.3}
     again = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
-    assert again.weights.startswith("kept") and len(calls) == 1  # nothing changed: kept
+    assert again.weights is not None and again.weights.outcome is WeightsOutcome.KEPT
+    assert len(calls) == 1  # nothing changed: kept
     with CorpusStore(ingested.corpus_path) as store:
         store.upsert_paper(Paper(paper_id="d" * 40, title="New"), detail=DETAIL_FULL)
     changed = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
-    assert len(calls) == 2 and changed.weights.startswith("defaults")
+    assert len(calls) == 2 and changed.weights is not None
+    assert changed.weights.outcome is WeightsOutcome.DEFAULTS
     assert not (ingested.graph_dir / WEIGHTS).exists()  # fitted for the old graph: dropped
     assert KnowledgeGraph.load(ingested).weights is None
     build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False, tune=False)
@@ -107,8 +111,21 @@ def test_build_fits_fusion_weights_once_per_graph(
 
 
 def test_build_tunes_for_real_on_a_small_world(ingested: Settings) -> None:
+    """No fake tuner: the small world has one curated list (the ids file), too few to
+    judge weights on, so the build keeps the defaults, records why in the manifest as
+    data, and says the same in the status."""
+    from kg.build import MANIFEST, WEIGHTS, WeightsChoice, weights_status
+
     report = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
-    assert report.weights  # fitted, or the defaults with the reason in words
+    choice = report.weights
+    assert choice is not None and choice.outcome is WeightsOutcome.DEFAULTS
+    assert choice.source == "defaults" and "1 list has >= 4 papers" in choice.why
+    recorded = json.loads((ingested.graph_dir / MANIFEST).read_text())["weights"]
+    assert WeightsChoice.from_dict(recorded) == choice
+    assert not (ingested.graph_dir / WEIGHTS).exists()
+    status = weights_status(ingested)
+    assert status.source == "defaults" and status.why == choice.why
+    assert report.as_dict()["weights"] == {**choice.as_dict(), "outcome": "defaults"}
     assert "weights" in report.seconds
 
 
@@ -181,7 +198,8 @@ def test_damaged_or_missing_weights_are_named_and_refitted(
     build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
     assert len(calls) == 3 and path.exists()
     again = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
-    assert len(calls) == 3 and again.weights.startswith("kept: fitted")
+    assert len(calls) == 3 and again.weights is not None
+    assert (again.weights.outcome, again.weights.source) == (WeightsOutcome.KEPT, "fitted")
 
 
 def _app():  # type: ignore[no-untyped-def]
@@ -215,4 +233,5 @@ def test_build_tunes_on_the_users_reading_lists(ingested: Settings) -> None:
     assert "90% interval" in line
     # a gain this small on 5 small lists is noise: the defaults stay, and the build says so
     assert "kept the default weights (the gain is within the noise)" in line
-    assert report.weights.startswith("defaults (Fusion weights tuned on the curated lists")
+    assert report.weights is not None and report.weights.outcome is WeightsOutcome.DEFAULTS
+    assert report.weights.why.startswith("Fusion weights tuned on the curated lists")
