@@ -31,9 +31,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest.crawl import CrawlPolicy
+from ingest.pipeline import run_ingest
+from ingest.s2 import S2Client
+from kg.build import build, weights_status
 from kg.core.errors import LitkgError, UnknownPaperError
 from kg.core.model import Paper
 from kg.core.settings import Settings
+from kg.formats.export import export, format_for
+from kg.graph.knowledge import MANIFEST, KnowledgeGraph
+from kg.rdf.sparql import find_canned
+from kg.recommend.engine import DEFAULT_DIVERSITY, RecommendIndex, reading_path, recommend_detailed
+from kg.store.corpus import CorpusStore
+from kg.store.readinglists import ReadingLists
+from kg.views.explore import Explorer, query_embedder, run_sparql, search
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestSummary
@@ -146,9 +157,6 @@ class Litkg:
         lists; none: the bundled seed page) on Semantic Scholar and fetch their citation
         neighbourhood into the corpus store, as ``litkg ingest`` does. Resumable: what
         was fetched before comes from the response cache."""
-        from ingest.crawl import CrawlPolicy
-        from ingest.pipeline import run_ingest
-        from ingest.s2 import S2Client
 
         policy = CrawlPolicy(
             depth=depth,
@@ -188,7 +196,6 @@ class Litkg:
     ) -> BuildReport:
         """Build the graph from the corpus (embeddings, topics, RDF, graph artefacts, the
         fitted weights), as ``litkg build`` does; only new work is done."""
-        from kg.build import build
 
         report = build(
             self.settings,
@@ -207,7 +214,6 @@ class Litkg:
     def graph(self) -> KnowledgeGraph:
         """The built graph (loaded on first use; a :class:`~kg.core.errors.BuildError`
         says to run ``build`` when there is none)."""
-        from kg.graph.knowledge import KnowledgeGraph
 
         with self._lock:
             if self._graph is None:
@@ -217,7 +223,6 @@ class Litkg:
     def paper(self, ref: str) -> Paper:
         """The paper ``ref`` names: an S2 id, ``ARXIV:<id>``, ``DOI:<doi>``, a URL of
         either, or an unambiguous title prefix."""
-        from kg.recommend.engine import RecommendIndex
 
         index = RecommendIndex.of(self.graph)
         (j,) = index.resolve([ref])
@@ -239,7 +244,6 @@ class Litkg:
     ) -> Recommendations:
         """What to read after ``read`` (ids or references as :meth:`paper` takes them),
         with reasons and per-signal scores, as ``litkg recommend`` ranks them."""
-        from kg.recommend.engine import DEFAULT_DIVERSITY, RecommendIndex, recommend_detailed
 
         kg = self.graph
         result = recommend_detailed(
@@ -268,7 +272,6 @@ class Litkg:
 
     def reading_path(self, papers: Iterable[str]) -> list[PathStep]:
         """``papers`` in reading order: what a paper builds on comes first."""
-        from kg.recommend.engine import RecommendIndex, reading_path
 
         index = RecommendIndex.of(self.graph)
         ids = [index.ids[j] for j in index.resolve(papers)]
@@ -277,7 +280,6 @@ class Litkg:
     def search(self, query: str, *, limit: int = 20, field: str = "all") -> list[SearchHit]:
         """Papers matching ``query`` (every word must occur; ``field``: ``all``,
         ``title``, ``author``, ``text``, or ``semantic`` for embedding similarity)."""
-        from kg.views.explore import query_embedder, search
 
         ex = self._explore()
         embedder = None
@@ -294,8 +296,6 @@ class Litkg:
         (``LITKG_SPARQL_TIMEOUT``, ``LITKG_SPARQL_MAX_ROWS``); ``params`` are bound as
         single RDF terms, never spliced into the text. A canned query (``litkg sparql
         --list``) may be named instead of written."""
-        from kg.rdf.sparql import find_canned
-        from kg.views.explore import run_sparql
 
         canned = find_canned(query) if "\n" not in query and " " not in query else None
         text = canned.text if canned is not None else query
@@ -310,7 +310,6 @@ class Litkg:
     ) -> str:
         """Papers (ids, references or :class:`Paper` objects) or the name of a reading
         list, as BibTeX, RIS, CSL-JSON, Markdown or CSV text."""
-        from kg.formats.export import export, format_for
 
         key = format_for(fmt)
         notes: dict[str, str] | None = None
@@ -327,15 +326,11 @@ class Litkg:
     @property
     def lists(self) -> ReadingLists:
         """The user's reading lists (``reading-lists.json`` in the data dir)."""
-        from kg.store.readinglists import ReadingLists
 
         return ReadingLists.open(self.settings)
 
     def status(self) -> Status:
         """Counts of the corpus and the weights the recommender uses now, and why."""
-        from kg.build import weights_status
-        from kg.graph.knowledge import MANIFEST
-        from kg.store.corpus import CorpusStore
 
         corpus = None
         if self.settings.corpus_path.exists():
@@ -357,7 +352,6 @@ class Litkg:
             self._explorer = None
 
     def _explore(self) -> Explorer:
-        from kg.views.explore import Explorer
 
         kg = self.graph
         with self._lock:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import kg.topics
 from kg.core.errors import BuildError, KGError
 from kg.core.fileio import atomic_write_text, writer_lock
 from kg.core.model import Paper
@@ -40,7 +41,10 @@ from kg.graph.knowledge import (
     lexical_ok,
     read_weights,
 )
+from kg.rdf import store as rdf
 from kg.rdf.lists import write_rdf
+from kg.recommend.engine import DEFAULT_WEIGHTS, RecommendIndex, resolve_weights
+from kg.recommend.evaluate import auto_tune
 from kg.store.corpus import CorpusStore, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
 from kg.text.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
@@ -300,7 +304,6 @@ def _topic_inputs(
     vectors: np.ndarray,
 ) -> str:
     """A digest of everything the topic model is computed from (and of its code)."""
-    import kg.topics
 
     h = hashlib.sha256()
     for source in sorted(Path(kg.topics.__file__).parent.glob("*.py")):
@@ -344,7 +347,6 @@ def _reuse_topics(graph_dir: Path, digest: str) -> TopicModel | None:
 def _build_rdf(
     settings: Settings, store: CorpusStore, topics: TopicModel, progress: bool, force: bool
 ) -> int:
-    from kg.rdf import store as rdf
 
     # --rebuild also wipes a corrupt or half-written store before loading afresh.
     dataset = rdf.open_graph(settings, writable=True, rebuild=force)
@@ -397,7 +399,6 @@ def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | No
 def _save_lexical(path: Path, key: str, kg: KnowledgeGraph) -> None:
     """The recommender's lexical index (seconds to make: tokenising every abstract),
     kept with the graph so readers load it instead."""
-    from kg.recommend.engine import RecommendIndex
 
     index = RecommendIndex.of(kg)
     atomic_savez(path, key=np.array(key), ids=np.array(index.ids), **index.lexical.arrays())
@@ -415,7 +416,6 @@ def tune_weights(
     defaults as good (the defaults are then used); a graph that has not changed since
     its weights were fitted keeps them (unless ``force``). ``kg``: the built graph when
     the caller has it loaded already."""
-    from kg.recommend.evaluate import auto_tune
 
     manifest_path = settings.graph_dir / MANIFEST
     manifest = json.loads(manifest_path.read_text())
@@ -490,7 +490,6 @@ class WeightsStatus:
 def weights_status(settings: Settings) -> WeightsStatus:
     """What :class:`KnowledgeGraph` will use, read from the files themselves (never
     raises): the manifest's account of the last fitting, checked against weights.json."""
-    from kg.recommend.engine import DEFAULT_WEIGHTS, resolve_weights
 
     try:
         manifest = json.loads((settings.graph_dir / MANIFEST).read_text())

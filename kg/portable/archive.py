@@ -44,8 +44,10 @@ from kg.core.errors import KGError
 from kg.core.fileio import writer_lock
 from kg.core.model import Author, Citation, Paper
 from kg.core.settings import Settings
+from kg.graph.knowledge import MANIFEST as BUILD_MANIFEST
 from kg.store.corpus import CorpusStore, PaperRow, SeedRow, now_iso
-from kg.text.embed import CACHE_FILENAME, EmbeddingCache, equivalent_names, paper_text
+from kg.store.readinglists import ReadingLists
+from kg.text.embed import CACHE_FILENAME, EmbeddingCache, cache_key, equivalent_names, paper_text
 
 __all__ = [
     "FORMAT_VERSION",
@@ -273,7 +275,6 @@ def _list_papers(
     ids = [s.paper_id for s, _ in seeds if s.source == name and s.paper_id]
     if ids:
         return list(dict.fromkeys(ids))
-    from kg.store.readinglists import ReadingLists
 
     found = ReadingLists.open(settings).find(name)
     if found is not None and found.paper_ids:
@@ -289,7 +290,6 @@ def _list_papers(
 
 def _embedding_model(settings: Settings) -> str | None:
     """The text embedder of the last build (else the one with most cached vectors)."""
-    from kg.graph.knowledge import MANIFEST as BUILD_MANIFEST
 
     cache = settings.graph_dir / CACHE_FILENAME
     if not cache.is_file():
@@ -320,7 +320,6 @@ def _cached_vectors(
 def _get_any_dim(cache: EmbeddingCache, model: str, texts: Sequence[str]) -> dict[int, np.ndarray]:
     """Cached vectors of ``model`` whatever their dimension (``get_many`` wants one): a
     scan of the model's rows, matched by :func:`kg.text.embed.cache_key`."""
-    from kg.text.embed import cache_key
 
     keys: dict[bytes, list[int]] = {}
     for i, t in enumerate(texts):

@@ -74,6 +74,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kg.core.errors import ConfigError, KGError
+from kg.core.settings import Settings
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -349,8 +350,6 @@ class MiniLMEmbedder:
     @property
     def model_dir(self) -> Path:
         if self._model_dir is None:
-            from kg.core.settings import Settings
-
             self._model_dir = Settings.from_env().data_dir / "models"
         return self._model_dir
 

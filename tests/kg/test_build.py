@@ -78,7 +78,7 @@ def test_cli_build_reports(ingested: Settings, monkeypatch: pytest.MonkeyPatch) 
 def test_build_fits_fusion_weights_once_per_graph(
     ingested: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kg.recommend.evaluate
+    import kg.build
     from kg.build import WEIGHTS
     from kg.core.model import Paper
     from kg.recommend.evaluate import TuneOutcome
@@ -91,7 +91,7 @@ def test_build_fits_fusion_weights_once_per_graph(
         kwargs["echo"]("tuned, says the fake")
         return outcome if len(calls) == 1 else None
 
-    monkeypatch.setattr(kg.recommend.evaluate, "auto_tune", fake_tune)
+    monkeypatch.setattr(kg.build, "auto_tune", fake_tune)
     report = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
     assert report.weights is not None and report.weights.outcome is WeightsOutcome.FITTED
     assert report.weights.why.startswith("on the citation hold-out")
@@ -161,7 +161,7 @@ def test_specter_vectors_are_unit_length_in_the_graph(ingested: Settings) -> Non
 def test_damaged_or_missing_weights_are_named_and_refitted(
     ingested: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import kg.recommend.evaluate
+    import kg.build
     from kg.build import WEIGHTS, weights_status
     from kg.recommend.engine import DEFAULT_WEIGHTS
     from kg.recommend.evaluate import TuneOutcome
@@ -174,7 +174,7 @@ def test_damaged_or_missing_weights_are_named_and_refitted(
         calls.append(1)
         return outcome
 
-    monkeypatch.setattr(kg.recommend.evaluate, "auto_tune", fake_tune)
+    monkeypatch.setattr(kg.build, "auto_tune", fake_tune)
     build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
     state = weights_status(ingested)
     assert state.source == "fitted" and state.why.startswith("fitted on the curated lists")
