@@ -13,11 +13,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from kg.core.errors import ConfigError, LitkgError
+
+if TYPE_CHECKING:
+    from kg.api import Litkg
 
 app = typer.Typer(
     name="litkg",
@@ -98,6 +101,14 @@ def _settings() -> Any:
     return Settings.from_env()
 
 
+def _library() -> Litkg:
+    """The data dir the environment names, as the Python API's one object: commands
+    read their input, call it (or a view) and print."""
+    import kg
+
+    return kg.open(settings=_settings())
+
+
 def exposure_warning(host: str) -> str | None:
     """The warning for an address other machines can reach (``None`` for loopback)."""
     if host.strip().lower().strip("[]") in ("127.0.0.1", "localhost", "::1"):
@@ -163,41 +174,23 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
     """Resolve listed papers on Semantic Scholar and fetch their citation neighbourhood."""
-    from ingest.crawl import CrawlPolicy
-    from ingest.pipeline import run_ingest
-    from ingest.s2 import S2Client, parse_duration
-    from kg.core.fileio import writer_lock
+    from ingest.s2 import parse_duration
 
-    settings = _settings()
-    policy = CrawlPolicy(
+    summary = _library().ingest(
+        sources or (),
         depth=depth,
         max_citations=max_citations,
         max_references=max_references,
-        paper_budget=budget,
+        budget=budget,
         close=close,
         cocited_min=cocited_min,
         cocited_max=cocited_max,
+        offline=offline,
+        fallback_offline=fallback_offline,
+        refresh_older_than=parse_duration(refresh) if refresh else None,
+        progress=progress and sys.stderr.isatty(),
+        echo=lambda m: typer.echo(m, err=True),
     )
-    client = None
-    with writer_lock(settings.data_dir, "ingest"):  # taken before the S2 cache is opened
-        try:
-            if not offline:
-                client = S2Client(
-                    settings, refresh_older_than=parse_duration(refresh) if refresh else None
-                )
-            summary = run_ingest(
-                sources,
-                settings=settings,
-                client=client,
-                policy=policy,
-                offline=offline,
-                fallback_offline=fallback_offline,
-                progress=progress and sys.stderr.isatty(),
-                echo=lambda m: typer.echo(m, err=True),
-            )
-        finally:
-            if client is not None:
-                client.close()
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -212,22 +205,13 @@ def status(
 ) -> None:
     """Counts of papers, edges, seeds and unresolved listings; the last fetch; the
     recommender's weights in force and why."""
-    from kg.build import weights_status
-    from kg.core.fileio import lock_holder
-    from kg.store.corpus import CorpusStore
-
-    settings = _settings()
-    weights = weights_status(settings)
-    with CorpusStore(settings.corpus_path, create=False) as store:
-        st = store.status()
-        sources: dict[str, int] = {}
-        for seed in store.seeds():
-            sources[seed.source] = sources.get(seed.source, 0) + 1
+    now = _library().status()
+    st, sources, weights = now.corpus, now.seed_sources, now.weights
     if fmt == "json":
         data = st.as_dict() | {
             "seed_sources": sources,
             "weights": {"source": weights.source, "why": weights.why, "weights": weights.weights},
-            "writing": lock_holder(settings.data_dir),
+            "writing": now.writing,
         }
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -249,8 +233,8 @@ def status(
         typer.echo("Seed sources: " + ", ".join(f"{name} ({n})" for name, n in sources.items()))
     typer.echo(f"Last fetch: {st.last_fetch or 'never'}")
     typer.echo(weights.line())
-    if writer := lock_holder(settings.data_dir):
-        typer.echo(f"Writing now: {writer} (these counts change when it finishes)")
+    if now.writing:
+        typer.echo(f"Writing now: {now.writing} (these counts change when it finishes)")
 
 
 @app.command()
@@ -267,10 +251,7 @@ def build(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Build the knowledge graph: embeddings, topics, RDF store (only new work on re-runs)."""
-    from kg.build import build as run_build
-
-    report = run_build(
-        _settings(),
+    report = _library().build(
         progress=progress and sys.stderr.isatty(),
         rdf=not no_rdf,
         rebuild=rebuild,

@@ -12,8 +12,8 @@ from app.cli import _friendly, _settings, app
 from kg.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from kg.api import Litkg, Recommendations, Recommended
     from kg.graph.knowledge import KnowledgeGraph
-    from kg.recommend.engine import RecommendationResult
 
 
 def load_graph() -> KnowledgeGraph:
@@ -21,6 +21,13 @@ def load_graph() -> KnowledgeGraph:
     from kg.graph.knowledge import KnowledgeGraph
 
     return KnowledgeGraph.load(_settings())
+
+
+def load_library() -> Litkg:
+    """The Python API's object over :func:`load_graph`'s graph."""
+    import kg
+
+    return kg.open(settings=_settings(), graph=load_graph())
 
 
 def _s2_recommendations(liked: list[str], disliked: list[str]) -> Any:
@@ -39,13 +46,6 @@ def _s2_recommendations(liked: list[str], disliked: list[str]) -> Any:
 def _check_format(fmt: str) -> None:
     if fmt not in ("table", "json"):
         raise ConfigError(f"--format must be table or json, not {fmt!r}")
-
-
-def _title(kg: KnowledgeGraph, pid: str) -> tuple[str, int | None]:
-    paper = kg.papers.get(pid)
-    if paper is None:
-        return pid, None
-    return paper.title, paper.year
 
 
 @app.command()
@@ -95,16 +95,15 @@ def recommend(
         ),
     ] = False,
 ) -> None:
-    """What to read next, with the reasons for each paper."""
-    from kg.recommend.engine import Filters, RecommendIndex, reading_path, recommend_detailed
+    """What to read next after the papers you have read, with the reasons."""
+    from kg.recommend.engine import Filters
 
     _check_format(fmt)
-    kg = load_graph()
+    lib = load_library()
     external = None
     if s2:
-        index = RecommendIndex.of(kg)
-        liked = [index.ids[j] for j in index.resolve(read)]
-        disliked = [index.ids[j] for j in index.resolve(not_relevant or (), what="disliked paper")]
+        liked = lib.resolve(read)
+        disliked = lib.resolve(not_relevant or (), what="disliked paper")
         found = _s2_recommendations(liked, disliked)
         if found.reason:
             typer.echo(f"Semantic Scholar's recommendations left out: {found.reason}", err=True)
@@ -117,8 +116,7 @@ def recommend(
         exclude_surveys=no_surveys,
         open_access_only=open_access,
     )
-    result = recommend_detailed(
-        kg,
+    recs = lib.recommend(
         read,
         disliked=not_relevant or (),
         filters=filters,
@@ -126,24 +124,23 @@ def recommend(
         diversity=diversity,
         external=external,
     )
-    order = [r.paper_id for r in result.recommendations]
-    steps = reading_path(kg, order) if path and order else []
+    steps = lib.reading_path([r.paper_id for r in recs]) if path and len(recs) else []
     if steps:
-        by_id = {r.paper_id: r for r in result.recommendations}
+        by_id = {r.paper_id: r for r in recs}
         ranked = [by_id[s.paper_id] for s in steps]
     else:
-        ranked = list(result.recommendations)
+        ranked = list(recs)
     if fmt == "json":
-        typer.echo(json.dumps(_as_json(kg, result, ranked, steps), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(_as_json(recs, ranked, steps), indent=2, ensure_ascii=False))
         return
     typer.echo(
-        f"{len(ranked)} of {result.candidates:,} candidates for {len(result.read)} read paper(s)"
+        f"{len(ranked)} of {recs.candidates:,} candidates for {len(recs.read)} read paper(s)"
         + (" (as a reading path)" if steps else "")
-        + f", in {result.seconds * 1000:.0f} ms"
+        + f", in {recs.seconds * 1000:.0f} ms"
     )
     step_of = {s.paper_id: s for s in steps}
     for i, rec in enumerate(ranked, 1):
-        title, year = _title(kg, rec.paper_id)
+        title, year = rec.paper.title, rec.paper.year
         typer.echo(f"{i:2d}. {title} ({year or 'n.d.'})  score {rec.score:.3f}  [{rec.paper_id}]")
         if rec.paper_id in step_of:
             typer.echo(f"      path: {step_of[rec.paper_id].reason}")
@@ -151,25 +148,23 @@ def recommend(
             typer.echo(f"      - {reason}")
 
 
-def _as_json(
-    kg: KnowledgeGraph, result: RecommendationResult, ranked: list[Any], steps: list[Any]
-) -> dict[str, Any]:
+def _as_json(recs: Recommendations, ranked: list[Recommended], steps: list[Any]) -> dict[str, Any]:
     step_of = {s.paper_id: s.reason for s in steps}
     return {
-        "read": list(result.read),
-        "disliked": list(result.disliked),
-        "candidates": result.candidates,
-        "weights": dict(result.weights),
+        "read": list(recs.read),
+        "disliked": list(recs.disliked),
+        "candidates": recs.candidates,
+        "weights": dict(recs.weights),
         "reading_path": bool(steps),
         "recommendations": [
             {
                 "rank": i,
                 "paper_id": rec.paper_id,
-                "title": _title(kg, rec.paper_id)[0],
-                "year": _title(kg, rec.paper_id)[1],
+                "title": rec.paper.title,
+                "year": rec.paper.year,
                 "score": rec.score,
                 "reasons": list(rec.reasons),
-                "signals": dict(result.signals.get(rec.paper_id, {})),
+                "signals": dict(rec.signals),
                 **({"path_reason": step_of[rec.paper_id]} if rec.paper_id in step_of else {}),
             }
             for i, rec in enumerate(ranked, 1)
@@ -184,17 +179,15 @@ def path_command(
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Order papers into a reading path: what a paper builds on comes first."""
-    from kg.recommend.engine import reading_path
-
     _check_format(fmt)
-    kg = load_graph()
-    steps = reading_path(kg, papers)
+    lib = load_library()
+    steps = lib.reading_path(papers)
     if fmt == "json":
         rows = [
             {
                 "position": s.position,
                 "paper_id": s.paper_id,
-                "title": _title(kg, s.paper_id)[0],
+                "title": lib.paper_or_stub(s.paper_id).title,
                 "reason": s.reason,
             }
             for s in steps
@@ -202,8 +195,8 @@ def path_command(
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for s in steps:
-        title, year = _title(kg, s.paper_id)
-        typer.echo(f"{s.position:2d}. {title} ({year or 'n.d.'})  [{s.paper_id}]")
+        paper = lib.paper_or_stub(s.paper_id)
+        typer.echo(f"{s.position:2d}. {paper.title} ({paper.year or 'n.d.'})  [{s.paper_id}]")
         typer.echo(f"      {s.reason}")
 
 

@@ -36,6 +36,7 @@ from ingest.pipeline import run_ingest
 from ingest.s2 import S2Client
 from kg.build import build, weights_status
 from kg.core.errors import LitkgError, UnknownPaperError
+from kg.core.fileio import lock_holder, writer_lock
 from kg.core.model import Paper
 from kg.core.settings import Settings
 from kg.formats.export import export, format_for
@@ -90,6 +91,7 @@ class Recommendations(Sequence[Recommended]):
 
     items: tuple[Recommended, ...]
     read: tuple[str, ...]
+    disliked: tuple[str, ...]
     candidates: int
     weights: Mapping[str, float]
     seconds: float
@@ -110,12 +112,15 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class Status:
-    """What is in the data dir: the corpus counts and the fusion weights in force."""
+    """What is in the data dir: the corpus counts, seeds per source, whether a graph is
+    built, the fusion weights in force (and why), and the command writing now if any."""
 
     data_dir: Path
-    corpus: CorpusStatus | None
+    corpus: CorpusStatus
+    seed_sources: Mapping[str, int]
     built: bool
     weights: WeightsStatus
+    writing: str | None
 
 
 class Litkg:
@@ -128,11 +133,12 @@ class Litkg:
         *,
         embedder: Embedder | None = None,
         s2: S2Client | None = None,
+        graph: KnowledgeGraph | None = None,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
         self._s2 = s2
-        self._graph: KnowledgeGraph | None = None
+        self._graph: KnowledgeGraph | None = graph
         self._explorer: Explorer | None = None
         self._lock = threading.Lock()
 
@@ -149,14 +155,19 @@ class Litkg:
         max_citations: int = 100,
         budget: int = 20_000,
         close: bool = True,
+        cocited_min: int = 3,
+        cocited_max: int = 300,
         offline: bool = False,
         fallback_offline: bool = False,
+        refresh_older_than: float | None = None,
+        progress: bool = False,
         echo: Callable[[str], None] | None = None,
     ) -> IngestSummary:
         """Resolve the papers of ``sources`` (seed pages, BibTeX/Zotero exports, id
         lists; none: the bundled seed page) on Semantic Scholar and fetch their citation
         neighbourhood into the corpus store, as ``litkg ingest`` does. Resumable: what
-        was fetched before comes from the response cache."""
+        was fetched before comes from the response cache (``refresh_older_than``:
+        seconds after which a cached answer is fetched again)."""
 
         policy = CrawlPolicy(
             depth=depth,
@@ -164,25 +175,29 @@ class Litkg:
             max_citations=max_citations,
             paper_budget=budget,
             close=close,
+            cocited_min=cocited_min,
+            cocited_max=cocited_max,
         )
         client = self._s2
         own = client is None and not offline
-        if own:
-            client = S2Client(self.settings)
-        try:
-            summary = run_ingest(
-                [Path(s) for s in sources] or None,
-                settings=self.settings,
-                client=client,
-                policy=policy,
-                offline=offline,
-                fallback_offline=fallback_offline,
-                progress=False,
-                echo=echo,
-            )
-        finally:
-            if own and client is not None:
-                client.close()
+        # The lock is taken before the S2 cache is opened (run_ingest takes it again).
+        with writer_lock(self.settings.data_dir, "ingest"):
+            if own:
+                client = S2Client(self.settings, refresh_older_than=refresh_older_than)
+            try:
+                summary = run_ingest(
+                    [Path(s) for s in sources] or None,
+                    settings=self.settings,
+                    client=client,
+                    policy=policy,
+                    offline=offline,
+                    fallback_offline=fallback_offline,
+                    progress=progress,
+                    echo=echo,
+                )
+            finally:
+                if own and client is not None:
+                    client.close()
         self._forget()
         return summary
 
@@ -192,6 +207,7 @@ class Litkg:
         rdf: bool = True,
         tune: bool = True,
         rebuild: bool = False,
+        progress: bool = False,
         echo: Callable[[str], None] | None = None,
     ) -> BuildReport:
         """Build the graph from the corpus (embeddings, topics, RDF, graph artefacts, the
@@ -200,7 +216,7 @@ class Litkg:
         report = build(
             self.settings,
             embedder=self._embedder,
-            progress=False,
+            progress=progress,
             rdf=rdf,
             rebuild=rebuild,
             tune=tune,
@@ -219,6 +235,13 @@ class Litkg:
             if self._graph is None:
                 self._graph = KnowledgeGraph.load(self.settings)
             return self._graph
+
+    def resolve(self, refs: Iterable[str], *, what: str = "paper") -> list[str]:
+        """The graph's ids of ``refs`` (any form :meth:`paper` takes; twins and repeats
+        once, in order); every unknown or ambiguous one is named in one
+        :class:`~kg.core.errors.UnknownPaperError`, with suggestions."""
+        index = RecommendIndex.of(self.graph)
+        return [index.ids[j] for j in index.resolve(refs, what=what)]
 
     def paper(self, ref: str) -> Paper:
         """The paper ``ref`` names: an S2 id, ``ARXIV:<id>``, ``DOI:<doi>``, a URL of
@@ -267,7 +290,12 @@ class Litkg:
             for r in result.recommendations
         )
         return Recommendations(
-            items, tuple(result.read), result.candidates, dict(result.weights), result.seconds
+            items,
+            tuple(result.read),
+            tuple(result.disliked),
+            result.candidates,
+            dict(result.weights),
+            result.seconds,
         )
 
     def reading_path(self, papers: Iterable[str]) -> list[PathStep]:
@@ -318,7 +346,7 @@ class Litkg:
             lst = self.lists.get(papers)
             title = lst.name
             notes = lst.notes
-            chosen = [self._paper_or_stub(pid) for pid in lst.paper_ids]
+            chosen = [self.paper_or_stub(pid) for pid in lst.paper_ids]
         else:
             chosen = [p if isinstance(p, Paper) else self.paper(p) for p in papers]
         return export(chosen, key, notes=notes, reasons=reasons, title=title)
@@ -330,17 +358,20 @@ class Litkg:
         return ReadingLists.open(self.settings)
 
     def status(self) -> Status:
-        """Counts of the corpus and the weights the recommender uses now, and why."""
-
-        corpus = None
-        if self.settings.corpus_path.exists():
-            with CorpusStore(self.settings.corpus_path, create=False) as store:
-                corpus = store.status()
+        """Counts of the corpus and the weights the recommender uses now, and why (a
+        :class:`~kg.store.corpus.CorpusError` says to ingest when there is no corpus)."""
+        with CorpusStore(self.settings.corpus_path, create=False) as store:
+            corpus = store.status()
+            sources: dict[str, int] = {}
+            for seed in store.seeds():
+                sources[seed.source] = sources.get(seed.source, 0) + 1
         return Status(
             self.settings.data_dir,
             corpus,
+            sources,
             (self.settings.graph_dir / MANIFEST).exists(),
             weights_status(self.settings),
+            lock_holder(self.settings.data_dir),
         )
 
     # ------------------------------------------------------------------ helpers
@@ -365,7 +396,8 @@ class Litkg:
         paper = index.paper[j] if j is not None else None
         return paper if paper is not None else Paper(paper_id=paper_id, title=paper_id)
 
-    def _paper_or_stub(self, paper_id: str) -> Paper:
+    def paper_or_stub(self, paper_id: str) -> Paper:
+        """:meth:`paper`, or a stand-in titled with the id when the graph has no record."""
         try:
             return self.paper(paper_id)
         except LitkgError:
@@ -378,11 +410,13 @@ def open_library(
     settings: Settings | None = None,
     embedder: Embedder | None = None,
     s2: S2Client | None = None,
+    graph: KnowledgeGraph | None = None,
 ) -> Litkg:
     """:func:`kg.open`: the data dir ``data_dir`` (default ``$LITKG_DATA_DIR``, else
-    ``./data``), with settings from the environment unless ``settings`` is given."""
+    ``./data``), with settings from the environment unless ``settings`` is given;
+    ``graph``: an already loaded (or in-memory) graph to read instead of the build's."""
     if settings is None:
         settings = Settings.from_env()
     if data_dir is not None:
         settings = replace(settings, data_dir=Path(data_dir))
-    return Litkg(settings, embedder=embedder, s2=s2)
+    return Litkg(settings, embedder=embedder, s2=s2, graph=graph)

@@ -70,12 +70,12 @@ def test_ordinary_nesting_still_parses() -> None:
     ],
 )
 def test_a_full_disk_is_a_message(monkeypatch: pytest.MonkeyPatch, exc: Exception) -> None:
-    import kg.build
+    import kg.api
 
     def full(*_a: object, **_k: object) -> None:
         raise exc
 
-    monkeypatch.setattr(kg.build, "build", full)
+    monkeypatch.setattr(kg.api, "build", full)
     done = CliRunner().invoke(app, ["build", "--no-progress"])
     assert done.exit_code == 2
     assert "disk full" in done.output and "Traceback" not in done.output
@@ -84,12 +84,12 @@ def test_a_full_disk_is_a_message(monkeypatch: pytest.MonkeyPatch, exc: Exceptio
 
 
 def test_an_interrupted_build_does_not_claim_a_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
-    import kg.build
+    import kg.api
 
     def interrupted(*_a: object, **_k: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(kg.build, "build", interrupted)
+    monkeypatch.setattr(kg.api, "build", interrupted)
     done = CliRunner().invoke(app, ["build", "--no-progress"])
     assert done.exit_code == 130
     assert "fetched" not in done.output and "previous build stays readable" in done.output
