@@ -26,6 +26,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from kg.core.errors import LitkgError
 
 if TYPE_CHECKING:
+    from kg.api import Litkg
     from kg.core.settings import Settings
     from kg.store.readinglists import ReadingLists
     from kg.views.explore import Explorer
@@ -47,34 +48,32 @@ INSTRUCTIONS = (
 
 
 class _Graph:
-    """The settings, and the graph loaded on first use (once per process; tools run in
-    worker threads, so loading is guarded by a lock)."""
+    """The settings, and the Python API's object over them, made on first use (once per
+    process; tools run in worker threads, so making it is guarded by a lock). The graph
+    itself loads on the first tool call that needs it."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings
-        self._explorer: Explorer | None = None
+        self._lib: Litkg | None = None
         self._lock = threading.Lock()
 
     @property
     def settings(self) -> Settings:
-        if self._settings is None:
-            from kg.core.settings import Settings
+        return self.lib().settings
 
-            self._settings = Settings.from_env()
-        return self._settings
+    def lib(self) -> Litkg:
+        with self._lock:
+            if self._lib is None:
+                import kg
+
+                self._lib = kg.open(settings=self._settings)
+            return self._lib
 
     def explorer(self) -> Explorer:
-        with self._lock:
-            if self._explorer is None:
-                from kg.views.explore import Explorer
-
-                self._explorer = Explorer.load(self.settings)
-            return self._explorer
+        return self.lib().explorer
 
     def lists(self) -> ReadingLists:
-        from kg.store.readinglists import ReadingLists
-
-        return ReadingLists.open(self.settings)
+        return self.lib().lists
 
 
 @contextmanager
@@ -94,22 +93,10 @@ def _tool_errors() -> Iterator[None]:
         raise ToolError(known) from None
 
 
-def _paper_id(ex: Explorer, ref: str) -> str:
+def _paper_id(lib: Litkg, ref: str) -> str:
     """The graph's id of a paper given by any id form the recommender accepts (S2 id,
     ARXIV:, DOI:, CorpusId:, arXiv URL, a unique title prefix)."""
-    from kg.recommend.engine import RecommendIndex
-
-    index = RecommendIndex.of(ex.kg)
-    return index.ids[index.resolve([ref])[0]]
-
-
-def _brief(ex: Explorer, pid: str) -> dict[str, Any]:
-    p = ex.paper(pid)
-    return {
-        "paper_id": pid,
-        "title": p.title if p is not None else ex.title(pid),
-        "year": p.year if p is not None else None,
-    }
+    return lib.resolve([ref])[0]
 
 
 def create_server(settings: Settings | None = None) -> MCPServer[Any]:
@@ -153,7 +140,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
 
         with _tool_errors():
             ex = graph.explorer()
-            view = paper_view(ex, _paper_id(ex, paper_id))
+            view = paper_view(ex, _paper_id(graph.lib(), paper_id))
         p = view.paper
 
         def linked(items: list[Any]) -> list[dict[str, Any]]:
@@ -201,30 +188,30 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         Each recommendation carries its reasons and its score from every signal
         (embedding similarity, co-citation, bibliographic coupling, ...); `weights` are the
         fusion weights that combine them. `not_relevant` pushes similar papers down."""
-        from kg.recommend.engine import Filters, recommend_detailed
+        from kg.recommend.engine import Filters
 
         with _tool_errors():
-            ex = graph.explorer()
-            result = recommend_detailed(
-                ex.kg,
+            recs = graph.lib().recommend(
                 read,
                 disliked=not_relevant or (),
                 filters=Filters(year_from=year_from, year_to=year_to),
                 k=min(k, MAX_K),
             )
         return {
-            "read": list(result.read),
-            "candidates": result.candidates,
-            "weights": {name: round(w, 4) for name, w in result.weights.items()},
+            "read": list(recs.read),
+            "candidates": recs.candidates,
+            "weights": {name: round(w, 4) for name, w in recs.weights.items()},
             "recommendations": [
                 {
                     "rank": i,
-                    **_brief(ex, rec.paper_id),
+                    "paper_id": rec.paper_id,
+                    "title": rec.paper.title,
+                    "year": rec.paper.year,
                     "score": rec.score,
                     "reasons": list(rec.reasons),
-                    "signals": dict(result.signals.get(rec.paper_id, {})),
+                    "signals": dict(rec.signals),
                 }
-                for i, rec in enumerate(result.recommendations, 1)
+                for i, rec in enumerate(recs, 1)
             ],
         }
 
@@ -232,14 +219,19 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
     def reading_path(paper_ids: list[str]) -> dict[str, Any]:
         """Order papers into a reading path: what a paper builds on comes first, each
         step with the reason for its place."""
-        from kg.recommend.engine import reading_path as order
-
         with _tool_errors():
-            ex = graph.explorer()
-            steps = order(ex.kg, paper_ids)
+            lib = graph.lib()
+            steps = lib.reading_path(paper_ids)
+            papers = {s.paper_id: lib.paper_or_stub(s.paper_id) for s in steps}
         return {
             "steps": [
-                {"position": s.position, **_brief(ex, s.paper_id), "reason": s.reason}
+                {
+                    "position": s.position,
+                    "paper_id": s.paper_id,
+                    "title": papers[s.paper_id].title,
+                    "year": papers[s.paper_id].year,
+                    "reason": s.reason,
+                }
                 for s in steps
             ]
         }
@@ -270,8 +262,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         """Add papers to a reading list (made if missing); papers already on it stay as
         they are. Read the list as the resource litkg://lists/{name}."""
         with _tool_errors():
-            ex = graph.explorer()
-            resolved = [_paper_id(ex, ref) for ref in paper_ids]
+            resolved = graph.lib().resolve(paper_ids)
             lists = graph.lists()
             created = lists.find(name) is None
             added = lists.add_many(name, resolved, dict.fromkeys(resolved, note), create=True)

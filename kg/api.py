@@ -309,7 +309,7 @@ class Litkg:
         """Papers matching ``query`` (every word must occur; ``field``: ``all``,
         ``title``, ``author``, ``text``, or ``semantic`` for embedding similarity)."""
 
-        ex = self._explore()
+        ex = self.explorer
         embedder = None
         if field == "semantic":
             embedder = self._embedder or query_embedder(self.settings, self.graph)
@@ -382,8 +382,9 @@ class Litkg:
             self._graph = None
             self._explorer = None
 
-    def _explore(self) -> Explorer:
-
+    @property
+    def explorer(self) -> Explorer:
+        """The views' shared object over the graph (what the app's screens read)."""
         kg = self.graph
         with self._lock:
             if self._explorer is None:
