@@ -38,11 +38,17 @@ def test_kg_does_not_import_ingest(path: Path) -> None:
     assert "ingest" not in imports_of(path), "data flows ingest -> kg, never back up"
 
 
-def test_only_s2_module_speaks_http() -> None:
+#: The library's HTTP clients: Semantic Scholar and Zotero, both in ingest.
+HTTP_CLIENTS = {"ingest/s2.py", "ingest/zotero.py"}
+
+
+def test_only_the_ingest_clients_speak_http() -> None:
     for path in LIBRARY:
-        if path.name == "s2.py":
+        if path.relative_to(REPO).as_posix() in HTTP_CLIENTS:
             continue
         assert not imports_of(path) & {"httpx", "requests", "urllib3"}, path
+    for name in HTTP_CLIENTS:
+        assert "httpx" in imports_of(REPO / name), f"{name} is listed as an HTTP client"
 
 
 def test_no_machine_paths_in_repo() -> None:
