@@ -38,7 +38,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -584,6 +584,7 @@ def read_library(library: Library, client: ZoteroClient) -> SourceResult:
                 f"use one of {', '.join(names) or '(none)'} or its key"
             )
         collection = found
+        library = replace(library, collection=found)  # seeds are stored under the key
     items, _version = client.items(library, collection=collection)
     refs: list[SeedRef] = []
     skipped: list[Skipped] = []

@@ -56,6 +56,8 @@ class FakeZotero:
     #: How many coming writes find the library moved on (another client wrote): 412.
     stale_writes: int = 0
     calls: list[tuple[str, str, dict[str, list[str]], dict[str, str]]] = field(default_factory=list)
+    #: The JSON arrays POSTed, in order (one per write request).
+    posted_batches: list[Any] = field(default_factory=list)
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -329,6 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Answer(400, b"Invalid JSON") from None
         if not isinstance(objects, list):
             raise _Answer(400, b"Uploaded data must be a JSON array")
+        z.posted_batches.append(objects)
         if len(objects) > 50:
             raise _Answer(413, b"Only 50 objects can be written at a time")
         if z.stale_writes:
