@@ -462,7 +462,7 @@ def test_more_than_50_papers_go_in_batches_of_50(zotero: FakeZotero) -> None:
 
 
 def test_push_to_the_local_api_is_refused_with_the_way_out() -> None:
-    with pytest.raises(ZoteroError, match="local API is read-only.*ZOTERO_API_KEY"):
+    with pytest.raises(ZoteroError, match=r"local API is read-only.*ZOTERO_API_KEY"):
         push_papers(
             ZoteroClient("http://127.0.0.1:9/api", local=True),
             Library("users", "0", local=True),
