@@ -661,8 +661,8 @@ class PushReport:
         made = "created" if self.created_collection else "found"
         return [
             f"Collection {self.collection!r} ({self.collection_key}): {made}",
-            f"Added {len(self.added)} items with {self.notes} notes; "
-            f"{len(self.present)} already in the collection",
+            f"Added {len(self.added)} item{'' if len(self.added) == 1 else 's'}, "
+            f"{self.notes} with a note; {len(self.present)} already in the collection",
         ]
 
 
