@@ -595,7 +595,9 @@ def read_library(library: Library, client: ZoteroClient) -> SourceResult:
         key = str(item.get("key") or "")
         if kind in _NOT_PAPERS:
             skipped.append(
-                Skipped(library.spec, key, None, f"item {key} is a {kind}, not a paper", position)
+                Skipped(
+                    library.spec, key, None, f"Zotero {kind}, not a paper (item {key})", position
+                )
             )
             continue
         ref = item_to_seedref(item, library, position)
@@ -699,15 +701,19 @@ def _creators(paper: Paper) -> list[dict[str, str]]:
 
 def item_json(paper: Paper, collection_key: str) -> dict[str, Any]:
     """A new Zotero item for ``paper`` in the collection: a journal article when it has a
-    journal, a preprint when it has an arXiv id, else a document."""
+    journal, a conference paper when it has another venue (not arXiv), a preprint when it
+    has an arXiv id, else a document."""
     arxiv = paper.external_ids.get("ArXiv")
     doi = paper.external_ids.get("DOI")
     doi = normalise_doi(doi) if doi else None
     if doi and doi.startswith("10.48550/arxiv."):
         doi = None  # arXiv's own DOI: the archive id says it
     extra = []
+    venue = paper.venue if paper.venue and "arxiv" not in paper.venue.lower() else None
     if paper.journal:
         kind = "journalArticle"
+    elif venue:
+        kind = "conferencePaper"
     elif arxiv:
         kind = "preprint"
     else:
@@ -724,6 +730,8 @@ def item_json(paper: Paper, collection_key: str) -> dict[str, Any]:
     }
     if kind == "journalArticle":
         item["publicationTitle"] = paper.journal or ""
+    elif kind == "conferencePaper":
+        item["proceedingsTitle"] = venue or ""
     if arxiv:
         extra.append(f"arXiv: {arxiv}")
         if kind == "preprint":
@@ -745,7 +753,7 @@ def note_html(reason: str, list_name: str) -> str:
     )
     return (
         f"<h2>Why litkg suggests it</h2>{paragraphs}"
-        f"<p><em>From the litkg reading list {html.escape(list_name)}.</em></p>"
+        f"<p><em>From the litkg reading list “{html.escape(list_name)}”.</em></p>"
     )
 
 

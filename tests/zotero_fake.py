@@ -161,16 +161,22 @@ class FakeZotero:
     def local_url(self) -> str:
         return self.url + "/api"
 
-    def __enter__(self) -> FakeZotero:
+    def serve(self, port: int = 0) -> FakeZotero:
+        """Start serving on ``port`` (0: a free one); use as a context manager."""
         fake = self
 
         class Handler(_Handler):
             zotero = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+        return self
+
+    def __enter__(self) -> FakeZotero:
+        if self._server is None:
+            self.serve()
         return self
 
     def __exit__(self, *exc: object) -> None:

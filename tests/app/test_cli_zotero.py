@@ -60,7 +60,7 @@ def test_sources_lists_a_zotero_library(zotero: FakeZotero) -> None:
         "  0  [-]  In-context Learning and Induction Heads  ARXIV:2209.11895"
     )
     assert lines[1].startswith("  1  [-]  Computing Machinery and Intelligence  DOI:10.1093/mind/")
-    assert "is a note, not a paper" in lines[2]
+    assert "(Zotero note, not a paper (item " in lines[2]
 
 
 def test_ingest_twice_and_push_twice(zotero: FakeZotero) -> None:

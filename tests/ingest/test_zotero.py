@@ -5,6 +5,7 @@ duplicate, reading lists pushed into a collection (idempotent, 412 and 429 handl
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +132,9 @@ def test_a_library_is_read_across_pages_oldest_first(zotero: FakeZotero) -> None
     assert result.refs[5].ids == ("ARXIV:2301.00005",)
     assert {r.source for r in result.refs} == {"zotero:users/123"}
     assert result.refs[0].key == f"ZOTERO:{LIB}/{next(iter(zotero.library(LIB).items))}"
-    assert [s.reason.split(" ", 2)[2] for s in result.skipped] == [
-        "is a note, not a paper",
-        "has no title; give it one in Zotero",
+    assert [s.reason.replace(s.text, "KEY") for s in result.skipped] == [
+        "Zotero note, not a paper (item KEY)",
+        "item KEY has no title; give it one in Zotero",
     ]
     gets = [(path, q) for m, path, q, _ in zotero.calls if m == "GET"]
     assert len(gets) == 3  # 100 + 100 + 32, following the Link header
@@ -364,6 +365,7 @@ def test_push_creates_the_collection_items_and_notes(zotero: FakeZotero) -> None
     assert zotero.children(LIB, items[TURING.title]["key"]) == []
     (blog_note,) = zotero.children(LIB, items[BLOG.title]["key"])
     assert "<p>Shares 4 references</p><p>with your list</p>" in blog_note["note"]
+    assert "reading list “MI”" in blog_note["note"]
     writes = [h for m, _, _, h in zotero.calls if m == "POST"]
     assert all("If-Unmodified-Since-Version" in h for h in writes)
 
@@ -475,6 +477,10 @@ def test_push_to_the_local_api_is_refused_with_the_way_out() -> None:
 def test_item_json_is_valid_for_each_kind() -> None:
     assert item_json(WANG, "ABCD2345")["itemType"] == "preprint"
     assert item_json(TURING, "ABCD2345")["itemType"] == "journalArticle"
+    iclr = item_json(replace(WANG, venue="ICLR"), "ABCD2345")
+    assert iclr["itemType"] == "conferencePaper" and iclr["proceedingsTitle"] == "ICLR"
+    assert iclr["extra"] == "arXiv: 2211.00593" and "archiveID" not in iclr
+    assert item_json(replace(WANG, venue="arXiv.org"), "ABCD2345")["itemType"] == "preprint"
     doc = item_json(Paper("d" * 40, "X", external_ids={"DOI": "10.1000/X"}), "ABCD2345")
     assert doc["itemType"] == "document" and "DOI" not in doc and doc["extra"] == "DOI: 10.1000/x"
 
