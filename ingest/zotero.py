@@ -700,17 +700,25 @@ def _creators(paper: Paper) -> list[dict[str, str]]:
 
 
 def item_json(paper: Paper, collection_key: str) -> dict[str, Any]:
-    """A new Zotero item for ``paper`` in the collection: a journal article when it has a
-    journal, a conference paper when it has another venue (not arXiv), a preprint when it
-    has an arXiv id, else a document."""
+    """A new Zotero item for ``paper`` in the collection: a conference paper when S2 says
+    so, a journal article when it has a journal, a conference paper when it has another
+    venue (arXiv is not one), a preprint when it has an arXiv id, else a document. Its URL
+    is the paper's own, not its Semantic Scholar page."""
     arxiv = paper.external_ids.get("ArXiv")
     doi = paper.external_ids.get("DOI")
     doi = normalise_doi(doi) if doi else None
     if doi and doi.startswith("10.48550/arxiv."):
         doi = None  # arXiv's own DOI: the archive id says it
     extra = []
-    venue = paper.venue if paper.venue and "arxiv" not in paper.venue.lower() else None
-    if paper.journal:
+
+    def named(value: str | None) -> str | None:
+        return value if value and "arxiv" not in value.lower() else None
+
+    journal, venue = named(paper.journal), named(paper.venue)
+    types = set(paper.publication_types)
+    if "Conference" in types and (venue or journal):
+        kind = "conferencePaper"
+    elif journal:
         kind = "journalArticle"
     elif venue:
         kind = "conferencePaper"
@@ -718,20 +726,25 @@ def item_json(paper: Paper, collection_key: str) -> dict[str, Any]:
         kind = "preprint"
     else:
         kind = "document"
+    url = paper.url if paper.url and "semanticscholar.org/" not in paper.url else None
+    if url is None and arxiv:
+        url = f"https://arxiv.org/abs/{arxiv}"
+    elif url is None and doi:
+        url = f"https://doi.org/{doi}"
     item: dict[str, Any] = {
         "itemType": kind,
         "title": paper.title,
         "creators": _creators(paper),
         "date": paper.publication_date or (str(paper.year) if paper.year else ""),
-        "url": paper.url or (f"https://arxiv.org/abs/{arxiv}" if arxiv else ""),
+        "url": url or paper.url or "",
         "abstractNote": paper.abstract or "",
         "collections": [collection_key],
         "tags": [{"tag": "litkg"}],
     }
     if kind == "journalArticle":
-        item["publicationTitle"] = paper.journal or ""
+        item["publicationTitle"] = journal or ""
     elif kind == "conferencePaper":
-        item["proceedingsTitle"] = venue or ""
+        item["proceedingsTitle"] = venue or journal or ""
     if arxiv:
         extra.append(f"arXiv: {arxiv}")
         if kind == "preprint":

@@ -480,7 +480,13 @@ def test_item_json_is_valid_for_each_kind() -> None:
     iclr = item_json(replace(WANG, venue="ICLR"), "ABCD2345")
     assert iclr["itemType"] == "conferencePaper" and iclr["proceedingsTitle"] == "ICLR"
     assert iclr["extra"] == "arXiv: 2211.00593" and "archiveID" not in iclr
-    assert item_json(replace(WANG, venue="arXiv.org"), "ABCD2345")["itemType"] == "preprint"
+    s2_preprint = replace(
+        WANG, venue="arXiv.org", journal="ArXiv", url="https://www.semanticscholar.org/paper/x"
+    )
+    assert item_json(s2_preprint, "ABCD2345")["itemType"] == "preprint"
+    assert item_json(s2_preprint, "ABCD2345")["url"] == "https://arxiv.org/abs/2211.00593"
+    neurips = replace(WANG, venue="NeurIPS", journal="NeurIPS", publication_types=("Conference",))
+    assert item_json(neurips, "ABCD2345")["itemType"] == "conferencePaper"
     doc = item_json(Paper("d" * 40, "X", external_ids={"DOI": "10.1000/X"}), "ABCD2345")
     assert doc["itemType"] == "document" and "DOI" not in doc and doc["extra"] == "DOI: 10.1000/x"
 
