@@ -501,3 +501,15 @@ def test_the_collection_key_is_remembered(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(ZoteroError, match="delete it"):
         remembered_collection(path, lib, "MI")
+
+
+def test_since_reads_only_what_changed_after_a_version(zotero: FakeZotero) -> None:
+    first = zotero.add_item(LIB, PREPRINT)
+    zotero.add_item(LIB, ARTICLE)
+    lib = Library("users", "123")
+    with client(zotero) as c:
+        _, version = c.items(lib)
+        assert version == zotero.library(LIB).version == c.version(lib)
+        zotero.edit_item(LIB, first, title="Toy Models of Superposition (v2)")
+        changed, newer = c.items(lib, since=version)
+    assert [i["key"] for i in changed] == [first] and newer == version + 1
