@@ -125,7 +125,8 @@ def ingest(
     sources: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Seed page (DokuWiki/Markdown), BibTeX/Zotero export, or id list. "
+            help="Seed page (DokuWiki/Markdown), BibTeX/Zotero export, or id list; or a live "
+            "Zotero library: zotero:users/<id>[/collections/<key or name>], zotero-local:. "
             "Default: the bundled mechanistic-interpretability seed list.",
         ),
     ] = None,
@@ -268,7 +269,7 @@ def build(
 @app.command()
 @_friendly
 def sources(
-    paths: Annotated[list[Path], typer.Argument(help="Files to parse")],
+    paths: Annotated[list[Path], typer.Argument(help="Files (or zotero: sources) to parse")],
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,
 ) -> None:
     """Parse sources and list the papers they name, without calling S2."""
@@ -316,6 +317,7 @@ def _register_command_modules() -> None:
         "app.cli_app",
         "app.cli_mcp",
         "app.cli_snapshot",
+        "app.cli_zotero",
     ):
         try:
             importlib.import_module(name)

@@ -17,8 +17,9 @@ from ingest.resolve import Resolution, resolve, twin_of
 from ingest.s2 import S2Client
 from ingest.sources import load_source, local_paper
 from ingest.types import SeedRef, Skipped
+from ingest.zotero import is_zotero_spec, load_zotero_source
 from kg.core.fileio import writer_lock
-from kg.core.model import Paper, is_s2_paper_id
+from kg.core.model import LOCAL_PREFIX, Paper, is_s2_paper_id
 from kg.core.settings import Settings
 from kg.store.corpus import (
     DETAIL_FULL,
@@ -140,6 +141,12 @@ def load_sources(paths: Sequence[Path]) -> tuple[list[SeedRef], list[Skipped], l
     skipped: list[Skipped] = []
     names: list[str] = []
     for path in paths:
+        if is_zotero_spec(str(path)):
+            result = load_zotero_source(str(path))
+            refs.extend(result.refs)
+            skipped.extend(result.skipped)
+            names.append(str(path))
+            continue
         result = load_source(Path(path))
         refs.extend(result.refs)
         skipped.extend(result.skipped)
@@ -165,6 +172,7 @@ def keep_stored(store: CorpusStore, resolutions: Sequence[Resolution]) -> list[R
         local = local_paper(ref)
         candidates = [row.paper_id if row and row.status == RESOLVED else None]
         candidates += [store.lookup(i) for i in ref.ids if not i.startswith("URL:")]
+        candidates.append(store.lookup(ref.key) if ref.key else None)
         candidates.append(store.lookup(local.paper_id) if local is not None else None)
         stored = next(
             (c for c in candidates if c and is_s2_paper_id(c) and store.detail(c) >= 0), None
@@ -213,6 +221,8 @@ def store_resolutions(store: CorpusStore, resolutions: Sequence[Resolution]) -> 
                 # Known to S2 or not, the listed work stays in the corpus as a local paper.
                 store.upsert_paper(local, detail=DETAIL_LOCAL, endpoint=ref.source)
                 paper_id = local.paper_id
+            if ref.key and paper_id and store.detail(paper_id) >= 0:
+                _follow_key(store, ref.key, paper_id)
             canonical = twin_of(res)
             if canonical and res.paper_id and canonical != res.paper_id:
                 store.set_same_as(res.paper_id, canonical, res.reason or "twin")
@@ -232,6 +242,27 @@ def store_resolutions(store: CorpusStore, resolutions: Sequence[Resolution]) -> 
                     reason=res.reason,
                 )
             )
+
+
+def _follow_key(store: CorpusStore, key: str, paper_id: str) -> None:
+    """Point a source's lasting entry key at the paper it became now; a local paper an
+    earlier run made of the same entry (before it gained a DOI, say) is folded in."""
+    earlier = store.lookup(key)
+    if earlier and earlier != paper_id and earlier.startswith(LOCAL_PREFIX):
+        store.replace_paper_id(earlier, paper_id)
+    store.add_alias(key, paper_id)
+
+
+def drop_moved_seeds(store: CorpusStore, refs: Sequence[SeedRef]) -> None:
+    """A live source (one whose entries have keys) is listed afresh on every run: its
+    seed rows at positions it no longer lists (items deleted since) are dropped."""
+    live: dict[str, set[int]] = {}
+    for ref in refs:
+        if ref.key:
+            live.setdefault(ref.source, set()).add(ref.position)
+    with store.transaction():
+        for source, positions in live.items():
+            store.drop_seeds(source, keep=positions)
 
 
 def _tagged(paper: Paper, tags: tuple[str, ...]) -> Paper:
@@ -318,6 +349,7 @@ def _run_ingest(
             went_offline = offline or any(r.status == OFFLINE for r in resolutions)
             resolutions = keep_stored(store, resolutions)
             store_resolutions(store, resolutions)
+            drop_moved_seeds(store, refs)
             report = CrawlReport()
             if client is not None and not went_offline and policy.depth > 0:
                 report = crawl(store, client, store.seed_paper_ids(), policy, progress=progress)

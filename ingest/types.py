@@ -16,7 +16,9 @@ class SeedRef:
     ``CorpusId:123``, a 40-hex S2 paper id, or ``URL:https://...`` for URLs S2
     recognises. ``section_path`` is the heading path it sits under on a seed
     page, e.g. ``("Papers", "Induction Heads")``. ``metadata`` carries what a
-    BibTeX/Zotero entry says of the work (used offline, and to enrich).
+    BibTeX/Zotero entry says of the work (used offline, and to enrich). ``key`` is
+    the source's own lasting name of the entry (``ZOTERO:users/1/ABCD2345`` for a
+    Zotero item), stored as an alias so a re-run finds the paper it became.
     """
 
     title: str
@@ -28,6 +30,7 @@ class SeedRef:
     note: str | None = None
     year: int | None = None
     metadata: Paper | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -37,3 +37,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("LITKG_DATA_DIR", str(tmp_path / "litkg-data"))
     monkeypatch.setenv("S2_API_URL", "http://127.0.0.1:9")  # discard port: never the internet
+    for var in ("ZOTERO_API_KEY", "ZOTERO_LIBRARY_ID", "ZOTERO_LIBRARY_TYPE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LITKG_ZOTERO_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("LITKG_ZOTERO_LOCAL_URL", "http://127.0.0.1:9/api")

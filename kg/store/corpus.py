@@ -692,6 +692,17 @@ class CorpusStore:
             _seed_values(row, now_iso()),
         )
 
+    def drop_seeds(self, source: str, *, keep: Iterable[int]) -> int:
+        """Delete ``source``'s seed rows except those at the ``keep`` positions; how many went."""
+        kept = set(keep)
+        gone = [
+            (source, int(r[0]))
+            for r in self._db.execute("SELECT position FROM seeds WHERE source = ?", (source,))
+            if int(r[0]) not in kept
+        ]
+        self._db.executemany("DELETE FROM seeds WHERE source = ? AND position = ?", gone)
+        return len(gone)
+
     def seeds(self, source: str | None = None) -> list[SeedRow]:
         sql = (
             "SELECT source, position, title, status, paper_id, url, ids, section_path, note, "
