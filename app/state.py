@@ -208,9 +208,7 @@ def refresh(s: Settings, echo: Callable[[str], None] | None = None) -> list[str]
     what was stored is kept whatever happens."""
     from pathlib import Path
 
-    from ingest.pipeline import run_ingest
-    from ingest.s2 import S2Client
-    from kg.build import build
+    import kg
     from kg.views.explore import query_embedder, status, sync_lists_rdf
 
     if not _REFRESH_LOCK.acquire(blocking=False):
@@ -223,11 +221,10 @@ def refresh(s: Settings, echo: Callable[[str], None] | None = None) -> list[str]
                 f"The last ingest read {', '.join(missing)}, which cannot be found from "
                 f"here; run `litkg ingest {' '.join(missing)}` in a terminal instead."
             )
-        sources = recorded or None
-        with S2Client(s) as client:
-            summary = run_ingest(sources, settings=s, client=client, progress=False, echo=echo)
-        report = build(s, embedder=query_embedder(s), progress=False, echo=echo)
-        warning = sync_lists_rdf(s, reading_lists())  # a big rebuild may clear the store
+        lib = kg.open(settings=s, embedder=query_embedder(s))
+        summary = lib.ingest(recorded, echo=echo)
+        report = lib.build(echo=echo)
+        warning = sync_lists_rdf(s, lib.lists)  # a big rebuild may clear the store
     finally:
         _REFRESH_LOCK.release()
     clear_caches()
