@@ -12,7 +12,7 @@ from app.cli import _friendly, _settings, app
 
 if TYPE_CHECKING:
     from kg.graph.knowledge import KnowledgeGraph
-    from kg.recommend.engine import RecommendationResult
+    from kg.recommend.rank import RecommendationResult
 
 
 def load_graph() -> KnowledgeGraph:
@@ -95,7 +95,10 @@ def recommend(
     ] = False,
 ) -> None:
     """What to read next, with the reasons for each paper."""
-    from kg.recommend.engine import Filters, RecommendIndex, reading_path, recommend_detailed
+    from kg.recommend.fusion import Filters
+    from kg.recommend.index import RecommendIndex
+    from kg.recommend.path import reading_path
+    from kg.recommend.rank import recommend_detailed
 
     _check_format(fmt)
     kg = load_graph()
@@ -183,7 +186,7 @@ def path_command(
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Order papers into a reading path: what a paper builds on comes first."""
-    from kg.recommend.engine import reading_path
+    from kg.recommend.path import reading_path
 
     _check_format(fmt)
     kg = load_graph()
@@ -238,7 +241,9 @@ def eval_command(
     """Every signal, the fused recommender and baselines side by side, on the graph's
     curated lists (default) or a citation hold-out."""
     from kg.build import save_weights
-    from kg.recommend.evaluate import SPLITS, auto_tune, evaluate_holdout, evaluate_lists
+    from kg.recommend.evaluate import evaluate_holdout, evaluate_lists
+    from kg.recommend.protocols import SPLITS
+    from kg.recommend.tuning import auto_tune
     from kg.store.readinglists import ReadingLists
 
     _check_format(fmt)

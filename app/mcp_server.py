@@ -97,7 +97,7 @@ def _tool_errors() -> Iterator[None]:
 def _paper_id(ex: Explorer, ref: str) -> str:
     """The graph's id of a paper given by any id form the recommender accepts (S2 id,
     ARXIV:, DOI:, CorpusId:, arXiv URL, a unique title prefix)."""
-    from kg.recommend.engine import RecommendIndex
+    from kg.recommend.index import RecommendIndex
 
     index = RecommendIndex.of(ex.kg)
     return index.ids[index.resolve([ref])[0]]
@@ -201,7 +201,8 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         Each recommendation carries its reasons and its score from every signal
         (embedding similarity, co-citation, bibliographic coupling, ...); `weights` are the
         fusion weights that combine them. `not_relevant` pushes similar papers down."""
-        from kg.recommend.engine import Filters, recommend_detailed
+        from kg.recommend.fusion import Filters
+        from kg.recommend.rank import recommend_detailed
 
         with _tool_errors():
             ex = graph.explorer()
@@ -232,7 +233,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
     def reading_path(paper_ids: list[str]) -> dict[str, Any]:
         """Order papers into a reading path: what a paper builds on comes first, each
         step with the reason for its place."""
-        from kg.recommend.engine import reading_path as order
+        from kg.recommend.path import reading_path as order
 
         with _tool_errors():
             ex = graph.explorer()

@@ -350,7 +350,7 @@ def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | No
 def _save_lexical(path: Path, key: str, kg: KnowledgeGraph) -> None:
     """The recommender's lexical index (seconds to make: tokenising every abstract),
     kept with the graph so readers load it instead."""
-    from kg.recommend.engine import RecommendIndex
+    from kg.recommend.index import RecommendIndex
 
     index = RecommendIndex.of(kg)
     atomic_savez(path, key=np.array(key), ids=np.array(index.ids), **index.lexical.arrays())
@@ -368,7 +368,7 @@ def tune_weights(
     finds the defaults as good (the defaults are then used); a graph that has not
     changed since its weights were fitted keeps them (unless ``force``). ``kg``: the
     built graph when the caller has it loaded already."""
-    from kg.recommend.evaluate import auto_tune
+    from kg.recommend.tuning import auto_tune
 
     manifest_path = settings.graph_dir / MANIFEST
     manifest = json.loads(manifest_path.read_text())
@@ -425,7 +425,7 @@ class WeightsStatus:
 def weights_status(settings: Settings) -> WeightsStatus:
     """What :class:`KnowledgeGraph` will use, read from the files themselves (never
     raises): the manifest's account of the last fitting, checked against weights.json."""
-    from kg.recommend.engine import DEFAULT_WEIGHTS, resolve_weights
+    from kg.recommend.fusion import DEFAULT_WEIGHTS, resolve_weights
 
     try:
         said = str(json.loads((settings.graph_dir / MANIFEST).read_text()).get("weights") or "")

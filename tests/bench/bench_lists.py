@@ -64,18 +64,12 @@ from typing import Any
 import numpy as np
 
 from kg.graph.knowledge import KnowledgeGraph
-from kg.recommend.engine import DEFAULT_WEIGHTS, RecommendIndex, recommend
-from kg.recommend.evaluate import (
-    LIST_METRICS,
-    Query,
-    auto_tune,
-    bootstrap_interval,
-    fit_weights,
-    in_memory_graph,
-    list_metrics,
-    list_queries,
-    prepare_queries,
-)
+from kg.recommend.fusion import DEFAULT_WEIGHTS
+from kg.recommend.index import RecommendIndex
+from kg.recommend.metrics import LIST_METRICS, bootstrap_interval, list_metrics
+from kg.recommend.protocols import Query, in_memory_graph, list_queries, prepare_queries
+from kg.recommend.rank import recommend
+from kg.recommend.tuning import auto_tune, fit_weights
 from kg.store.corpus import CorpusStore
 from tests.bench.bench_recommend import CACHE, WORKFLOW, embedder_fn, norm_tag, texts_of
 from tests.conftest import REPO, SHARED
@@ -348,8 +342,9 @@ _PREVIOUS_SCRIPT = r"""
 import json, sys
 import numpy as np
 from kg.store.corpus import CorpusStore
-from kg.recommend.evaluate import auto_tune, in_memory_graph
-from kg.recommend.engine import recommend
+from kg.recommend.protocols import in_memory_graph
+from kg.recommend.tuning import auto_tune
+from kg.recommend.rank import recommend
 
 args = json.load(sys.stdin)
 with CorpusStore(args["corpus"], create=False) as store:

@@ -52,24 +52,14 @@ import numpy as np
 
 from kg.core.model import Citation, Paper, Topic, TopicMembership
 from kg.graph.knowledge import KnowledgeGraph
-from kg.recommend.engine import (
-    DEFAULT_WEIGHTS,
-    SIGNALS,
-    Filters,
-    RecommendIndex,
-    reading_path,
-    recommend,
-)
-from kg.recommend.evaluate import (
-    FUSED,
-    FUSED_MMR,
-    evaluate_prepared,
-    fit_weights,
-    group_queries,
-    holdout_queries,
-    in_memory_graph,
-    prepare_queries,
-)
+from kg.recommend.evaluate import FUSED, FUSED_MMR, evaluate_prepared
+from kg.recommend.fusion import DEFAULT_WEIGHTS, Filters
+from kg.recommend.index import RecommendIndex
+from kg.recommend.path import reading_path
+from kg.recommend.protocols import group_queries, holdout_queries, in_memory_graph, prepare_queries
+from kg.recommend.rank import recommend
+from kg.recommend.signals import SIGNALS
+from kg.recommend.tuning import fit_weights
 from kg.text.embed import EmbeddingCache, FakeEmbedder, MiniLMEmbedder, embed_cached, paper_text
 from kg.topics.model import TopicModel
 from tests.bench.bench_graph import citations as gen_citations

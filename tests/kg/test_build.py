@@ -77,10 +77,10 @@ def test_cli_build_reports(ingested: Settings, monkeypatch: pytest.MonkeyPatch) 
 def test_build_fits_fusion_weights_once_per_graph(
     ingested: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kg.recommend.evaluate
+    import kg.recommend.tuning
     from kg.build import WEIGHTS
     from kg.core.model import Paper
-    from kg.recommend.evaluate import TuneOutcome
+    from kg.recommend.tuning import TuneOutcome
 
     calls: list[int] = []
     outcome = TuneOutcome("citation hold-out", {"text": 0.7, "ppr": 0.3}, 10, 10, 0.5, 0.4, 0.1)
@@ -90,7 +90,7 @@ def test_build_fits_fusion_weights_once_per_graph(
         kwargs["echo"]("tuned, says the fake")
         return outcome if len(calls) == 1 else None
 
-    monkeypatch.setattr(kg.recommend.evaluate, "auto_tune", fake_tune)
+    monkeypatch.setattr(kg.recommend.tuning, "auto_tune", fake_tune)
     report = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
     assert "fitted on the citation hold-out" in report.weights
     assert KnowledgeGraph.load(ingested).weights == {"text": 0.7, "ppr": 0.3}
@@ -144,10 +144,10 @@ def test_specter_vectors_are_unit_length_in_the_graph(ingested: Settings) -> Non
 def test_damaged_or_missing_weights_are_named_and_refitted(
     ingested: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import kg.recommend.evaluate
+    import kg.recommend.tuning
     from kg.build import WEIGHTS, weights_status
-    from kg.recommend.engine import DEFAULT_WEIGHTS
-    from kg.recommend.evaluate import TuneOutcome
+    from kg.recommend.fusion import DEFAULT_WEIGHTS
+    from kg.recommend.tuning import TuneOutcome
 
     calls: list[int] = []
     fitted = {"text": 0.7, "ppr": 0.3}
@@ -157,7 +157,7 @@ def test_damaged_or_missing_weights_are_named_and_refitted(
         calls.append(1)
         return outcome
 
-    monkeypatch.setattr(kg.recommend.evaluate, "auto_tune", fake_tune)
+    monkeypatch.setattr(kg.recommend.tuning, "auto_tune", fake_tune)
     build(ingested, embedder=FakeEmbedder(dim=16), progress=False, rdf=False)
     state = weights_status(ingested)
     assert state.source == "fitted" and state.why.startswith("fitted on the curated lists")
