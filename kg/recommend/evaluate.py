@@ -14,15 +14,17 @@ Two protocols, each scoring every method side by side on the same queries:
   ``n_read`` of them, how many of the others come back (precision and recall@20,
   nDCG@10, MRR). Used on real data without citations (text and topic signals only).
 
-Methods: each single signal of :mod:`kg.recommend.engine` ranked on its own, the fused
+Methods: each single signal of :mod:`kg.recommend.signals` ranked on its own, the fused
 recommender (without and with MMR diversity), popularity (in-graph citations at the time
 of ``P``, or the S2 count) and random. Ties are broken by a seeded random order.
 
-:func:`tune_weights` fits the fusion weights by coordinate ascent on mean nDCG@10 over a
-*separate* set of hold-out queries (targets disjoint from the test queries); ``litkg
-eval --tune`` stores them with the graph. :func:`auto_tune` does it at build time within
-a time budget (the citation hold-out, or the seed page's sections as groups), and keeps
-the weights only if they beat the defaults on held-out queries.
+The queries come from :mod:`kg.recommend.protocols`, the metrics from
+:mod:`kg.recommend.metrics`. :func:`~kg.recommend.tuning.tune_weights` fits the fusion
+weights by coordinate ascent on mean nDCG@10 over a *separate* set of hold-out queries
+(targets disjoint from the test queries); ``litkg eval --tune`` stores them with the
+graph. :func:`~kg.recommend.tuning.auto_tune` does it at build time within a time budget
+(on the graph's curated lists), and keeps the weights only if they beat the defaults on
+held-out queries.
 """
 
 from __future__ import annotations

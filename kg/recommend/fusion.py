@@ -20,7 +20,7 @@ from kg.recommend.index import RecommendIndex
 from kg.recommend.signals import PRIORS, SIGNALS
 
 #: Fusion weights used when the graph has no fitted ones (``litkg build`` fits them on the
-#: graph's own curated lists, :func:`kg.recommend.evaluate.auto_tune`, and keeps them only when they
+#: graph's own curated lists, :func:`kg.recommend.tuning.auto_tune`, and keeps them only when they
 #: beat these beyond the noise). These come from the curated-list benchmark
 #: (``tests/bench/bench_lists.py --refit``, see tests/bench/RESULTS.md): coordinate ascent
 #: on nDCG@10 pooled over the TUNING half of the multi-list protocols (seed-page sections,
@@ -117,7 +117,8 @@ _PRIOR_COLS = np.array([s in PRIORS for s in SIGNALS])
 
 
 def fuse_matrix(m: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """:func:`fuse` on a :func:`signal_matrix` (rows x SIGNALS) with weights in SIGNALS order."""
+    """:func:`fuse` on a :func:`~kg.recommend.signals.signal_matrix` (rows x SIGNALS) with
+    weights in SIGNALS order."""
     w = np.asarray(w, dtype=m.dtype)
     prior = m[:, _PRIOR_COLS] @ w[_PRIOR_COLS]
     if not (w[~_PRIOR_COLS] > 0).any():

@@ -20,8 +20,10 @@ from kg.core.model import Recommendation
 from kg.recommend.explain import dislike_reason, explain
 from kg.recommend.fusion import DISLIKE_WEIGHT, Filters, filter_mask, fuse, resolve_weights
 from kg.recommend.index import RecommendIndex
+from kg.recommend.path import PathStep, reading_path
 from kg.recommend.signals import (
     SIGNALS,
+    Signals,
     dislike_penalty,
     raw_signals,
     scaled_signals,
@@ -53,7 +55,162 @@ class RecommendationResult:
     seconds: float
 
 
-# --------------------------------------------------------------------------- recommend
+# --------------------------------------------------------------------------- the recommender
+@dataclass(frozen=True)
+class _Scored:
+    """One read set scored: the resolved nodes, the weights, the candidate mask, the raw
+    and scaled signals, the fused score (less the dislike penalty, if any)."""
+
+    read: np.ndarray
+    disliked: np.ndarray
+    weights: dict[str, float]
+    cand: np.ndarray
+    sig: Signals
+    scaled: dict[str, np.ndarray]
+    score: np.ndarray
+    penalty: np.ndarray | None
+
+
+class Recommender:
+    """The recommender fitted once on a graph: its per-paper index (:class:`RecommendIndex`,
+    kept with the graph, so the views share it) and its fusion weights (the graph's
+    fitted ones or the defaults, overridden by ``weights``; checked here, once).
+
+    ``Recommender(kg)`` (or :meth:`fit`) does the work that does not depend on the query;
+    :meth:`recommend`, :meth:`explain` and :meth:`reading_path` answer queries. The
+    module's :func:`recommend` and :func:`recommend_detailed` are one-off calls of it.
+    """
+
+    def __init__(self, kg: KnowledgeGraph, weights: Mapping[str, float] | None = None) -> None:
+        self.kg = kg
+        self.index = RecommendIndex.of(kg)
+        self.overrides = dict(weights) if weights else None
+        #: The weights used without S2's recommendations (``s2`` weighs 0).
+        self.weights = resolve_weights(kg.weights, self.overrides)
+
+    @classmethod
+    def fit(cls, kg: KnowledgeGraph, weights: Mapping[str, float] | None = None) -> Recommender:
+        """The recommender of ``kg`` (the index built once and kept with the graph)."""
+        return cls(kg, weights)
+
+    def _score(
+        self,
+        read: Iterable[str],
+        disliked: Iterable[str],
+        filters: Filters | None,
+        external: Mapping[str, float] | None,
+    ) -> _Scored:
+        index = self.index
+        read_refs = [r for r in read if r and r.strip()]
+        if not read_refs:
+            raise RecommendError(
+                "Give at least one paper you have read or liked (an S2 id, ARXIV:<id>, DOI:<doi> "
+                "or a title prefix), e.g. `litkg recommend --read ARXIV:2209.11895`."
+            )
+        read_nodes = np.array(index.resolve(read_refs), dtype=np.int64)
+        dis_nodes = np.array(
+            [j for j in index.resolve(disliked, what="disliked paper") if j not in set(read_nodes)],
+            dtype=np.int64,
+        )
+        w = resolve_weights(self.kg.weights, self.overrides, with_s2=bool(external))
+        base = index.recommendable.copy()
+        base[read_nodes] = False
+        base[dis_nodes] = False
+        base[index.title_twins(read_nodes)] = False  # an unfolded twin of a read paper is not new
+        if not base.any():
+            raise RecommendError(
+                "Every paper in the graph is in your read set: nothing is left to recommend. "
+                "Ingest more (`litkg ingest --depth 2`) and rebuild."
+            )
+        cand = filter_mask(index, base, filters or Filters())
+        sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
+        scaled = scaled_signals(sig, cand)
+        score = fuse(scaled, w)
+        penalty = None
+        if dis_nodes.size:
+            penalty = dislike_penalty(sig, cand)
+            score = score - DISLIKE_WEIGHT * penalty
+        return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty)
+
+    def _reasons(self, s: _Scored, j: int) -> list[str]:
+        reasons = explain(self.index, s.sig, s.scaled, s.weights, j)
+        if s.penalty is not None and s.penalty[j] > 0.2:
+            reasons.append(dislike_reason(self.index, s.disliked, j, float(s.penalty[j])))
+        return reasons
+
+    def recommend(
+        self,
+        read: Iterable[str],
+        *,
+        disliked: Iterable[str] = (),
+        filters: Filters | None = None,
+        k: int = 20,
+        diversity: float = DEFAULT_DIVERSITY,
+        external: Mapping[str, float] | None = None,
+    ) -> RecommendationResult:
+        """The ``k`` papers to read next after ``read`` (see :mod:`kg.recommend`), each with
+        a fused score in 0..1, its reasons and its scaled signals. ``disliked`` papers push
+        what is close to them down; ``external``: S2's recommendations for ``read`` (paper
+        id -> score), the optional ``s2`` signal."""
+        started = time.perf_counter()
+        if k < 1:
+            raise RecommendError(f"k must be at least 1, got {k}.")
+        if not 0.0 <= diversity <= 1.0:
+            raise RecommendError(f"diversity must be between 0 and 1, got {diversity}.")
+        index = self.index
+        s = self._score(read, disliked, filters, external)
+        chosen = select(index, s.score, s.cand, k, diversity)
+        recs = []
+        signals: dict[str, dict[str, float]] = {}
+        for j in chosen:
+            pid = index.ids[j]
+            reasons = tuple(self._reasons(s, j))
+            recs.append(Recommendation(pid, round(float(s.score[j]), 4), reasons))
+            signals[pid] = {name: round(float(s.scaled[name][j]), 4) for name in SIGNALS}
+        return RecommendationResult(
+            recommendations=tuple(recs),
+            signals=signals,
+            weights=s.weights,
+            read=tuple(index.ids[j] for j in s.read),
+            disliked=tuple(index.ids[j] for j in s.disliked),
+            candidates=int(s.cand.sum()),
+            seconds=time.perf_counter() - started,
+        )
+
+    def explain(
+        self,
+        read: Iterable[str],
+        paper: str,
+        *,
+        disliked: Iterable[str] = (),
+        external: Mapping[str, float] | None = None,
+    ) -> Recommendation:
+        """Why ``paper`` would (or would not) be recommended after ``read``: its fused score
+        among every candidate and its reasons, as :meth:`recommend` would give them, whether
+        or not it makes the top ``k``. A paper of the read set is no candidate."""
+        index = self.index
+        found = index.resolve([paper])
+        if not found:
+            raise RecommendError("Give the paper to explain (an S2 id, ARXIV:<id> or a title).")
+        j = found[0]
+        s = self._score(read, disliked, None, external)
+        if not s.cand[j]:
+            why = (
+                "it is in your read set (or a twin of a paper in it)"
+                if j in set(s.read.tolist()) or j in index.title_twins(s.read)
+                else "it is marked not relevant"
+                if j in set(s.disliked.tolist())
+                else "the graph knows it only as a citation (no paper record)"
+            )
+            raise RecommendError(f"{index.label(j)} [{index.ids[j]}] is no candidate: {why}.")
+        return Recommendation(index.ids[j], round(float(s.score[j]), 4), tuple(self._reasons(s, j)))
+
+    def reading_path(self, paper_ids: Iterable[str]) -> list[PathStep]:
+        """``paper_ids`` ordered so that what a paper builds on comes first
+        (:func:`kg.recommend.path.reading_path`)."""
+        return reading_path(self.kg, paper_ids)
+
+
 def recommend(
     kg: KnowledgeGraph,
     read: Iterable[str],
@@ -65,9 +222,9 @@ def recommend(
     diversity: float = DEFAULT_DIVERSITY,
     external: Mapping[str, float] | None = None,
 ) -> list[Recommendation]:
-    """The ``k`` papers to read next after ``read`` (see the module doc); each with a
+    """The ``k`` papers to read next after ``read`` (see :mod:`kg.recommend`); each with a
     fused score in 0..1 and its reasons. ``external``: S2's recommendations for ``read``
-    (paper id -> score), the optional ``s2`` signal."""
+    (paper id -> score), the optional ``s2`` signal. One call of :class:`Recommender`."""
     result = recommend_detailed(
         kg,
         read,
@@ -92,60 +249,10 @@ def recommend_detailed(
     diversity: float = DEFAULT_DIVERSITY,
     external: Mapping[str, float] | None = None,
 ) -> RecommendationResult:
-    """:func:`recommend` with each recommendation's scaled signals and the weights used."""
-    started = time.perf_counter()
-    if k < 1:
-        raise RecommendError(f"k must be at least 1, got {k}.")
-    if not 0.0 <= diversity <= 1.0:
-        raise RecommendError(f"diversity must be between 0 and 1, got {diversity}.")
-    index = RecommendIndex.of(kg)
-    read_refs = [r for r in read if r and r.strip()]
-    if not read_refs:
-        raise RecommendError(
-            "Give at least one paper you have read or liked (an S2 id, ARXIV:<id>, DOI:<doi> "
-            "or a title prefix), e.g. `litkg recommend --read ARXIV:2209.11895`."
-        )
-    read_nodes = np.array(index.resolve(read_refs), dtype=np.int64)
-    dis_nodes = np.array(
-        [j for j in index.resolve(disliked, what="disliked paper") if j not in set(read_nodes)],
-        dtype=np.int64,
-    )
-    w = resolve_weights(kg.weights, weights, with_s2=bool(external))
-    base = index.recommendable.copy()
-    base[read_nodes] = False
-    base[dis_nodes] = False
-    base[index.title_twins(read_nodes)] = False  # an unfolded twin of a read paper is not new
-    if not base.any():
-        raise RecommendError(
-            "Every paper in the graph is in your read set: nothing is left to recommend. "
-            "Ingest more (`litkg ingest --depth 2`) and rebuild."
-        )
-    cand = filter_mask(index, base, filters or Filters())
-    sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
-    scaled = scaled_signals(sig, cand)
-    score = fuse(scaled, w)
-    penalty = None
-    if dis_nodes.size:
-        penalty = dislike_penalty(sig, cand)
-        score = score - DISLIKE_WEIGHT * penalty
-    chosen = select(index, score, cand, k, diversity)
-    recs = []
-    signals: dict[str, dict[str, float]] = {}
-    for j in chosen:
-        reasons = explain(index, sig, scaled, w, j)
-        if penalty is not None and penalty[j] > 0.2:
-            reasons.append(dislike_reason(index, dis_nodes, j, float(penalty[j])))
-        pid = index.ids[j]
-        recs.append(Recommendation(pid, round(float(score[j]), 4), tuple(reasons)))
-        signals[pid] = {s: round(float(scaled[s][j]), 4) for s in SIGNALS}
-    return RecommendationResult(
-        recommendations=tuple(recs),
-        signals=signals,
-        weights=w,
-        read=tuple(index.ids[j] for j in read_nodes),
-        disliked=tuple(index.ids[j] for j in dis_nodes),
-        candidates=int(cand.sum()),
-        seconds=time.perf_counter() - started,
+    """:func:`recommend` with each recommendation's scaled signals and the weights used
+    (:meth:`Recommender.recommend`)."""
+    return Recommender(kg, weights).recommend(
+        read, disliked=disliked, filters=filters, k=k, diversity=diversity, external=external
     )
 
 
@@ -197,6 +304,7 @@ __all__ = [
     "DEFAULT_DIVERSITY",
     "MMR_POOL",
     "RecommendationResult",
+    "Recommender",
     "recommend",
     "recommend_detailed",
     "select",

@@ -30,7 +30,8 @@ SIGNALS: tuple[str, ...] = (
 )
 
 #: Signals that say how good a paper is in general rather than how close it is to the read
-#: set: they raise a candidate's evidence (:func:`fuse`) and never rank a paper alone.
+#: set: they raise a candidate's evidence (:func:`kg.recommend.fusion.fuse`) and never rank
+#: a paper alone.
 PRIORS: tuple[str, ...] = ("influence", "recency")
 
 #: text = share * max cosine + (1 - share) * mean cosine over R. The mean (the cosine to

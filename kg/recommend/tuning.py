@@ -273,7 +273,7 @@ def auto_tune(
     from the defaults) on the queries of one half, candidates pruned to
     :data:`AUTO_POOL` per signal, then the fitted and the default weights on the other
     half. Returns the weights only when their nDCG@10 gain over
-    :data:`~kg.recommend.engine.DEFAULT_WEIGHTS` there is beyond the noise (the lower end of a
+    :data:`~kg.recommend.fusion.DEFAULT_WEIGHTS` there is beyond the noise (the lower end of a
     :data:`AUTO_LEVEL` bootstrap interval that resamples whole lists is above 0); else
     None, and ``echo`` says why (also when there are fewer than :data:`AUTO_MIN_LISTS`
     lists, or the signals take more than ``budget_s``). Deterministic for a graph and

@@ -228,10 +228,10 @@ def bench(
         )
     # ---------------------------------------------------------------- co-citation, coupling
     rng = np.random.default_rng(args.seed + 7)
-    indeg = cg.in_degrees()
+    indeg = cg.view.indeg
     cited_ids = [cg.ids[i] for i in np.flatnonzero(indeg > 0)]
     queries = [cited_ids[i] for i in rng.choice(len(cited_ids), size=args.queries, replace=False)]
-    outdeg = cg.out_degrees()
+    outdeg = cg.view.outdeg
     citing_ids = [cg.ids[i] for i in np.flatnonzero(outdeg > 0)]
     cq = [citing_ids[i] for i in rng.choice(len(citing_ids), size=args.queries, replace=False)]
     k = len(queries)

@@ -17,7 +17,7 @@ crawl policy, at depth 1 and at ``--depth 2`` (each a real ``litkg ingest`` agai
 local server), as an in-memory graph with real MiniLM vectors (cached under the temp dir).
 
 **Lists** (none of them was used to write the recommender's signals; the tuning half
-of each list protocol is used to fit :data:`kg.recommend.engine.DEFAULT_WEIGHTS`):
+of each list protocol is used to fit :data:`kg.recommend.fusion.DEFAULT_WEIGHTS`):
 
 * the seed page, whole and per section (the section's papers, >= 4);
 * the three Zotero libraries of ``../shared/corpus`` (MI review, superposition,
@@ -462,7 +462,7 @@ def fit_defaults(
     graphs: Sequence[KnowledgeGraph], tune: Sequence[Mapping[str, Sequence[Query]]]
 ) -> tuple[dict[str, float], float, int]:
     """Coordinate ascent on the pooled tuning queries (each pool's protocols counted the
-    same): the weights :data:`kg.recommend.engine.DEFAULT_WEIGHTS` are set to."""
+    same): the weights :data:`kg.recommend.fusion.DEFAULT_WEIGHTS` are set to."""
     preps: list[Any] = []
     share: list[float] = []
     for kg, by_proto in zip(graphs, tune, strict=True):

@@ -1,4 +1,4 @@
-"""kg.recommend.engine on a hand-made graph: each signal and its reason, twins, dislikes, MMR,
+"""kg.recommend on a hand-made graph: each signal and its reason, twins, dislikes, MMR,
 filters, id resolution, bad input, reading paths."""
 
 from __future__ import annotations
