@@ -18,15 +18,15 @@ import numpy as np
 from kg.core.errors import EvaluationError
 from kg.core.model import Citation, Paper
 from kg.graph.citations import CitationGraph
+from kg.graph.knowledge import KnowledgeGraph
 from kg.recommend.fusion import DEFAULT_WEIGHTS, fuse_matrix
 from kg.recommend.index import RecommendIndex
 from kg.recommend.signals import SIGNALS, raw_signals, scaled_signals, signal_matrix
 from kg.store.corpus import OFFLINE, RESOLVED
+from kg.topics.model import TopicModel, build_topic_model
 
 if TYPE_CHECKING:
-    from kg.graph.knowledge import KnowledgeGraph
     from kg.store.corpus import SeedRow
-    from kg.topics.model import TopicModel
 
 #: A curated list counts (:func:`curated_lists`, :func:`kg.recommend.tuning.auto_tune`)
 #: with at least this many papers in the graph.
@@ -54,9 +54,6 @@ def in_memory_graph(
     ``embeddings`` are rows aligned with ``papers``; without ``topics`` the discovered
     and S2-fields topics are built from them (``discover`` goes to the topic builder);
     ``seeds``: the seed rows of the sources (for the curated-list protocols)."""
-    from kg.graph.knowledge import KnowledgeGraph
-    from kg.topics.model import build_topic_model
-
     same_as = dict(same_as or {})
     ids = [p.paper_id for p in papers]
     vectors = np.asarray(embeddings, dtype=np.float32)
