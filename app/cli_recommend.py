@@ -96,7 +96,7 @@ def recommend(
     ] = False,
 ) -> None:
     """What to read next after the papers you have read, with the reasons."""
-    from kg.recommend.engine import Filters
+    from kg.recommend.fusion import Filters
 
     _check_format(fmt)
     lib = load_library()
@@ -232,7 +232,9 @@ def eval_command(
     """Every signal, the fused recommender and baselines side by side, on the graph's
     curated lists (default) or a citation hold-out."""
     from kg.build import save_weights
-    from kg.recommend.evaluate import SPLITS, auto_tune, evaluate_holdout, evaluate_lists
+    from kg.recommend.evaluate import evaluate_holdout, evaluate_lists
+    from kg.recommend.protocols import SPLITS
+    from kg.recommend.tuning import auto_tune
     from kg.store.readinglists import ReadingLists
 
     _check_format(fmt)

@@ -188,7 +188,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         Each recommendation carries its reasons and its score from every signal
         (embedding similarity, co-citation, bibliographic coupling, ...); `weights` are the
         fusion weights that combine them. `not_relevant` pushes similar papers down."""
-        from kg.recommend.engine import Filters
+        from kg.recommend.fusion import Filters
 
         with _tool_errors():
             recs = graph.lib().recommend(

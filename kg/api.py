@@ -42,7 +42,8 @@ from kg.core.settings import Settings
 from kg.formats.export import export, format_for
 from kg.graph.knowledge import MANIFEST, KnowledgeGraph
 from kg.rdf.sparql import find_canned
-from kg.recommend.engine import DEFAULT_DIVERSITY, RecommendIndex, reading_path, recommend_detailed
+from kg.recommend.index import RecommendIndex
+from kg.recommend.rank import DEFAULT_DIVERSITY, Recommender
 from kg.store.corpus import CorpusStore
 from kg.store.readinglists import ReadingLists
 from kg.views.explore import Explorer, query_embedder, run_sparql, search
@@ -52,7 +53,8 @@ if TYPE_CHECKING:
     from ingest.s2 import S2Client
     from kg.build import BuildReport, WeightsStatus
     from kg.graph.knowledge import KnowledgeGraph
-    from kg.recommend.engine import Filters, PathStep, RecommendIndex
+    from kg.recommend.fusion import Filters
+    from kg.recommend.path import PathStep
     from kg.store.corpus import CorpusStatus
     from kg.store.readinglists import ReadingLists
     from kg.text.embed import Embedder
@@ -139,6 +141,7 @@ class Litkg:
         self._embedder = embedder
         self._s2 = s2
         self._graph: KnowledgeGraph | None = graph
+        self._recommender: Recommender | None = None
         self._explorer: Explorer | None = None
         self._lock = threading.Lock()
 
@@ -236,6 +239,16 @@ class Litkg:
                 self._graph = KnowledgeGraph.load(self.settings)
             return self._graph
 
+    @property
+    def recommender(self) -> Recommender:
+        """The recommender fitted once on the graph (index and weights), shared by
+        :meth:`recommend`, :meth:`reading_path` and the views."""
+        graph = self.graph
+        with self._lock:
+            if self._recommender is None or self._recommender.kg is not graph:
+                self._recommender = Recommender.fit(graph)
+            return self._recommender
+
     def resolve(self, refs: Iterable[str], *, what: str = "paper") -> list[str]:
         """The graph's ids of ``refs`` (any form :meth:`paper` takes; twins and repeats
         once, in order); every unknown or ambiguous one is named in one
@@ -268,18 +281,16 @@ class Litkg:
         """What to read after ``read`` (ids or references as :meth:`paper` takes them),
         with reasons and per-signal scores, as ``litkg recommend`` ranks them."""
 
-        kg = self.graph
-        result = recommend_detailed(
-            kg,
+        rec = self.recommender if weights is None else Recommender(self.graph, weights)
+        result = rec.recommend(
             list(read),
             disliked=list(disliked),
             filters=filters,
             k=k,
-            weights=weights,
             diversity=DEFAULT_DIVERSITY if diversity is None else diversity,
             external=external,
         )
-        index = RecommendIndex.of(kg)
+        index = rec.index
         items = tuple(
             Recommended(
                 paper=self._paper_of(index, r.paper_id),
@@ -301,9 +312,7 @@ class Litkg:
     def reading_path(self, papers: Iterable[str]) -> list[PathStep]:
         """``papers`` in reading order: what a paper builds on comes first."""
 
-        index = RecommendIndex.of(self.graph)
-        ids = [index.ids[j] for j in index.resolve(papers)]
-        return reading_path(self.graph, ids)
+        return self.recommender.reading_path(self.resolve(papers))
 
     def search(self, query: str, *, limit: int = 20, field: str = "all") -> list[SearchHit]:
         """Papers matching ``query`` (every word must occur; ``field``: ``all``,
@@ -380,6 +389,7 @@ class Litkg:
             if self._explorer is not None:
                 self._explorer.close()
             self._graph = None
+            self._recommender = None
             self._explorer = None
 
     @property

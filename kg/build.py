@@ -43,8 +43,9 @@ from kg.graph.knowledge import (
 )
 from kg.rdf import store as rdf
 from kg.rdf.lists import write_rdf
-from kg.recommend.engine import DEFAULT_WEIGHTS, RecommendIndex, resolve_weights
-from kg.recommend.evaluate import auto_tune
+from kg.recommend.fusion import DEFAULT_WEIGHTS, resolve_weights
+from kg.recommend.index import RecommendIndex
+from kg.recommend.tuning import auto_tune
 from kg.store.corpus import CorpusStore, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
 from kg.text.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
@@ -151,7 +152,7 @@ def build(
     """Build every artefact under ``settings.graph_dir`` (and the RDF store).
 
     With ``tune`` (the default) the recommender's fusion weights are then fitted on the
-    graph itself (:func:`kg.recommend.evaluate.auto_tune`) and stored with it, when the graph
+    graph itself (:func:`kg.recommend.tuning.auto_tune`) and stored with it, when the graph
     changed since they were last fitted. Holds the data dir's writer lock
     (:func:`kg.core.fileio.writer_lock`): a second build, an ingest or an import-list on the
     same data dir exits with a message instead of interleaving."""
@@ -285,7 +286,7 @@ def _build(
         say("load snapshot unchanged")
     report.seconds["snapshot"] = time.perf_counter() - t0
 
-    # -- fusion weights fitted on this graph (kg.recommend.evaluate.auto_tune); the graph loaded
+    # -- fusion weights fitted on this graph (kg.recommend.tuning.auto_tune); the graph loaded
     # for the snapshot (its recommender index already built) serves the tuning too
     if tune:
         t0 = time.perf_counter()
@@ -476,7 +477,7 @@ def _recorded_choice(manifest: dict[str, Any]) -> WeightsChoice | None:
 class WeightsStatus:
     """The fusion weights ``litkg recommend`` uses now, and why: ``source`` is ``fitted``
     (``graph/weights.json``, fitted by the build on the graph's curated lists) or
-    ``defaults`` (:data:`kg.recommend.engine.DEFAULT_WEIGHTS`)."""
+    ``defaults`` (:data:`kg.recommend.fusion.DEFAULT_WEIGHTS`)."""
 
     source: str
     why: str

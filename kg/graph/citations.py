@@ -11,13 +11,12 @@
 * a CSR adjacency matrix ``A`` (``A[i, j] = 1`` when paper ``i`` cites paper ``j``),
   built once on first use from the DiGraph, with ``ids``/``index`` maps.
 
-The ranking algorithms run on ``A`` with SciPy: PageRank and personalised PageRank
-by power iteration (the same iteration and dangling-node rule as ``nx.pagerank``,
-so they agree with it to the tolerance), co-citation (``A.T @ A``), bibliographic
-coupling (``A @ A.T``) and their Salton-normalised (cosine) variants, always as
-sparse matrix-vector products so ``A.T @ A`` is never materialised. Counts are
-*within the corpus*: a paper's S2 ``citation_count`` is kept as a node attribute,
-but in-degree here counts only the citing papers we hold.
+The ranking algorithms (PageRank and personalised PageRank, co-citation, bibliographic
+coupling and their Salton-normalised variants) are :class:`kg.graph.algorithms.GraphView`'s,
+the one engine the recommender scores on too (:attr:`CitationGraph.view`); the methods
+here take and return paper ids. Counts are *within the corpus*: a paper's S2
+``citation_count`` is kept as a node attribute, but in-degree here counts only the
+citing papers we hold.
 """
 
 from __future__ import annotations
@@ -32,8 +31,8 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from kg.core.errors import KGError
 from kg.core.model import Citation, Paper, Topic, TopicMembership, canonical_map
+from kg.graph.algorithms import GraphError, GraphView
 from kg.store.corpus import DUPLICATE, OFFLINE, RESOLVED, CorpusStore, SeedRow
 
 #: Seed statuses whose ``paper_id`` is a listed paper (low-confidence matches are not).
@@ -41,10 +40,6 @@ _SEED_STATUSES = frozenset({RESOLVED, DUPLICATE, OFFLINE})
 
 #: Section paths are shown joined with this separator (``Papers > Induction Heads``).
 SECTION_SEP = " > "
-
-
-class GraphError(KGError):
-    """A graph query cannot be answered (unknown paper, bad parameters, no convergence)."""
 
 
 def _combine(primary: Mapping[str, Any], secondary: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,9 +145,7 @@ class CitationGraph:
         self.graph = g
         self.topic_graph = self._bipartite(topics, memberships)
         self._matrix: sp.csr_matrix | None = None
-        self._matrix_t: sp.csr_matrix | None = None
-        self._indeg: np.ndarray | None = None
-        self._outdeg: np.ndarray | None = None
+        self._view: GraphView | None = None
         self._ids: list[str] = []
         self._index: dict[str, int] = {}
 
@@ -167,9 +160,7 @@ class CitationGraph:
         self.graph = graph
         self.topic_graph = topic_graph
         self._matrix = None
-        self._matrix_t = None
-        self._indeg = None
-        self._outdeg = None
+        self._view = None
         self._ids = []
         self._index = {}
         return self
@@ -299,42 +290,23 @@ class CitationGraph:
         ids = self.ids
         return {ids[i]: float(v[i]) for i in order}
 
-    # ------------------------------------------------------------------ PageRank
-    def _pagerank_vector(
-        self, p: np.ndarray | None, alpha: float, tol: float, max_iter: int
-    ) -> np.ndarray:
-        if not 0.0 < alpha < 1.0:
-            raise GraphError(f"alpha must be in (0, 1), got {alpha}")
-        a = self.A
-        n = a.shape[0]
-        if n == 0:
-            return np.zeros(0)
-        out = np.asarray(a.sum(axis=1)).ravel()
-        dangling = out == 0
-        inv = np.divide(1.0, out, out=np.zeros_like(out), where=~dangling)
-        at = (sp.diags(inv) @ a).T.tocsr()  # column-stochastic transpose: one matvec per step
-        p = np.full(n, 1.0 / n) if p is None else p
-        x = np.full(n, 1.0 / n)
-        for _ in range(max_iter):
-            last = x
-            x = alpha * (at @ last + last[dangling].sum() * p) + (1.0 - alpha) * p
-            if np.abs(x - last).sum() < tol:
-                return np.asarray(x / x.sum())
-        raise GraphError(
-            f"PageRank did not converge to {tol:g} in {max_iter} iterations; "
-            f"raise max_iter or loosen tol."
-        )
+    # ------------------------------------------------------------------ ranking
+    # The algorithms are :class:`kg.graph.algorithms.GraphView`'s (the recommender's engine);
+    # these methods take and return paper ids.
+    @property
+    def view(self) -> GraphView:
+        """The citation matrices and their algorithms (:class:`GraphView` of :attr:`A`,
+        built once; the recommender's index shares it)."""
+        if self._view is None:
+            self._view = GraphView(self.A)
+        return self._view
 
     def pagerank(
         self, alpha: float = 0.85, *, tol: float = 1e-10, max_iter: int = 1000
     ) -> dict[str, float]:
-        """Global PageRank over citations (a citation passes rank to the cited paper).
-
-        Dangling papers (no references in the corpus) spread their rank uniformly,
-        as ``nx.pagerank`` does; ``tol`` is on the L1 change between iterations.
-        Returns id -> score, highest first, summing to 1.
-        """
-        return self._to_dict(self._pagerank_vector(None, alpha, tol, max_iter))
+        """Global PageRank over citations (:meth:`GraphView.pagerank`): id -> score,
+        highest first, summing to 1."""
+        return self._to_dict(self.view.pagerank(alpha, tol=tol, max_iter=max_iter))
 
     def personalized_pagerank(
         self,
@@ -362,58 +334,13 @@ class CitationGraph:
                 "ingest them first, or check their ids."
             )
         p = p / p.sum()
-        x = self._pagerank_vector(p, alpha, tol, max_iter)
+        x = self.view.pagerank(alpha, personalization=p, tol=tol, max_iter=max_iter)
         return self._to_dict(x, exclude=p if exclude_seeds else None)
-
-    # ------------------------------------------------------------------ co-citation, coupling
-    # A and A.T are both kept as CSR and a query's products are gathered straight from the
-    # rows it needs (:meth:`_hop`), so a query costs time in proportion to its neighbourhood
-    # (its citers' reference lists, or its references' citer lists), not to the graph.
-    @property
-    def AT(self) -> sp.csr_matrix:
-        """CSR of ``A.T`` (``AT[j, i] = 1`` when ``ids[i]`` cites ``ids[j]``), built once."""
-        if self._matrix_t is None:
-            self._matrix_t = self.A.T.tocsr()
-        return self._matrix_t
-
-    def in_degrees(self) -> np.ndarray:
-        """Citing papers in the corpus per paper, aligned with :attr:`ids`."""
-        if self._indeg is None:
-            self._indeg = np.diff(self.AT.indptr).astype(np.float64)
-        return self._indeg
-
-    def out_degrees(self) -> np.ndarray:
-        """References in the corpus per paper, aligned with :attr:`ids`."""
-        if self._outdeg is None:
-            self._outdeg = np.diff(self.A.indptr).astype(np.float64)
-        return self._outdeg
 
     def _query(self, ids: Iterable[str]) -> np.ndarray:
         """Sorted row numbers of the known ``ids`` (twins folded, each once)."""
         rows = {j for j in (self.index.get(self.canon(i)) for i in ids) if j is not None}
         return np.array(sorted(rows), dtype=np.int64)
-
-    @staticmethod
-    def _hop(
-        m: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``weights @ m[rows]`` as (column indices, summed weights): the rows' neighbours,
-        gathered straight from the CSR arrays (cost: the neighbourhood, not the graph)."""
-        starts, ends = m.indptr[rows], m.indptr[rows + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        shift = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        cols = m.indices[np.arange(total) + shift]
-        w = np.repeat(weights, lengths)
-        n = m.shape[1]
-        if total * 8 > n:  # a big neighbourhood: one dense pass beats sorting
-            dense = np.bincount(cols, weights=w, minlength=n)
-            uniq = np.flatnonzero(dense)
-            return uniq, dense[uniq]
-        uniq, inverse = np.unique(cols, return_inverse=True)
-        return uniq.astype(np.int64), np.bincount(inverse, weights=w)
 
     def _ranked(
         self, cols: np.ndarray, vals: np.ndarray, exclude: np.ndarray | None = None
@@ -438,25 +365,6 @@ class CitationGraph:
         ids, v = self._ranked(cols, vals, exclude)
         return dict(zip(ids, np.rint(v).astype(np.int64).tolist(), strict=True))
 
-    def _pair_counts(
-        self, ids: Iterable[str], *, cocitation: bool, normalise: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(columns, values, query rows) of ``sum_q C[q, :]`` (or ``B``), maybe normalised."""
-        # co-citation: C = A.T A (shared citing papers); coupling: B = A A.T (shared references)
-        first, second = (self.AT, self.A) if cocitation else (self.A, self.AT)
-        q = self._query(ids)
-        w = np.ones(q.size)
-        inv: np.ndarray | None = None
-        if normalise:
-            deg = self.in_degrees() if cocitation else self.out_degrees()
-            inv = np.divide(1.0, np.sqrt(deg), out=np.zeros_like(deg), where=deg > 0)
-            w = inv[q]
-        mid, wm = self._hop(first, q, w)
-        cols, vals = self._hop(second, mid, wm)
-        if inv is not None:
-            vals = vals * inv[cols]
-        return cols, vals, q
-
     def cocitation_counts(self, ids: Iterable[str]) -> dict[str, int]:
         """Papers cited together with ``ids``: other -> number of (citing paper, query paper)
         pairs where the citing paper cites both (``sum_q (A.T A)[q, other]``).
@@ -464,36 +372,38 @@ class CitationGraph:
         With one query paper this is the classic co-citation count. Query papers
         themselves are left out; highest first (ties in :attr:`ids` order).
         """
-        return self._as_counts(*self._pair_counts(ids, cocitation=True, normalise=False))
+        q = self._query(ids)
+        return self._as_counts(*self.view.cocitation(q), q)
 
     def coupling_counts(self, ids: Iterable[str]) -> dict[str, int]:
         """Bibliographic coupling: other -> shared references with ``ids``
         (``sum_q (A A.T)[q, other]``). Query papers left out; highest first."""
-        return self._as_counts(*self._pair_counts(ids, cocitation=False, normalise=False))
+        q = self._query(ids)
+        return self._as_counts(*self.view.coupling(q), q)
 
     def cocitation_scores(self, ids: Iterable[str]) -> dict[str, float]:
         """Salton-normalised (cosine) co-citation, summed over ``ids``:
         ``sum_q C[q, o] / sqrt(indeg(q) * indeg(o))``, each term in 0..1."""
-        return self._as_dict(*self._pair_counts(ids, cocitation=True, normalise=True))
+        q = self._query(ids)
+        return self._as_dict(*self.view.cocitation(q, normalise=True), q)
 
     def coupling_scores(self, ids: Iterable[str]) -> dict[str, float]:
         """Salton-normalised (cosine) coupling, summed over ``ids``:
         ``sum_q B[q, o] / sqrt(outdeg(q) * outdeg(o))``, each term in 0..1."""
-        return self._as_dict(*self._pair_counts(ids, cocitation=False, normalise=True))
+        q = self._query(ids)
+        return self._as_dict(*self.view.coupling(q, normalise=True), q)
 
     def cited_by_counts(self, ids: Iterable[str] | None = None) -> dict[str, int]:
         """How many papers cite each paper: all citing papers in the corpus when ``ids`` is
         None, else only those among ``ids`` ("cited by 3 of your seeds"). Highest first."""
         if ids is None:
-            deg = self.in_degrees()
+            deg = self.view.indeg.astype(np.float64)
             return self._as_counts(np.arange(deg.size), deg)
-        q = self._query(ids)
-        return self._as_counts(*self._hop(self.A, q, np.ones(q.size)))
+        return self._as_counts(*self.view.cited_by(self._query(ids)))
 
     def cites_counts(self, ids: Iterable[str]) -> dict[str, int]:
         """How many of ``ids`` each paper cites ("cites 2 of your seeds"). Highest first."""
-        q = self._query(ids)
-        return self._as_counts(*self._hop(self.AT, q, np.ones(q.size)))
+        return self._as_counts(*self.view.cites(self._query(ids)))
 
     # ------------------------------------------------------------------ paths and neighbourhoods
     def shortest_citation_path(

@@ -1,7 +1,7 @@
 """The lexical index: TF-IDF over the distinctive words and word pairs of titles and
 abstracts, the recommender's ``lexical`` signal and the explanation of shared terms.
 
-Built once per graph by :class:`kg.recommend.engine.RecommendIndex` (or loaded from the
+Built once per graph by :class:`kg.recommend.index.RecommendIndex` (or loaded from the
 build's ``graph/lexical.npz``), then queried by row.
 """
 

@@ -13,7 +13,7 @@ module, and renders what comes back; the same calls work from Python or a notebo
 * :func:`paper_view`: one paper with its topics, links, references and citations (with
   S2's intents and citation contexts) and :func:`ego_view`, its citation neighbourhood
   laid out for drawing.
-* :func:`read_next`: recommendations (:func:`kg.recommend.engine.recommend_detailed`) as rows.
+* :func:`read_next`: recommendations (:func:`kg.recommend.rank.recommend_detailed`) as rows.
 * :func:`topic_tree`, :func:`topic_detail`: the schemes' hierarchies, key papers, keywords,
   growth over time.
 * :func:`run_sparql`: a read-only query against the RDF store with the CLI's limits.
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from kg.build import KnowledgeGraph, WeightsStatus
     from kg.core.settings import Settings
     from kg.rdf.sparql import CannedQuery, QueryResult
-    from kg.recommend.engine import PathStep
+    from kg.recommend.path import PathStep
     from kg.store.corpus import CorpusStatus, CorpusStore, SeedRow
     from kg.store.readinglists import ImportReport, ReadingList, ReadingLists
     from kg.text.embed import Embedder
@@ -313,7 +313,7 @@ class Explorer:
         _ = (self._emb_row, self.facets)
         self.store()  # opening the corpus checks it: once, not on the first paper opened
         if recommend:
-            from kg.recommend.engine import RecommendIndex
+            from kg.recommend.index import RecommendIndex
 
             RecommendIndex.of(self.kg)
 
@@ -1056,9 +1056,10 @@ def read_next(
     k: int = 10,
     diversity: float | None = None,
 ) -> ReadNext:
-    """Recommendations after ``read`` (:func:`kg.recommend.engine.recommend_detailed`) as rows with
+    """Recommendations after ``read`` (:func:`kg.recommend.rank.recommend_detailed`) as rows with
     their reasons; raises :class:`~kg.core.errors.RecommendError` with a message to show."""
-    from kg.recommend.engine import DEFAULT_DIVERSITY, Filters, recommend_detailed
+    from kg.recommend.fusion import Filters
+    from kg.recommend.rank import DEFAULT_DIVERSITY, recommend_detailed
 
     if not read:
         raise RecommendError("Pick at least one paper you have read or liked.")
@@ -1383,9 +1384,9 @@ def import_into_list(
 
 
 def order_as_path(ex: Explorer, lists: ReadingLists, name: str) -> list[PathStep]:
-    """Reorder list ``name`` as a reading path (:func:`kg.recommend.engine.reading_path`: what a
+    """Reorder list ``name`` as a reading path (:func:`kg.recommend.path.reading_path`: what a
     paper builds on comes first); papers not in the graph go last, in their order."""
-    from kg.recommend.engine import reading_path
+    from kg.recommend.path import reading_path
 
     lst = lists.get(name)
     known = [pid for pid in lst.paper_ids if ex.canon(pid) in ex.pos]

@@ -17,7 +17,7 @@ crawl policy, at depth 1 and at ``--depth 2`` (each a real ``litkg ingest`` agai
 local server), as an in-memory graph with real MiniLM vectors (cached under the temp dir).
 
 **Lists** (none of them was used to write the recommender's signals; the tuning half
-of each list protocol is used to fit :data:`kg.recommend.engine.DEFAULT_WEIGHTS`):
+of each list protocol is used to fit :data:`kg.recommend.fusion.DEFAULT_WEIGHTS`):
 
 * the seed page, whole and per section (the section's papers, >= 4);
 * the three Zotero libraries of ``../shared/corpus`` (MI review, superposition,
@@ -64,18 +64,12 @@ from typing import Any
 import numpy as np
 
 from kg.graph.knowledge import KnowledgeGraph
-from kg.recommend.engine import DEFAULT_WEIGHTS, RecommendIndex, recommend
-from kg.recommend.evaluate import (
-    LIST_METRICS,
-    Query,
-    auto_tune,
-    bootstrap_interval,
-    fit_weights,
-    in_memory_graph,
-    list_metrics,
-    list_queries,
-    prepare_queries,
-)
+from kg.recommend.fusion import DEFAULT_WEIGHTS
+from kg.recommend.index import RecommendIndex
+from kg.recommend.metrics import LIST_METRICS, bootstrap_interval, list_metrics
+from kg.recommend.protocols import Query, in_memory_graph, list_queries, prepare_queries
+from kg.recommend.rank import recommend
+from kg.recommend.tuning import auto_tune, fit_weights
 from kg.store.corpus import CorpusStore
 from tests.bench.bench_recommend import CACHE, WORKFLOW, embedder_fn, norm_tag, texts_of
 from tests.conftest import REPO, SHARED
@@ -348,8 +342,9 @@ _PREVIOUS_SCRIPT = r"""
 import json, sys
 import numpy as np
 from kg.store.corpus import CorpusStore
-from kg.recommend.evaluate import auto_tune, in_memory_graph
-from kg.recommend.engine import recommend
+from kg.recommend.protocols import in_memory_graph
+from kg.recommend.tuning import auto_tune
+from kg.recommend.rank import recommend
 
 args = json.load(sys.stdin)
 with CorpusStore(args["corpus"], create=False) as store:
@@ -467,7 +462,7 @@ def fit_defaults(
     graphs: Sequence[KnowledgeGraph], tune: Sequence[Mapping[str, Sequence[Query]]]
 ) -> tuple[dict[str, float], float, int]:
     """Coordinate ascent on the pooled tuning queries (each pool's protocols counted the
-    same): the weights :data:`kg.recommend.engine.DEFAULT_WEIGHTS` are set to."""
+    same): the weights :data:`kg.recommend.fusion.DEFAULT_WEIGHTS` are set to."""
     preps: list[Any] = []
     share: list[float] = []
     for kg, by_proto in zip(graphs, tune, strict=True):

@@ -9,7 +9,7 @@ Run (from the repository root; reads ../shared):
 
 Parts:
 
-* **Latency** of :func:`kg.recommend.engine.recommend` (k = 20, MMR on, default weights) on
+* **Latency** of :func:`kg.recommend.rank.recommend` (k = 20, MMR on, default weights) on
   generated graphs (``tests.bench.bench_graph.generate``: papers in publication order,
   heavy-tailed in-degree, ~9.4 edges per paper: 21,223 papers / 200k edges and 200k /
   2M) carrying the titles and abstracts of llm-papers (cycled; for the lexical index),
@@ -18,7 +18,7 @@ Parts:
   p50 and p95 over ``--queries`` queries each, after the one-off index build (timed
   separately, with the lexical index's size and the process's peak RSS).
 * **Three protocols**, each with a tuning and a test split: the citation hold-out
-  (:func:`kg.recommend.evaluate.holdout_queries`) on the S2 test world (``tests.s2world``: REAL
+  (:func:`kg.recommend.protocols.holdout_queries`) on the S2 test world (``tests.s2world``: REAL
   records from ../shared, SYNTHETIC citation edges), 200 test targets and 200 other
   targets to tune on; the MI review's Zotero library (``mi-review-library.bib.gz``), its
   topical keywords as groups; a seeded sample of 3,000 of the 21,223 llm-papers records,
@@ -27,9 +27,9 @@ Parts:
   the temp dir; ``--fake-embedder`` for a quick run).
 * **Side by side on each test split**: every single signal, and the fused recommender
   with weights tuned on that protocol's tuning split (all signals; all but lexical; text +
-  lexical only) and with :data:`kg.recommend.engine.DEFAULT_WEIGHTS`.
+  lexical only) and with :data:`kg.recommend.fusion.DEFAULT_WEIGHTS`.
 * **Default weights**: coordinate ascent on the pooled tuning queries of the three
-  protocols (each counting the same); :data:`kg.recommend.engine.DEFAULT_WEIGHTS` are these.
+  protocols (each counting the same); :data:`kg.recommend.fusion.DEFAULT_WEIGHTS` are these.
 """
 
 from __future__ import annotations
@@ -52,24 +52,14 @@ import numpy as np
 
 from kg.core.model import Citation, Paper, Topic, TopicMembership
 from kg.graph.knowledge import KnowledgeGraph
-from kg.recommend.engine import (
-    DEFAULT_WEIGHTS,
-    SIGNALS,
-    Filters,
-    RecommendIndex,
-    reading_path,
-    recommend,
-)
-from kg.recommend.evaluate import (
-    FUSED,
-    FUSED_MMR,
-    evaluate_prepared,
-    fit_weights,
-    group_queries,
-    holdout_queries,
-    in_memory_graph,
-    prepare_queries,
-)
+from kg.recommend.evaluate import FUSED, FUSED_MMR, evaluate_prepared
+from kg.recommend.fusion import DEFAULT_WEIGHTS, Filters
+from kg.recommend.index import RecommendIndex
+from kg.recommend.path import reading_path
+from kg.recommend.protocols import group_queries, holdout_queries, in_memory_graph, prepare_queries
+from kg.recommend.rank import recommend
+from kg.recommend.signals import SIGNALS
+from kg.recommend.tuning import fit_weights
 from kg.text.embed import EmbeddingCache, FakeEmbedder, MiniLMEmbedder, embed_cached, paper_text
 from kg.topics.model import TopicModel
 from tests.bench.bench_graph import citations as gen_citations
@@ -329,7 +319,7 @@ def quality(fake: bool) -> list[str]:
         f"Pooled tuning ({n_pooled} queries: the tuning queries of the three protocols, each "
         f"protocol counting the same; {time.perf_counter() - t0:.0f}s): nDCG@10 {value:.3f} "
         f"in-sample, weights {fmt_weights(pooled)}",
-        f"Defaults in kg.recommend.engine.DEFAULT_WEIGHTS: {fmt_weights(DEFAULT_WEIGHTS)} "
+        f"Defaults in kg.recommend.fusion.DEFAULT_WEIGHTS: {fmt_weights(DEFAULT_WEIGHTS)} "
         f"(equal to the pooled re-fit: {same})",
         "",
         "Fused nDCG@10 on each protocol's test queries, (margin over the best single signal):",

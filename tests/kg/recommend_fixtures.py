@@ -9,7 +9,7 @@ import numpy as np
 
 from kg.core.model import Author, Citation, Paper, Topic, TopicMembership
 from kg.graph.knowledge import KnowledgeGraph
-from kg.recommend.evaluate import in_memory_graph
+from kg.recommend.protocols import in_memory_graph
 from kg.text.embed import FakeEmbedder, paper_text
 from kg.topics.model import TopicModel
 

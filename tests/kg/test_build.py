@@ -81,7 +81,7 @@ def test_build_fits_fusion_weights_once_per_graph(
     import kg.build
     from kg.build import WEIGHTS
     from kg.core.model import Paper
-    from kg.recommend.evaluate import TuneOutcome
+    from kg.recommend.tuning import TuneOutcome
 
     calls: list[int] = []
     outcome = TuneOutcome("citation hold-out", {"text": 0.7, "ppr": 0.3}, 10, 10, 0.5, 0.4, 0.1)
@@ -163,8 +163,8 @@ def test_damaged_or_missing_weights_are_named_and_refitted(
 ) -> None:
     import kg.build
     from kg.build import WEIGHTS, weights_status
-    from kg.recommend.engine import DEFAULT_WEIGHTS
-    from kg.recommend.evaluate import TuneOutcome
+    from kg.recommend.fusion import DEFAULT_WEIGHTS
+    from kg.recommend.tuning import TuneOutcome
 
     calls: list[int] = []
     fitted = {"text": 0.7, "ppr": 0.3}

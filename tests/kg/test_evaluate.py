@@ -15,34 +15,37 @@ from typer.testing import CliRunner
 from kg.core.errors import EvaluationError
 from kg.core.model import Author, Citation, Paper
 from kg.graph.knowledge import KnowledgeGraph
-from kg.recommend.engine import SIGNALS
 from kg.recommend.evaluate import (
     FUSED,
     FUSED_MMR,
-    Query,
-    _metrics,
-    auto_queries,
-    auto_tune,
-    bootstrap_interval,
-    curated_lists,
     evaluate_groups,
     evaluate_holdout,
     evaluate_prepared,
     evaluate_queries,
-    fit_weights,
+)
+from kg.recommend.metrics import (
+    bootstrap_interval,
+    list_metrics,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+    reciprocal_rank,
+)
+from kg.recommend.metrics import (
+    ranking_metrics as _metrics,
+)
+from kg.recommend.protocols import (
+    Query,
+    curated_lists,
     group_queries,
     holdout_queries,
     in_memory_graph,
-    list_metrics,
     list_queries,
-    ndcg_at_k,
-    precision_at_k,
     prepare_queries,
-    recall_at_k,
-    reciprocal_rank,
     seed_sections,
-    tune_weights,
 )
+from kg.recommend.signals import SIGNALS
+from kg.recommend.tuning import auto_queries, auto_tune, fit_weights, tune_weights
 from kg.store.corpus import SeedRow
 from tests.kg.recommend_fixtures import make_kg
 
@@ -265,7 +268,7 @@ def test_fit_weights_can_be_restricted_to_some_signals() -> None:
 
 
 def test_pruned_queries_keep_the_ideal_and_the_top(world: KnowledgeGraph) -> None:
-    from kg.recommend.evaluate import _mean_ndcg
+    from kg.recommend.tuning import _mean_ndcg
 
     preps = prepare_queries(world, holdout_queries(world, n=20, seed=3), time_cut=True)
     small = [p.pruned(15) for p in preps]
@@ -441,7 +444,7 @@ BLIND = {s: (1.0 if s == "cites" else 0.0) for s in SIGNALS}
 def test_auto_tune_fits_on_curated_lists_and_is_deterministic(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import kg.recommend.evaluate as ev
+    import kg.recommend.tuning as ev
 
     monkeypatch.setattr(ev, "DEFAULT_WEIGHTS", BLIND)
     lines: list[str] = []
@@ -463,7 +466,7 @@ def test_auto_tune_fits_on_curated_lists_and_is_deterministic(
 def test_auto_tune_keeps_the_defaults_when_the_gain_is_within_the_noise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import kg.recommend.evaluate as ev
+    import kg.recommend.tuning as ev
 
     kg = sectioned(n_sections=12)
     monkeypatch.setattr(ev, "DEFAULT_WEIGHTS", BLIND)
@@ -587,7 +590,7 @@ def test_seed_sections_are_groups_of_resolved_listed_papers() -> None:
 
 def test_cli_eval_auto_tunes_like_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
     import app.cli_recommend as mod
-    import kg.recommend.evaluate as ev
+    import kg.recommend.tuning as ev
     from app.cli import app
 
     monkeypatch.setattr(ev, "DEFAULT_WEIGHTS", BLIND)
@@ -607,7 +610,8 @@ def test_cli_eval_auto_tunes_like_the_build(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_curated_topics_made_from_the_lists_are_hidden_from_the_list_protocol() -> None:
     from kg.core.model import Topic, TopicMembership
-    from kg.recommend.evaluate import evaluate_lists, judged_graph
+    from kg.recommend.evaluate import evaluate_lists
+    from kg.recommend.protocols import judged_graph
 
     kg = sectioned(n_sections=6)
     leak = [Topic(f"curated/s{s}", f"Section {s}", "curated") for s in range(6)]

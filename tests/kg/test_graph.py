@@ -10,7 +10,8 @@ import networkx as nx
 import pytest
 
 from kg.core.model import Citation, Paper, Topic, TopicMembership, canonical_map
-from kg.graph.citations import CitationGraph, GraphError
+from kg.graph.algorithms import GraphError
+from kg.graph.citations import CitationGraph
 from kg.store.corpus import DETAIL_FULL, LOW_CONFIDENCE, RESOLVED, CorpusStore, SeedRow
 
 

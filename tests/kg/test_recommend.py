@@ -1,4 +1,4 @@
-"""kg.recommend.engine on a hand-made graph: each signal and its reason, twins, dislikes, MMR,
+"""kg.recommend on a hand-made graph: each signal and its reason, twins, dislikes, MMR,
 filters, id resolution, bad input, reading paths."""
 
 from __future__ import annotations
@@ -11,21 +11,13 @@ import pytest
 from kg.core.errors import KGError, RecommendError, UnknownPaperError
 from kg.core.model import Citation, Paper, Recommendation
 from kg.graph.knowledge import KnowledgeGraph
-from kg.recommend.engine import (
-    DEFAULT_WEIGHTS,
-    PRIORS,
-    SIGNALS,
-    Filters,
-    LexicalIndex,
-    RecommendIndex,
-    fuse,
-    reading_path,
-    recommend,
-    recommend_detailed,
-    resolve_weights,
-    short_label,
-)
-from kg.recommend.evaluate import in_memory_graph
+from kg.recommend.fusion import DEFAULT_WEIGHTS, Filters, fuse, resolve_weights
+from kg.recommend.index import RecommendIndex, short_label
+from kg.recommend.path import reading_path
+from kg.recommend.protocols import in_memory_graph
+from kg.recommend.rank import recommend, recommend_detailed
+from kg.recommend.signals import PRIORS, SIGNALS
+from kg.text.lexical import LexicalIndex
 from tests.kg.recommend_fixtures import HEX, P, authors, make_kg
 
 READ = ["r1", "r2"]

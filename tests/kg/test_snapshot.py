@@ -190,7 +190,8 @@ def test_new_papers_recompute_topics_and_snapshot(built: Settings) -> None:
 
 
 def test_the_lexical_index_is_kept_with_the_graph(built: Settings) -> None:
-    from kg.recommend.engine import RecommendIndex, recommend
+    from kg.recommend.index import RecommendIndex
+    from kg.recommend.rank import recommend
 
     kg = KnowledgeGraph.load(built)
     assert kg.lexical is not None and len(kg.lexical_ids) == len(kg.graph)

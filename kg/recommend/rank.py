@@ -1,0 +1,311 @@
+"""What to read next: the recommendations for a read set, ranked and diversified.
+
+:func:`recommend` resolves the read (and disliked) papers, computes every signal for every
+candidate (:mod:`kg.recommend.signals`), fuses them (:mod:`kg.recommend.fusion`), picks
+the top ``k`` by maximal marginal relevance (:func:`select`) and names each one's reasons
+(:mod:`kg.recommend.explain`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kg.core.errors import RecommendError
+from kg.core.model import Recommendation
+from kg.recommend.explain import dislike_reason, explain
+from kg.recommend.fusion import DISLIKE_WEIGHT, Filters, filter_mask, fuse, resolve_weights
+from kg.recommend.index import RecommendIndex
+from kg.recommend.path import PathStep, reading_path
+from kg.recommend.signals import (
+    SIGNALS,
+    Signals,
+    dislike_penalty,
+    raw_signals,
+    scaled_signals,
+)
+
+if TYPE_CHECKING:
+    from kg.graph.knowledge import KnowledgeGraph
+
+#: Default MMR trade-off: 0 = pure relevance, 1 = pure novelty.
+DEFAULT_DIVERSITY = 0.3
+
+#: MMR picks from the top max(MMR_POOL, 2 * k) by fused score: a pool that does not
+#: depend on k (below MMR_POOL / 2), so the first 20 of k = 50 are the k = 20 list.
+MMR_POOL = 300
+
+
+@dataclass(frozen=True)
+class RecommendationResult:
+    """:func:`recommend_detailed`'s answer: the recommendations, each one's scaled signal
+    values (0..1) and the weights used, the resolved read and disliked sets, how many
+    candidates passed the filters, and the wall time."""
+
+    recommendations: tuple[Recommendation, ...]
+    signals: Mapping[str, Mapping[str, float]]
+    weights: Mapping[str, float]
+    read: tuple[str, ...]
+    disliked: tuple[str, ...]
+    candidates: int
+    seconds: float
+
+
+# --------------------------------------------------------------------------- the recommender
+@dataclass(frozen=True)
+class _Scored:
+    """One read set scored: the resolved nodes, the weights, the candidate mask, the raw
+    and scaled signals, the fused score (less the dislike penalty, if any)."""
+
+    read: np.ndarray
+    disliked: np.ndarray
+    weights: dict[str, float]
+    cand: np.ndarray
+    sig: Signals
+    scaled: dict[str, np.ndarray]
+    score: np.ndarray
+    penalty: np.ndarray | None
+
+
+class Recommender:
+    """The recommender fitted once on a graph: its per-paper index (:class:`RecommendIndex`,
+    kept with the graph, so the views share it) and its fusion weights (the graph's
+    fitted ones or the defaults, overridden by ``weights``; checked here, once).
+
+    ``Recommender(kg)`` (or :meth:`fit`) does the work that does not depend on the query;
+    :meth:`recommend`, :meth:`explain` and :meth:`reading_path` answer queries. The
+    module's :func:`recommend` and :func:`recommend_detailed` are one-off calls of it.
+    """
+
+    def __init__(self, kg: KnowledgeGraph, weights: Mapping[str, float] | None = None) -> None:
+        self.kg = kg
+        self.index = RecommendIndex.of(kg)
+        self.overrides = dict(weights) if weights else None
+        #: The weights used without S2's recommendations (``s2`` weighs 0).
+        self.weights = resolve_weights(kg.weights, self.overrides)
+
+    @classmethod
+    def fit(cls, kg: KnowledgeGraph, weights: Mapping[str, float] | None = None) -> Recommender:
+        """The recommender of ``kg`` (the index built once and kept with the graph)."""
+        return cls(kg, weights)
+
+    def _score(
+        self,
+        read: Iterable[str],
+        disliked: Iterable[str],
+        filters: Filters | None,
+        external: Mapping[str, float] | None,
+    ) -> _Scored:
+        index = self.index
+        read_refs = [r for r in read if r and r.strip()]
+        if not read_refs:
+            raise RecommendError(
+                "Give at least one paper you have read or liked (an S2 id, ARXIV:<id>, DOI:<doi> "
+                "or a title prefix), e.g. `litkg recommend --read ARXIV:2209.11895`."
+            )
+        read_nodes = np.array(index.resolve(read_refs), dtype=np.int64)
+        dis_nodes = np.array(
+            [j for j in index.resolve(disliked, what="disliked paper") if j not in set(read_nodes)],
+            dtype=np.int64,
+        )
+        w = resolve_weights(self.kg.weights, self.overrides, with_s2=bool(external))
+        base = index.recommendable.copy()
+        base[read_nodes] = False
+        base[dis_nodes] = False
+        base[index.title_twins(read_nodes)] = False  # an unfolded twin of a read paper is not new
+        if not base.any():
+            raise RecommendError(
+                "Every paper in the graph is in your read set: nothing is left to recommend. "
+                "Ingest more (`litkg ingest --depth 2`) and rebuild."
+            )
+        cand = filter_mask(index, base, filters or Filters())
+        sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
+        scaled = scaled_signals(sig, cand)
+        score = fuse(scaled, w)
+        penalty = None
+        if dis_nodes.size:
+            penalty = dislike_penalty(sig, cand)
+            score = score - DISLIKE_WEIGHT * penalty
+        return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty)
+
+    def _reasons(self, s: _Scored, j: int) -> list[str]:
+        reasons = explain(self.index, s.sig, s.scaled, s.weights, j)
+        if s.penalty is not None and s.penalty[j] > 0.2:
+            reasons.append(dislike_reason(self.index, s.disliked, j, float(s.penalty[j])))
+        return reasons
+
+    def recommend(
+        self,
+        read: Iterable[str],
+        *,
+        disliked: Iterable[str] = (),
+        filters: Filters | None = None,
+        k: int = 20,
+        diversity: float = DEFAULT_DIVERSITY,
+        external: Mapping[str, float] | None = None,
+    ) -> RecommendationResult:
+        """The ``k`` papers to read next after ``read`` (see :mod:`kg.recommend`), each with
+        a fused score in 0..1, its reasons and its scaled signals. ``disliked`` papers push
+        what is close to them down; ``external``: S2's recommendations for ``read`` (paper
+        id -> score), the optional ``s2`` signal."""
+        started = time.perf_counter()
+        if k < 1:
+            raise RecommendError(f"k must be at least 1, got {k}.")
+        if not 0.0 <= diversity <= 1.0:
+            raise RecommendError(f"diversity must be between 0 and 1, got {diversity}.")
+        index = self.index
+        s = self._score(read, disliked, filters, external)
+        chosen = select(index, s.score, s.cand, k, diversity)
+        recs = []
+        signals: dict[str, dict[str, float]] = {}
+        for j in chosen:
+            pid = index.ids[j]
+            reasons = tuple(self._reasons(s, j))
+            recs.append(Recommendation(pid, round(float(s.score[j]), 4), reasons))
+            signals[pid] = {name: round(float(s.scaled[name][j]), 4) for name in SIGNALS}
+        return RecommendationResult(
+            recommendations=tuple(recs),
+            signals=signals,
+            weights=s.weights,
+            read=tuple(index.ids[j] for j in s.read),
+            disliked=tuple(index.ids[j] for j in s.disliked),
+            candidates=int(s.cand.sum()),
+            seconds=time.perf_counter() - started,
+        )
+
+    def explain(
+        self,
+        read: Iterable[str],
+        paper: str,
+        *,
+        disliked: Iterable[str] = (),
+        external: Mapping[str, float] | None = None,
+    ) -> Recommendation:
+        """Why ``paper`` would (or would not) be recommended after ``read``: its fused score
+        among every candidate and its reasons, as :meth:`recommend` would give them, whether
+        or not it makes the top ``k``. A paper of the read set is no candidate."""
+        index = self.index
+        found = index.resolve([paper])
+        if not found:
+            raise RecommendError("Give the paper to explain (an S2 id, ARXIV:<id> or a title).")
+        j = found[0]
+        s = self._score(read, disliked, None, external)
+        if not s.cand[j]:
+            why = (
+                "it is in your read set (or a twin of a paper in it)"
+                if j in set(s.read.tolist()) or j in index.title_twins(s.read)
+                else "it is marked not relevant"
+                if j in set(s.disliked.tolist())
+                else "the graph knows it only as a citation (no paper record)"
+            )
+            raise RecommendError(f"{index.label(j)} [{index.ids[j]}] is no candidate: {why}.")
+        return Recommendation(index.ids[j], round(float(s.score[j]), 4), tuple(self._reasons(s, j)))
+
+    def reading_path(self, paper_ids: Iterable[str]) -> list[PathStep]:
+        """``paper_ids`` ordered so that what a paper builds on comes first
+        (:func:`kg.recommend.path.reading_path`)."""
+        return reading_path(self.kg, paper_ids)
+
+
+def recommend(
+    kg: KnowledgeGraph,
+    read: Iterable[str],
+    *,
+    disliked: Iterable[str] = (),
+    filters: Filters | None = None,
+    k: int = 20,
+    weights: Mapping[str, float] | None = None,
+    diversity: float = DEFAULT_DIVERSITY,
+    external: Mapping[str, float] | None = None,
+) -> list[Recommendation]:
+    """The ``k`` papers to read next after ``read`` (see :mod:`kg.recommend`); each with a
+    fused score in 0..1 and its reasons. ``external``: S2's recommendations for ``read``
+    (paper id -> score), the optional ``s2`` signal. One call of :class:`Recommender`."""
+    result = recommend_detailed(
+        kg,
+        read,
+        disliked=disliked,
+        filters=filters,
+        k=k,
+        weights=weights,
+        diversity=diversity,
+        external=external,
+    )
+    return list(result.recommendations)
+
+
+def recommend_detailed(
+    kg: KnowledgeGraph,
+    read: Iterable[str],
+    *,
+    disliked: Iterable[str] = (),
+    filters: Filters | None = None,
+    k: int = 20,
+    weights: Mapping[str, float] | None = None,
+    diversity: float = DEFAULT_DIVERSITY,
+    external: Mapping[str, float] | None = None,
+) -> RecommendationResult:
+    """:func:`recommend` with each recommendation's scaled signals and the weights used
+    (:meth:`Recommender.recommend`)."""
+    return Recommender(kg, weights).recommend(
+        read, disliked=disliked, filters=filters, k=k, diversity=diversity, external=external
+    )
+
+
+def select(
+    index: RecommendIndex, score: np.ndarray, cand: np.ndarray, k: int, diversity: float
+) -> list[int]:
+    """Top ``k`` candidates, by maximal marginal relevance when ``diversity`` > 0; two
+    items with the same title are one (the better ranked is kept). Greedy over a pool
+    that does not depend on ``k`` (up to ``MMR_POOL / 2``): a longer list starts with the
+    shorter one."""
+    rows = np.flatnonzero(cand)
+    pool_size = min(rows.size, max(MMR_POOL, 2 * k) if diversity > 0 else 4 * k + 10)
+    top = rows[np.argpartition(-score[rows], pool_size - 1)[:pool_size]] if pool_size else rows
+    top = top[np.lexsort((top, -score[top]))]
+    seen_titles: set[str] = set()
+    pool: list[int] = []
+    for j in top.tolist():
+        t = index.title_key[j]
+        if len(t) >= 10 and t in seen_titles:
+            continue
+        seen_titles.add(t)
+        pool.append(j)
+    if diversity <= 0 or len(pool) <= 1:
+        return pool[:k]
+    rel = score[pool]
+    span = float(rel.max() - rel.min()) or 1.0
+    rel = (rel - rel.min()) / span
+    rows_e = index.emb_row[pool]
+    vec = np.zeros((len(pool), index.embeddings.shape[1] if index.embeddings.ndim == 2 else 1))
+    has = rows_e >= 0
+    if has.any():
+        vec[has] = index.embeddings[rows_e[has]]
+    sim = np.clip(vec @ vec.T, 0.0, 1.0)
+    chosen = [0]
+    nearest = sim[0].copy()
+    available = np.ones(len(pool), dtype=bool)
+    available[0] = False
+    while len(chosen) < min(k, len(pool)):
+        mmr = (1.0 - diversity) * rel - diversity * nearest
+        mmr[~available] = -np.inf
+        nxt = int(np.argmax(mmr))
+        chosen.append(nxt)
+        available[nxt] = False
+        nearest = np.maximum(nearest, sim[nxt])
+    return [pool[i] for i in chosen]
+
+
+__all__ = [
+    "DEFAULT_DIVERSITY",
+    "MMR_POOL",
+    "RecommendationResult",
+    "Recommender",
+    "recommend",
+    "recommend_detailed",
+    "select",
+]
