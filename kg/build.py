@@ -297,12 +297,13 @@ def _reuse_topics(graph_dir: Path, digest: str) -> TopicModel | None:
 def _build_rdf(
     settings: Settings, store: CorpusStore, topics: TopicModel, progress: bool, force: bool
 ) -> int:
-    from kg.rdf import store as rdf
+    from kg.rdf.stores import open_graph
+    from kg.rdf.sync import build_rdf
 
     # --rebuild also wipes a corrupt or half-written store before loading afresh.
-    dataset = rdf.open_graph(settings, writable=True, rebuild=force)
+    dataset = open_graph(settings, writable=True, rebuild=force)
     try:
-        result = rdf.build_rdf(
+        result = build_rdf(
             store,
             dataset,
             topics=topics.topics,
