@@ -24,10 +24,7 @@ from rdflib import Literal, URIRef
 from rdflib.plugins.sparql.parser import GraphTerm, parseQuery
 from rdflib.term import BNode, Identifier
 
-from kg.core.errors import (
-    QueryParamError,
-    SparqlError,
-)
+from kg.core.errors import QueryParamError, SparqlError
 from kg.rdf.guard import PARSE_LOCK, QueryInfo, check_query, tokenize, where_block
 from kg.rdf.vocab import BASE, list_iri, paper_iri, scheme_iri, topic_iri
 

@@ -15,10 +15,7 @@ from importlib import resources
 
 from rdflib.term import Identifier
 
-from kg.core.errors import (
-    KGError,
-    QueryParamError,
-)
+from kg.core.errors import KGError, QueryParamError
 from kg.rdf.binding import PARAM_KINDS, param_term
 
 

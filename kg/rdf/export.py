@@ -17,11 +17,8 @@ from rdflib.plugins.stores.memory import Memory
 
 from kg.core.errors import GraphStoreError
 from kg.rdf.stores import make_dataset, select
-from kg.rdf.vocab import (
-    PREFIXES,
-)
+from kg.rdf.vocab import PREFIXES
 
-# --------------------------------------------------------------------------- export
 EXPORT_FORMATS: dict[str, tuple[ox.RdfFormat, str, bool]] = {
     "turtle": (ox.RdfFormat.TURTLE, "turtle", False),
     "nt": (ox.RdfFormat.N_TRIPLES, "nt", False),

@@ -21,11 +21,7 @@ from rdflib import URIRef
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
-from kg.core.errors import (
-    ReadOnlyError,
-    ServiceRefused,
-    SparqlSyntaxError,
-)
+from kg.core.errors import ReadOnlyError, ServiceRefused, SparqlSyntaxError
 from kg.rdf.vocab import PREFIXES
 
 # --------------------------------------------------------------------------- parsing

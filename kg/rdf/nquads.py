@@ -22,11 +22,8 @@ from typing import Any
 from rdflib import URIRef
 
 from kg.rdf.mapping import Raw
-from kg.rdf.vocab import (
-    BASE,
-)
+from kg.rdf.vocab import BASE
 
-# --------------------------------------------------------------------------- N-Quads in buckets
 _NT_ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 #: Each named graph's statements are split into this many buckets by subject (a

@@ -29,9 +29,7 @@ from rdflib.term import BNode
 from kg.core.errors import GraphStoreError, QueryTimeout, SparqlError
 from kg.rdf.binding import bind_values
 from kg.rdf.mapping import G_META
-from kg.rdf.vocab import (
-    BASE,
-)
+from kg.rdf.vocab import BASE
 
 _ACCEPT_RESULTS = "application/sparql-results+json, application/n-triples;q=0.9"
 

@@ -2,14 +2,15 @@
 
 Plain-text table, CSV and TSV (SPARQL 1.1 CSV/TSV results), JSON (SPARQL 1.1 JSON
 results) and XML (SPARQL XML results); CONSTRUCT/DESCRIBE results also as Turtle or
-N-Triples (:func:`format_result`). CSV goes through the house's one CSV writer
-(:mod:`kg.formats.csvsafe`), so a cell a spreadsheet would run as a formula is
-neutralised.
+N-Triples (:func:`format_result`). JSON, Turtle and N-Triples are written by rdflib's
+serialisers; CSV goes through the house's one CSV writer (:mod:`kg.formats.csvsafe`),
+so a cell a spreadsheet would run as a formula is neutralised; XML is written here
+because rdflib's writer passes through characters XML 1.0 cannot hold (see
+``docs/decisions.md``, "SPARQL result formats").
 """
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -17,11 +18,10 @@ from decimal import Decimal
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.term import BNode, Node
+from rdflib.query import Result
+from rdflib.term import BNode, Identifier, Node, Variable
 
-from kg.core.errors import (
-    SparqlError,
-)
+from kg.core.errors import SparqlError
 from kg.formats.csvsafe import csv_text
 from kg.rdf.vocab import BASE, PREFIXES, XSD
 
@@ -189,31 +189,40 @@ def format_tsv(result: QueryResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _json_term(term: Node) -> dict[str, str]:
-    if isinstance(term, URIRef):
-        return {"type": "uri", "value": str(term)}
-    if isinstance(term, BNode):
-        return {"type": "bnode", "value": str(term)}
+def _json_term(term: Node) -> Identifier:
+    """``term`` as rdflib's JSON serialiser should write it: an ``xsd:string`` literal
+    as the simple literal it is (RDF 1.1; Oxigraph's answers already say so, rdflib's
+    casts do not), anything that is not an IRI, blank node or literal as its text."""
     if isinstance(term, Literal):
-        out = {"type": "literal", "value": str(term)}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype is not None and term.datatype != XSD.string:
-            out["datatype"] = str(term.datatype)
+        if term.datatype == XSD.string and not term.language:
+            return Literal(str(term))
+        return term
+    if isinstance(term, URIRef | BNode):
+        return term
+    return Literal(str(term))
+
+
+def _rdflib_result(result: QueryResult) -> Result:
+    """``result`` as an rdflib ``Result`` (ASK, or SELECT-shaped rows), for its serialisers."""
+    if result.kind == "ask":
+        out = Result("ASK")
+        out.askAnswer = bool(result.boolean)
         return out
-    return {"type": "literal", "value": str(term)}
+    out = Result("SELECT")
+    names = [Variable(c) for c in result.columns]
+    out.vars = names
+    out.bindings = [
+        {v: _json_term(t) for v, t in zip(names, row, strict=True) if t is not None}
+        for row in result.terms
+    ]
+    return out
 
 
 def format_json(result: QueryResult) -> str:
-    """SPARQL 1.1 Query Results JSON."""
-    if result.kind == "ask":
-        return json.dumps({"head": {}, "boolean": bool(result.boolean)}) + "\n"
-    bindings = [
-        {c: _json_term(t) for c, t in zip(result.columns, row, strict=True) if t is not None}
-        for row in result.terms
-    ]
-    doc = {"head": {"vars": list(result.columns)}, "results": {"bindings": bindings}}
-    return json.dumps(doc, ensure_ascii=False) + "\n"
+    """SPARQL 1.1 Query Results JSON, written by rdflib's result serialiser."""
+    body = _rdflib_result(result).serialize(format="json")
+    assert body is not None
+    return body.decode("utf-8") + "\n"
 
 
 _SRX = "http://www.w3.org/2005/sparql-results#"

@@ -34,14 +34,6 @@ from kg.rdf.stores import OxStore, snapshot_dir
 log = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------- snapshots
-# What each named graph held after the last build, so that the next build can patch
-# a changed graph (remove the statements that went, add those that came) instead of
-# reloading it. A snapshot is the graph's bucket digests and its buckets' N-Quads,
-# each zlib-compressed; it is trusted only when its content hash is the one the meta
-# graph records for that graph, so a snapshot that is missing, unreadable or out of
-# step with the store only costs a full reload of that graph. A build stages the new
-# snapshots as it goes and makes them current once the store is complete.
 @dataclass
 class Snapshot:
     graph: str

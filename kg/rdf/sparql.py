@@ -46,11 +46,7 @@ from typing import Any
 from rdflib import Dataset
 from rdflib.term import Node
 
-from kg.core.errors import (
-    KGError,
-    QueryTimeout,
-    SparqlError,
-)
+from kg.core.errors import KGError, QueryTimeout, SparqlError
 from kg.rdf.binding import bind_values, check_names
 from kg.rdf.guard import check_query, check_service
 from kg.rdf.results import QueryResult

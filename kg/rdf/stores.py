@@ -44,16 +44,12 @@ from kg.core.errors import GraphStoreError
 from kg.core.settings import Settings
 from kg.rdf.mapping import BUILD_IRI, G_META, XSD_STRING
 from kg.rdf.remote import RemoteStore
-from kg.rdf.vocab import (
-    LITKG,
-    PREFIXES,
-)
+from kg.rdf.vocab import LITKG, PREFIXES
 
 #: The command that repairs a broken store (named in every error about one).
 REBUILD_HINT = "litkg build --rebuild"
 
 
-# --------------------------------------------------------------------------- stores
 class OxStore(OxigraphStore):
     """oxrdflib's store, holding an explicit pyoxigraph store (and letting it go on close)."""
 

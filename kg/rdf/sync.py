@@ -66,12 +66,7 @@ from kg.rdf.nquads import GraphData, Spool, encode_graph
 from kg.rdf.remote import RemoteStore
 from kg.rdf.snapshots import Snapshot, Snapshots, snapshots_for
 from kg.rdf.stores import OxStore, build_state, select, snapshot_dir
-from kg.rdf.vocab import (
-    LITKG,
-    PROV,
-    list_iri,
-    paper_iri,
-)
+from kg.rdf.vocab import LITKG, PROV, list_iri, paper_iri
 from kg.rdf.writers import Writer, writer_for
 from kg.store.corpus import CorpusStore, SeedRow, SnapshotImport
 

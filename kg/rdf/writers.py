@@ -25,7 +25,6 @@ from kg.rdf.remote import RemoteStore
 from kg.rdf.stores import REBUILD_HINT, OxStore, OxTerms
 
 
-# --------------------------------------------------------------------------- writers
 class Writer(Protocol):
     def add(self, graphs: Sequence[GraphData]) -> None:
         """Add the statements of ``graphs`` (graphs that are empty or were just dropped)."""
