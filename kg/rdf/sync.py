@@ -5,8 +5,8 @@ N-Quads in buckets (:mod:`kg.rdf.nquads`), one graph at a time, and compare each
 graph's content hash with the one the meta graph recorded. A graph whose hash is
 unchanged is left alone. A changed graph is *patched* when possible: the previous
 build left a snapshot of it (:mod:`kg.rdf.snapshots`), so only the buckets whose
-digest changed are compared (:func:`diff`), and exactly the statements that went are
-deleted and those that came are added (a statement several papers share, such as an
+digest changed are compared, and exactly the statements that went are deleted and
+those that came are added (a statement several papers share, such as an
 author's name, lives in one bucket, so it goes only when no paper states it any
 more). A graph is reloaded whole instead when its snapshot is missing, unreadable or
 not the content the meta graph records, or when the change exceeds
