@@ -28,7 +28,7 @@ def _split_params(items: list[str] | None) -> dict[str, str]:
 
 def _query_text(query: str) -> tuple[str, Any]:
     """(text, canned query or None) for a query string, a file, ``-`` or a canned name."""
-    from kg.rdf.sparql import find_canned
+    from kg.rdf.canned import find_canned
 
     if query == "-":
         return sys.stdin.read(), None
@@ -75,15 +75,13 @@ def sparql(
     list_: Annotated[bool, typer.Option("--list", help="List the canned queries.")] = False,
 ) -> None:
     """Run a read-only SPARQL query over the knowledge graph."""
+    from kg.rdf.binding import parse_param_value
+    from kg.rdf.canned import canned_queries
+    from kg.rdf.guard import check_service
     from kg.rdf.pool import QueryPool
-    from kg.rdf.sparql import (
-        canned_queries,
-        check_service,
-        format_result,
-        parse_param_value,
-        run_query,
-    )
-    from kg.rdf.store import open_graph
+    from kg.rdf.results import format_result
+    from kg.rdf.sparql import run_query
+    from kg.rdf.stores import open_graph
 
     if list_:
         for name, cq in canned_queries().items():
@@ -150,7 +148,7 @@ def serve_command(
 ) -> None:
     """Serve the knowledge graph as a read-only SPARQL 1.1 endpoint."""
     from kg.rdf.serve import serve
-    from kg.rdf.store import open_graph
+    from kg.rdf.stores import open_graph
 
     settings = _settings()
     dataset = open_graph(settings)
@@ -205,7 +203,8 @@ def export_graph_command(
     ] = None,
 ) -> None:
     """Export the knowledge graph as an RDF file."""
-    from kg.rdf.store import export_format_for, export_graph, open_graph
+    from kg.rdf.export import export_format_for, export_graph
+    from kg.rdf.stores import open_graph
 
     key = export_format_for(output, fmt)
     settings = _settings()

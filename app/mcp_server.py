@@ -241,7 +241,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         """A read-only SPARQL 1.1 query over the knowledge graph's RDF store (updates are
         refused), with litkg's time limit and row cap (LITKG_SPARQL_TIMEOUT,
         LITKG_SPARQL_MAX_ROWS). `params` bind variables (name -> value; IRIs in <...>)."""
-        from kg.rdf.sparql import check_service
+        from kg.rdf.guard import check_service
         from kg.views.explore import run_sparql
 
         with _tool_errors():

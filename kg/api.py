@@ -41,7 +41,7 @@ from kg.core.model import Paper
 from kg.core.settings import Settings
 from kg.formats.export import export, format_for
 from kg.graph.knowledge import MANIFEST, KnowledgeGraph
-from kg.rdf.sparql import find_canned
+from kg.rdf.canned import find_canned
 from kg.recommend.index import RecommendIndex
 from kg.recommend.rank import DEFAULT_DIVERSITY, Recommender
 from kg.store.corpus import CorpusStore

@@ -41,8 +41,9 @@ from kg.graph.knowledge import (
     lexical_ok,
     read_weights,
 )
-from kg.rdf import store as rdf
 from kg.rdf.lists import write_rdf
+from kg.rdf.stores import open_graph
+from kg.rdf.sync import build_rdf
 from kg.recommend.fusion import DEFAULT_WEIGHTS, resolve_weights
 from kg.recommend.index import RecommendIndex
 from kg.recommend.tuning import auto_tune
@@ -348,11 +349,10 @@ def _reuse_topics(graph_dir: Path, digest: str) -> TopicModel | None:
 def _build_rdf(
     settings: Settings, store: CorpusStore, topics: TopicModel, progress: bool, force: bool
 ) -> int:
-
     # --rebuild also wipes a corrupt or half-written store before loading afresh.
-    dataset = rdf.open_graph(settings, writable=True, rebuild=force)
+    dataset = open_graph(settings, writable=True, rebuild=force)
     try:
-        result = rdf.build_rdf(
+        result = build_rdf(
             store,
             dataset,
             topics=topics.topics,

@@ -48,7 +48,7 @@ def test_kg_does_not_import_ingest(path: Path) -> None:
 HTTP_CLIENTS = {
     "ingest/s2.py": "the Semantic Scholar Graph API (every S2 request, cached)",
     "ingest/zotero.py": "the Zotero web API (read and write) and Zotero 7's local API (read)",
-    "kg/rdf/store.py": "a SPARQL 1.1 server the user points litkg at (LITKG_SPARQL_ENDPOINT)",
+    "kg/rdf/remote.py": "a SPARQL 1.1 server the user points litkg at (LITKG_SPARQL_ENDPOINT)",
     "kg/portable/archive.py": "an https:// snapshot given to `litkg snapshot import`",
     "app/state.py": "whether the S2 API answers at all (the app's refresh button)",
 }

@@ -30,15 +30,11 @@ from ingest.sources import (
 from ingest.types import SourceResult
 from kg.core.errors import ExportError, KGError, SparqlError, SparqlSyntaxError
 from kg.formats.export import read_entries
-from kg.rdf.sparql import (
-    bind_values,
-    canned_queries,
-    check_query,
-    param_term,
-    parse_param_value,
-    run_query,
-)
-from kg.rdf.store import memory_graph
+from kg.rdf.binding import bind_values, param_term, parse_param_value
+from kg.rdf.canned import canned_queries
+from kg.rdf.guard import check_query
+from kg.rdf.sparql import run_query
+from kg.rdf.stores import memory_graph
 
 FUZZ = settings(
     max_examples=int(os.environ.get("LITKG_FUZZ_EXAMPLES", "40")),

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app import state
 from kg.core.errors import SparqlSyntaxError
-from kg.rdf.sparql import canned_queries
+from kg.rdf.canned import canned_queries
 from kg.views import explore
 
 state.page("SPARQL", "🧮")

@@ -8,7 +8,7 @@ entry (``litkg:position``, ``litkg:listedPaper``, ``skos:note``,
 ``dcterms:created``), all in the named graph :data:`READING_LISTS_GRAPH`.
 Every node is an IRI (``https://litkg.org/reading-list/<name>`` and
 ``.../entry/<n>``): no blank nodes. :data:`ORDER_QUERY` reads a list back in
-order. ``kg.rdf.store.build_rdf`` may clear the whole store on a big rebuild, so
+order. ``kg.rdf.sync.build_rdf`` may clear the whole store on a big rebuild, so
 call :func:`write_rdf` again after a build.
 """
 
@@ -22,6 +22,7 @@ from rdflib import Literal, URIRef
 from rdflib.term import Node
 
 from kg.core.errors import ReadingListError
+from kg.rdf.sync import load_triples
 from kg.rdf.vocab import BASE, DCTERMS, LITKG, RDF, SKOS, XSD, graph_iri, paper_iri
 from kg.store.readinglists import ReadingList
 
@@ -98,10 +99,8 @@ def to_rdf_lines(lists: Iterable[ReadingList], *, quads: bool = False) -> list[s
 
 def write_rdf(lists: Iterable[ReadingList], dataset: Dataset) -> int:
     """Replace the named graph :data:`READING_LISTS_GRAPH` in ``dataset`` (any store
-    ``kg.rdf.store`` supports: embedded Oxigraph opened writable, a SPARQL server, rdflib's
+    ``kg.rdf.writers`` supports: embedded Oxigraph opened writable, a SPARQL server, rdflib's
     memory store) with ``lists``; returns the triple count."""
-    from kg.rdf.store import load_triples
-
     return load_triples(dataset, str(READING_LISTS_GRAPH), to_triples(lists))
 
 

@@ -51,15 +51,10 @@ from kg.core.errors import (
     ServiceRefused,
     SparqlSyntaxError,
 )
+from kg.rdf.canned import canned_queries
 from kg.rdf.pool import DEFAULT_MEMORY_MB, Busy, QueryPool
-from kg.rdf.sparql import (
-    DEFAULT_MAX_ROWS,
-    DEFAULT_TIMEOUT_S,
-    FORMATS,
-    canned_queries,
-    format_result,
-    run_query,
-)
+from kg.rdf.results import FORMATS, format_result
+from kg.rdf.sparql import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_S, run_query
 
 log = logging.getLogger(__name__)
 

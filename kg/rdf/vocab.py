@@ -31,7 +31,7 @@ store and a remote SPARQL server hold exactly the same graph):
   ``https://litkg.org/membership/<scheme>/<slug>/<paper>``; authorship
   ``<paper>/authorship/<n>``; reading list ``https://litkg.org/list/<source>``
   and its entries ``<list>/entry/<position>``;
-* named graphs ``https://litkg.org/graph/...`` (see :mod:`kg.rdf.store`).
+* named graphs ``https://litkg.org/graph/...`` (see :mod:`kg.rdf.mapping`).
 """
 
 from __future__ import annotations

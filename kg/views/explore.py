@@ -49,7 +49,8 @@ from kg.core.model import Paper, Topic
 if TYPE_CHECKING:
     from kg.build import KnowledgeGraph, WeightsStatus
     from kg.core.settings import Settings
-    from kg.rdf.sparql import CannedQuery, QueryResult
+    from kg.rdf.canned import CannedQuery
+    from kg.rdf.results import QueryResult
     from kg.recommend.path import PathStep
     from kg.store.corpus import CorpusStatus, CorpusStore, SeedRow
     from kg.store.readinglists import ImportReport, ReadingList, ReadingLists
@@ -1218,7 +1219,7 @@ def _pooled_query(request: _SparqlRequest) -> QueryResult:
     """One query, in a worker process: the store is opened for it only, so it sees the
     latest build and lists."""
     from kg.rdf.sparql import run_query
-    from kg.rdf.store import open_graph
+    from kg.rdf.stores import open_graph
 
     settings = request.settings
     dataset = open_graph(settings)
@@ -1276,7 +1277,8 @@ def run_sparql(
     The store is opened for this query only, so it sees the latest build and lists.
     Raises :class:`~kg.core.errors.SparqlError` (syntax errors carry the parser's message) or
     :class:`~kg.core.errors.GraphStoreError`."""
-    from kg.rdf.sparql import format_csv, format_json, parse_param_value
+    from kg.rdf.binding import parse_param_value
+    from kg.rdf.results import format_csv, format_json
 
     raw = {k: v.strip() for k, v in (params or {}).items() if v and v.strip()}
     if canned is not None:
@@ -1406,7 +1408,7 @@ def sync_lists_rdf(settings: Settings, lists: ReadingLists) -> str | None:
     None, or a message saying why the RDF copy could not be updated (the JSON file, the
     lists' home, is saved either way)."""
     from kg.rdf.lists import write_rdf
-    from kg.rdf.store import open_graph
+    from kg.rdf.stores import open_graph
 
     if not settings.sparql_query_url and not Path(settings.rdf_path).is_dir():
         return "No RDF store yet (run `litkg build`); the lists are saved on disk."

@@ -19,7 +19,7 @@ from ingest.pipeline import IngestSummary
 from ingest.sources import load_source
 from kg.core.errors import SparqlSyntaxError
 from kg.formats.export import read_entries
-from kg.rdf.sparql import check_query
+from kg.rdf.guard import check_query
 
 REPO = Path(__file__).resolve().parents[2]
 DEEP = 1200

@@ -302,7 +302,7 @@ def test_reading_lists_edit_order_export_import_and_persist(data_dir: Path) -> N
     assert len(again.dataframe[0].value) == 3
     settings = Settings(data_dir=data_dir)
     lists = ReadingLists.open(settings)
-    from kg.rdf.store import open_graph
+    from kg.rdf.stores import open_graph
 
     ds = open_graph(settings)
     gc.collect(1)  # see kg.views.explore.run_sparql: free open_graph's half-read result here

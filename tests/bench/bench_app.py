@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> list[str]:
             "run_sparql, canned papers-per-topic-year",
             lambda: explore.run_sparql(
                 settings,
-                __import__("kg.rdf.sparql", fromlist=["x"])
+                __import__("kg.rdf.canned", fromlist=["x"])
                 .canned_queries()["papers-per-topic-year"]
                 .text,
             ),

@@ -49,8 +49,10 @@ import numpy as np
 from kg.core.errors import QueryTimeout
 from kg.core.model import Author, Citation, Paper, Topic, TopicMembership
 from kg.core.settings import Settings
-from kg.rdf.sparql import canned_queries, run_query
-from kg.rdf.store import build_rdf, memory_graph, open_graph
+from kg.rdf.canned import canned_queries
+from kg.rdf.sparql import run_query
+from kg.rdf.stores import memory_graph, open_graph
+from kg.rdf.sync import build_rdf
 from kg.store.corpus import DETAIL_FULL, RESOLVED, CorpusStore, SeedRow
 
 REPO = Path(__file__).resolve().parents[2]

@@ -26,7 +26,9 @@ from pathlib import Path
 from rdflib import Dataset
 
 from kg.core.model import Author, Citation, Paper, Topic, TopicMembership
-from kg.rdf.store import G_META, build_rdf, memory_graph, select
+from kg.rdf.mapping import G_META
+from kg.rdf.stores import memory_graph, select
+from kg.rdf.sync import build_rdf
 from kg.rdf.vocab import PROV
 from kg.store.corpus import (
     DETAIL_FULL,

@@ -253,7 +253,7 @@ def test_read_next_rows_have_reasons(ex: Explorer) -> None:
 
 # --------------------------------------------------------------------------- SPARQL
 def test_run_sparql_canned_params_formats_and_errors(ex: Explorer, built: Path) -> None:
-    from kg.rdf.sparql import canned_queries
+    from kg.rdf.canned import canned_queries
 
     s = Settings(data_dir=built)
     q = canned_queries()["papers-citing"]
@@ -290,7 +290,7 @@ def test_lists_view_export_import_path_and_rdf(ex: Explorer, settings: Settings)
     assert [s.paper_id for s in steps] == [turing, attention]  # what it builds on first
     assert lists.get("Mine").paper_ids == (turing, attention)
     assert explore.sync_lists_rdf(settings, lists) is None
-    from kg.rdf.store import open_graph
+    from kg.rdf.stores import open_graph
 
     ds = open_graph(settings)
     gc.collect(1)

@@ -17,8 +17,11 @@ from kg.core.model import Author, Paper
 from kg.core.settings import Settings
 from kg.formats.csvsafe import csv_text, safe_cell
 from kg.formats.export import export, web_url
-from kg.rdf.sparql import QueryResult, format_csv, run_query, uses_service
-from kg.rdf.store import build_rdf, memory_graph
+from kg.rdf.guard import uses_service
+from kg.rdf.results import QueryResult, format_csv
+from kg.rdf.sparql import run_query
+from kg.rdf.stores import memory_graph
+from kg.rdf.sync import build_rdf
 from tests.kg.rdf_fixtures import MEMBERSHIPS, TOPICS, make_corpus
 
 SERVICE = "SELECT * WHERE { SERVICE <http://169.254.169.254/latest/meta-data/> { ?s ?p ?o } }"

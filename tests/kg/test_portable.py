@@ -34,7 +34,8 @@ from kg.portable.archive import (
     export_snapshot,
     import_snapshot,
 )
-from kg.rdf.store import build_rdf, memory_graph, select
+from kg.rdf.stores import memory_graph, select
+from kg.rdf.sync import build_rdf
 from kg.rdf.vocab import PROV
 from kg.store.corpus import DETAIL_FULL, DETAIL_STUB, CorpusStore, SeedRow
 from kg.store.readinglists import ReadingLists

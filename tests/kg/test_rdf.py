@@ -18,23 +18,21 @@ from typer.testing import CliRunner
 from kg.core.errors import GraphStoreError, NotInGraphError
 from kg.core.model import Author, Citation, Paper, TopicMembership
 from kg.core.settings import Settings
-from kg.rdf import store as rdf
-from kg.rdf.sparql import run_query
-from kg.rdf.store import (
+from kg.rdf import mapping, nquads, stores, sync, writers
+from kg.rdf.export import export_graph
+from kg.rdf.mapping import (
     G_META,
     G_S2_CITATIONS,
     G_S2_PAPERS,
-    build_rdf,
     citation_to_triples,
-    export_graph,
-    load_triples,
-    memory_graph,
-    open_graph,
     paper_from_graph,
     paper_to_triples,
     source_graph,
     topics_graph,
 )
+from kg.rdf.sparql import run_query
+from kg.rdf.stores import memory_graph, open_graph
+from kg.rdf.sync import build_rdf, load_triples
 from kg.rdf.vocab import CITO, DCTERMS, LITKG, RDF, graph_iri, paper_iri
 from kg.store.corpus import DETAIL_FULL, CorpusStore
 from tests.kg.rdf_fixtures import (
@@ -175,7 +173,7 @@ def test_build_writes_one_named_graph_per_source_with_provenance(corpus: CorpusS
     assert names == {
         str(G_S2_PAPERS),
         str(G_S2_CITATIONS),
-        str(rdf.G_LOCAL_PAPERS),
+        str(mapping.G_LOCAL_PAPERS),
         str(source_graph(WIKI)),
         str(source_graph(BIB)),
         str(topics_graph("curated")),
@@ -255,8 +253,8 @@ def test_rebuild_after_a_big_change_clears_and_reloads(
 ) -> None:
     ds = memory_graph("oxigraph")
     build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
-    monkeypatch.setattr(rdf, "DROP_COST", 100.0)  # dropping a graph costs more than anything
-    monkeypatch.setattr(rdf, "PATCH_MAX_FRACTION", 0.0)  # every change counts as big
+    monkeypatch.setattr(sync, "DROP_COST", 100.0)  # dropping a graph costs more than anything
+    monkeypatch.setattr(sync, "PATCH_MAX_FRACTION", 0.0)  # every change counts as big
     corpus.upsert_paper(Paper("f" * 40, "New"), detail=DETAIL_FULL, endpoint="batch")
     report = build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
     assert report.full_reload and len(report.changed) == len(report.graphs)
@@ -272,7 +270,7 @@ def test_a_reloaded_graph_leaves_the_others_alone(
     """After a small ingest the topics are re-clustered: the discovered topics graph is
     reloaded (dropped in several chunks here), papers and citations are patched, and
     nothing else is touched, let alone the whole store cleared."""
-    monkeypatch.setattr(rdf, "_DELETE_CHUNK", 3)
+    monkeypatch.setattr(writers, "_DELETE_CHUNK", 3)
     ds = memory_graph(engine)
     members = list(MEMBERSHIPS)
     build_rdf(corpus, ds, TOPICS, members, progress=False)
@@ -289,15 +287,15 @@ def test_a_reloaded_graph_leaves_the_others_alone(
 def test_clear_all_only_when_most_of_the_store_is_reloaded() -> None:
     """The policy at the 21k-paper corpus's proportions (triples per graph)."""
 
-    def spec(name: str, count: int, action: str) -> rdf._Spec:
-        return rdf._Spec(graph_iri(name), name, list, count=count, action=action)
+    def spec(name: str, count: int, action: str) -> sync._Spec:
+        return sync._Spec(graph_iri(name), name, list, count=count, action=action)
 
     sizes = {"papers": 1_310_000, "citations": 1_100_000, "discovered": 210_000, "s2": 106_000}
     old = {str(graph_iri(n)): ("x", c, None) for n, c in sizes.items()}
 
     def pays(*reloaded: str) -> bool:
         specs = [spec(n, c, "reloaded" if n in reloaded else "patched") for n, c in sizes.items()]
-        return rdf._clear_all_pays(old, specs, [])
+        return sync._clear_all_pays(old, specs, [])
 
     assert not pays("discovered") and not pays("discovered", "s2")
     assert pays("papers", "citations") and pays("papers", "citations", "discovered", "s2")
@@ -311,13 +309,14 @@ def test_big_graphs_are_encoded_through_spill_files(
     buckets, same hashes) as one encoded in memory, and loads in several bulk pieces."""
     memory = memory_graph("oxigraph")
     fresh = build_rdf(corpus, memory, TOPICS, MEMBERSHIPS, progress=False)
-    monkeypatch.setattr(rdf, "_ENCODE_CHUNK", 7)
-    monkeypatch.setattr(rdf, "_SPILL_BYTES", 100)
-    monkeypatch.setattr(rdf, "_BULK_CHUNK_BYTES", 10_000)
-    raws = [t for paper in PAPERS for t in rdf._paper_raw(paper)] * 2
-    spool = rdf._Spool(tmp_path)
-    spilled = rdf._encode(G_S2_PAPERS, iter(raws), spool=spool)
-    kept = rdf._encode(G_S2_PAPERS, iter(raws))
+    monkeypatch.setattr(nquads, "_ENCODE_CHUNK", 7)
+    monkeypatch.setattr(nquads, "_SPILL_BYTES", 100)
+    monkeypatch.setattr(nquads, "BULK_CHUNK_BYTES", 10_000)
+    monkeypatch.setattr(writers, "BULK_CHUNK_BYTES", 10_000)
+    raws = [t for paper in PAPERS for t in mapping.paper_raw(paper)] * 2
+    spool = nquads.Spool(tmp_path)
+    spilled = nquads.encode_graph(G_S2_PAPERS, iter(raws), spool=spool)
+    kept = nquads.encode_graph(G_S2_PAPERS, iter(raws))
     assert spilled.path is not None and kept.blocks is not None
     assert (spilled.digests, spilled.count) == (kept.digests, kept.count)
     assert b"".join(spilled.chunks()) == b"".join(kept.blocks)
@@ -332,7 +331,7 @@ def test_big_graphs_are_encoded_through_spill_files(
     assert [(g.iri, g.triples) for g in report.graphs] == [(g.iri, g.triples) for g in fresh.graphs]
     assert all_quads(ds) == all_quads(memory)
     ds.close()
-    assert not list(rdf._snapshot_dir(settings.rdf_path).glob(".litkg-build-*"))
+    assert not list(stores.snapshot_dir(settings.rdf_path).glob(".litkg-build-*"))
 
 
 def test_build_into_rdflib_memory_matches_oxigraph(corpus: CorpusStore) -> None:
@@ -372,7 +371,7 @@ EDITS = st.lists(
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_patched_store_equals_a_fresh_build(engine: str, edits: list[tuple[str, int]]) -> None:
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rdf, "PATCH_MAX_FRACTION", 100.0)  # patch however big (the corpus is tiny)
+        mp.setattr(sync, "PATCH_MAX_FRACTION", 100.0)  # patch however big (the corpus is tiny)
         corpus = make_corpus(Path(tmp) / "corpus.sqlite")
         members = list(MEMBERSHIPS)
         ds = memory_graph(engine)
@@ -397,7 +396,7 @@ def test_on_disk_patch_uses_the_snapshot_and_survives_a_bad_one(
     ds = open_graph(settings, writable=True)
     build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
     ds.close()
-    snaps = rdf._snapshot_dir(settings.rdf_path)
+    snaps = stores.snapshot_dir(settings.rdf_path)
     assert len(list(snaps.glob("*.snapshot"))) == 8
     members = list(MEMBERSHIPS)
     apply_edit(corpus, members, ("retitle", 0))
@@ -486,7 +485,7 @@ def test_half_written_store_is_detected_and_repaired(tmp_path: Path, corpus: Cor
     ds = open_graph(settings, writable=True)
     build_rdf(corpus, ds, TOPICS, MEMBERSHIPS, progress=False)
     # a build killed mid-way leaves its in-progress marker behind
-    load_triples(ds, str(G_META), [(rdf.BUILD_IRI, LITKG.buildState, Literal("in-progress"))])
+    load_triples(ds, str(G_META), [(mapping.BUILD_IRI, LITKG.buildState, Literal("in-progress"))])
     ds.close()
     with pytest.raises(GraphStoreError, match=r"half-written.*litkg build --rebuild"):
         open_graph(settings)

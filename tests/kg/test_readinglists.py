@@ -18,7 +18,7 @@ from kg.core.model import Author, Paper
 from kg.core.settings import Settings
 from kg.formats.export import export, import_papers
 from kg.rdf.lists import READING_LISTS_GRAPH, read_order, reading_list_iri, to_rdf_lines, write_rdf
-from kg.rdf.store import memory_graph, open_graph
+from kg.rdf.stores import memory_graph, open_graph
 from kg.rdf.vocab import paper_iri
 from kg.store.corpus import DETAIL_FULL, CorpusStore
 from kg.store.readinglists import (

@@ -18,16 +18,13 @@ from rdflib import Dataset, Literal
 from kg.core.errors import GraphStoreError, QueryTimeout, ReadOnlyError
 from kg.core.model import TopicMembership
 from kg.core.settings import Settings
-from kg.rdf import store as rdf
-from kg.rdf.sparql import canned_queries, run_query
-from kg.rdf.store import (
-    build_rdf,
-    export_graph,
-    load_triples,
-    memory_graph,
-    open_graph,
-    paper_from_graph,
-)
+from kg.rdf import mapping as rdf
+from kg.rdf.canned import canned_queries
+from kg.rdf.export import export_graph
+from kg.rdf.mapping import paper_from_graph
+from kg.rdf.sparql import run_query
+from kg.rdf.stores import memory_graph, open_graph
+from kg.rdf.sync import build_rdf, load_triples
 from kg.rdf.vocab import LITKG, paper_iri
 from kg.store.corpus import CorpusStore
 from tests.kg.rdf_fixtures import (

@@ -19,7 +19,8 @@ import pytest
 from rdflib import Dataset
 
 from kg.rdf.serve import SparqlServer, negotiate, serve
-from kg.rdf.store import build_rdf, memory_graph
+from kg.rdf.stores import memory_graph
+from kg.rdf.sync import build_rdf
 from tests.kg.rdf_fixtures import ID, MEMBERSHIPS, TOPICS, make_corpus
 
 QUERY = "SELECT ?p ?t WHERE { ?p dcterms:title ?t } ORDER BY ?t LIMIT 3"

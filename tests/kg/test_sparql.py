@@ -20,19 +20,13 @@ from typer.testing import CliRunner
 
 from kg.core.errors import QueryParamError, QueryTimeout, ReadOnlyError, SparqlSyntaxError
 from kg.core.settings import Settings
-from kg.rdf.sparql import (
-    active_queries,
-    bind_values,
-    canned_queries,
-    check_query,
-    find_canned,
-    format_result,
-    param_term,
-    parse_canned,
-    parse_param_value,
-    run_query,
-)
-from kg.rdf.store import build_rdf, memory_graph, open_graph
+from kg.rdf.binding import bind_values, param_term, parse_param_value
+from kg.rdf.canned import canned_queries, find_canned, parse_canned
+from kg.rdf.guard import check_query
+from kg.rdf.results import format_result
+from kg.rdf.sparql import active_queries, run_query
+from kg.rdf.stores import memory_graph, open_graph
+from kg.rdf.sync import build_rdf
 from kg.rdf.vocab import list_iri, paper_iri, topic_iri
 from tests.kg.rdf_fixtures import ID, MEMBERSHIPS, TOPICS, WIKI, make_corpus
 
@@ -446,7 +440,7 @@ def test_cli_sparql(data_dir: Path, tmp_path: Path) -> None:
 def test_saved_reading_lists_work_as_lists_too() -> None:
     """kg.store.readinglists writes user lists with the same litkg:listing / litkg:listedPaper
     shape as seed sources; ``@name`` names one."""
-    from kg.rdf.store import load_triples
+    from kg.rdf.sync import load_triples
     from kg.rdf.vocab import LITKG, RDF
 
     for engine in ENGINES:
