@@ -13,7 +13,6 @@ from ingest.sources.links import LinkVerdict, classify_url, split_citation_title
 from ingest.types import SeedRef, Skipped, SourceResult
 
 __all__ = [
-    "BARE_URL",
     "Block",
     "Link",
     "Syntax",
@@ -28,6 +27,9 @@ _PH = re.compile(r"\x02(\d+)\x03")  # placeholder standing for a link in masked 
 
 @dataclass(frozen=True)
 class Link:
+    """A link on a page: its target, its text (None: a bare URL), and whether it leaves
+    the site (a wiki cross-link or relative link does not)."""
+
     target: str
     text: str | None
     external: bool
@@ -35,6 +37,8 @@ class Link:
 
 @dataclass(frozen=True)
 class Block:
+    """A heading, list item or paragraph of a page, its links masked as placeholders."""
+
     kind: str  # "heading" | "item" | "text"
     text: str  # with links replaced by placeholders
     level: int = 0  # heading level (1 = page title)
@@ -51,6 +55,9 @@ class _Sub:
 
 @dataclass(frozen=True)
 class Syntax:
+    """What the walker needs to know of a page syntax: its bold-only sub-section lines,
+    how to strip its formatting, and the words of its messages."""
+
     name: str
     bold_only: Callable[[str], str | None]
     strip_format: Callable[[str], str]
@@ -232,17 +239,21 @@ def walk_blocks(
 
 
 def no_papers(source: str, text: str, syntax: Syntax) -> SourceError:
+    """The error for a page with no paper links (or no text at all)."""
     if not text.strip():
         return SourceError(f"{source}: the file is empty; {syntax.no_papers_hint}")
     return SourceError(f"{source}: no paper links found; {syntax.no_papers_hint}")
 
 
-BARE_URL = re.compile(r"(?<![\w/\[|=])https?://[^\s\[\]|<>\"'{}]+")
+_BARE_URL = re.compile(r"(?<![\w/\[|=])https?://[^\s\[\]|<>\"'{}]+")
 
 
 def mask_links(
     text: str, pattern: re.Pattern[str], links: list[Link], make: Callable[[re.Match[str]], Link]
 ) -> str:
+    """``text`` with each match of ``pattern`` replaced by a placeholder for the link
+    ``make`` builds from it (appended to ``links``)."""
+
     def sub(m: re.Match[str]) -> str:
         links.append(make(m))
         return f"\x02{len(links) - 1}\x03"
@@ -264,4 +275,4 @@ def trim_bare(text: str, links: list[Link]) -> str:
         links.append(Link(url, None, True))
         return f"\x02{len(links) - 1}\x03{tail}"
 
-    return BARE_URL.sub(sub, text)
+    return _BARE_URL.sub(sub, text)

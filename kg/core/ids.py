@@ -307,14 +307,15 @@ def local_paper_id(ids: Sequence[str], title: str, year: int | None) -> str:
     """The ``local:`` id of a paper S2 does not (yet) know, the same wherever it is read.
 
     Derived from the most specific of its canonical ids (:func:`order_ids` order: an
-    S2 id, CorpusId, arXiv, DOI, ACL, PubMed, ...), else from its title
-    (:func:`~kg.core.text.title_key`) and year. ``URL:`` ids do not count: a URL is an
-    address, not an identity (the same paper is at ``/abs/`` and ``/pdf/``, and a link's
-    URL and a BibTeX entry's may differ), so a paper known only by a URL is keyed by
-    its title like one with no id at all.
+    S2 id, CorpusId, arXiv, DOI, ACL, PubMed, ..., ``URL:`` last), else from its title
+    (:func:`~kg.core.text.title_key`) and year. This is the rule the ingest has always
+    stored local papers by (the reading-list import used to key PubMed-only, ACL-only
+    and URL-only entries by title instead), so the ids of existing corpora stay as
+    they are. A listed link's ``URL:`` ids are left out by its caller
+    (:func:`ingest.sources.local.local_paper`).
     """
-    named = [i for i in order_ids(ids) if not i.startswith("URL:")]
-    basis = named[0] if named else f"{title_key(title)}|{year or ''}"
+    ordered = order_ids(ids)
+    basis = ordered[0] if ordered else f"{title_key(title)}|{year or ''}"
     return LOCAL_PREFIX + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
 
 

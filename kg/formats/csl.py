@@ -64,6 +64,7 @@ def _csl_name(name: str) -> dict[str, str]:
 
 
 def write_csl(papers: Sequence[Paper], notes: Mapping[str, str]) -> str:
+    """``papers`` as a CSL-JSON array (item ids are the BibTeX keys)."""
     keys = citation_keys(papers)
     items: list[dict[str, Any]] = []
     for paper in papers:
@@ -107,6 +108,8 @@ def write_csl(papers: Sequence[Paper], notes: Mapping[str, str]) -> str:
 
 
 def read_csl(text: str) -> ImportResult:
+    """The papers (and ``annote`` notes) of a CSL-JSON array (or ``{"items": [...]}``);
+    items without a title are skipped."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -41,6 +41,7 @@ def write_csv(
     notes: Mapping[str, str],
     reasons: Mapping[str, str | Sequence[str]],
 ) -> str:
+    """``papers`` as CSV rows under :data:`CSV_COLUMNS`."""
     rows: list[list[str]] = [list(CSV_COLUMNS)]
     for n, paper in enumerate(papers, 1):
         rows.append(

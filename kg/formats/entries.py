@@ -62,6 +62,7 @@ def _ascii_fold(text: str) -> str:
 
 
 def valid_date(text: str | None) -> str | None:
+    """``text`` when it is a real ``YYYY-MM-DD`` date, else None."""
     if not text or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return None
     try:
@@ -72,6 +73,7 @@ def valid_date(text: str | None) -> str | None:
 
 
 def dedupe(papers: Sequence[Paper]) -> list[Paper]:
+    """``papers`` in order, each paper id once."""
     seen: set[str] = set()
     out: list[Paper] = []
     for paper in papers:
@@ -144,6 +146,7 @@ def split_name(name: str) -> NameParts:
 
 
 def join_name(*parts: str) -> str:
+    """Name parts joined by single spaces, empty ones left out."""
     return " ".join(p for p in (clean(x) for x in parts) if p)
 
 
@@ -275,7 +278,7 @@ def parse_year(text: str | None) -> int | None:
     return int(m.group(0)) if m else None
 
 
-# --------------------------------------------------------------------------- import API
+# --------------------------------------------------------------------------- what a file held
 @dataclass(frozen=True)
 class ImportedEntry:
     """One paper read from a file, with the note it carried (BibTeX ``annote``, RIS ``N1``,
@@ -298,7 +301,9 @@ class ImportResult:
         return [e.paper for e in self.entries]
 
 
+# --------------------------------------------------------------------------- export text
 def reason_text(value: str | Sequence[str] | None) -> str:
+    """Why a paper is on the list, as one line (several reasons joined with ``; ``)."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -307,8 +312,9 @@ def reason_text(value: str | Sequence[str] | None) -> str:
 
 
 def venue_of(paper: Paper) -> str:
+    """The venue, else the journal, whitespace collapsed."""
     return clean(paper.venue or paper.journal)
 
 
-# --------------------------------------------------------------------------- BibTeX
+#: The note BibTeX and CSL-JSON give a paper that Semantic Scholar did not resolve.
 UNRESOLVED_NOTE = "Not resolved on Semantic Scholar (local record)"

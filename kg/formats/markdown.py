@@ -75,6 +75,7 @@ def write_markdown(
     reasons: Mapping[str, str | Sequence[str]],
     title: str | None,
 ) -> str:
+    """``papers`` as a numbered Markdown reading list headed ``title``."""
     lines = [f"# {_md(title or 'Reading list')}", ""]
     if not papers:
         lines.append("*(empty)*")

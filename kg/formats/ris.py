@@ -54,6 +54,7 @@ def _ris_name(name: str) -> str:
 
 
 def write_ris(papers: Sequence[Paper], notes: Mapping[str, str]) -> str:
+    """``papers`` as RIS records (CRLF line ends)."""
     lines: list[str] = []
     for paper in papers:
         kind = entry_kind(paper)
@@ -86,6 +87,7 @@ def write_ris(papers: Sequence[Paper], notes: Mapping[str, str]) -> str:
 
 
 def read_ris(text: str) -> ImportResult:
+    """The papers (and ``N1`` notes) of a RIS file; records without a title are skipped."""
     records: list[tuple[int, list[tuple[str, str]]]] = []
     current: list[tuple[str, str]] | None = None
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -145,15 +147,8 @@ def _ris_entry(fields: Sequence[tuple[str, str]]) -> ImportedEntry | None:
     if not title:
         return None
     url = first("UR", "L2")
-    arxiv = next(
-        filter(
-            None,
-            map(
-                arxiv_in_text, [*every("AN"), *every("M1", "M3"), *every("UR", "L2"), *every("N1")]
-            ),
-        ),
-        None,
-    )
+    where = [*every("AN"), *every("M1", "M3"), *every("UR", "L2"), *every("N1")]
+    arxiv = next(filter(None, map(arxiv_in_text, where)), None)
     date_text = first("DA", "Y1", "PY") or ""
     pub_date = None
     if m := re.match(r"^(\d{4})/(\d{2})/(\d{2})", date_text):
