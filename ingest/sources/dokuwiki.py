@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ingest.sources.walk import Block, Link, Syntax, mask_links, no_papers, trim_bare, walk_blocks
+from ingest.sources.walk import Block, Link, Syntax, mask_links, parse_page, trim_bare
 from ingest.types import SourceResult
 
 __all__ = ["parse_dokuwiki"]
@@ -140,8 +140,4 @@ def parse_dokuwiki(text: str, source: str) -> SourceResult:
     collapsed into one line. Raises :class:`SourceError` when the page holds no
     paper links.
     """
-    blocks, links = _dw_blocks(text)
-    result = walk_blocks(blocks, links, source, _DOKUWIKI)
-    if not result.refs:
-        raise no_papers(source, text, _DOKUWIKI)
-    return result
+    return parse_page(text, source, _DOKUWIKI, _dw_blocks)

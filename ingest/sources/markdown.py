@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.sources.walk import Block, Link, Syntax, mask_links, no_papers, trim_bare, walk_blocks
+from ingest.sources.walk import Block, Link, Syntax, mask_links, parse_page, trim_bare
 from ingest.types import SourceResult
 
 __all__ = ["parse_markdown"]
@@ -108,8 +108,4 @@ def parse_markdown(text: str, source: str) -> SourceResult:
     title, not a section); ``- **Bold**`` items open sub-sections. Raises
     :class:`SourceError` when no paper links are found.
     """
-    blocks, links = _md_blocks(text)
-    result = walk_blocks(blocks, links, source, _MARKDOWN)
-    if not result.refs:
-        raise no_papers(source, text, _MARKDOWN)
-    return result
+    return parse_page(text, source, _MARKDOWN, _md_blocks)

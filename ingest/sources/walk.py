@@ -18,6 +18,7 @@ __all__ = [
     "Syntax",
     "mask_links",
     "no_papers",
+    "parse_page",
     "trim_bare",
     "walk_blocks",
 ]
@@ -236,6 +237,21 @@ def walk_blocks(
                 subs.pop()
         _emit(walk, block, section())
     return SourceResult(refs=tuple(walk.refs), skipped=tuple(walk.skipped))
+
+
+def parse_page(
+    text: str,
+    source: str,
+    syntax: Syntax,
+    blocks_of: Callable[[str], tuple[list[Block], list[Link]]],
+) -> SourceResult:
+    """A page read as blocks by ``blocks_of`` (the syntax's reader) and walked; raises
+    :class:`SourceError` when it holds no paper links."""
+    blocks, links = blocks_of(text)
+    result = walk_blocks(blocks, links, source, syntax)
+    if not result.refs:
+        raise no_papers(source, text, syntax)
+    return result
 
 
 def no_papers(source: str, text: str, syntax: Syntax) -> SourceError:
