@@ -5,7 +5,6 @@ reader the reading-list import uses too, so both give an entry the same ids)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ingest.errors import SourceError
@@ -16,7 +15,7 @@ from kg.core.ids import external_ids, local_paper_id, order_ids
 from kg.core.latex import bib_name, latex_to_text, plain_field, split_authors
 from kg.core.model import Author, Paper
 from kg.core.text import title_key
-from kg.formats.bibtex import BIB_HINT, BibFailure, entry_ids, read_blocks
+from kg.formats.bibtex import BIB_HINT, BibFailure, entry_ids, entry_year, read_blocks
 
 __all__ = ["parse_bibtex"]
 
@@ -30,13 +29,6 @@ class _BibRecord:
     fields: dict[str, str]
     ids: list[str]
     year: int | None
-
-
-def _bib_year(fields: Mapping[str, str]) -> int | None:
-    for name in ("year", "date"):
-        if m := re.search(r"\b(1[5-9][0-9]{2}|2[01][0-9]{2})\b", fields.get(name, "")):
-            return int(m.group(1))
-    return None
 
 
 def _conflicting(a: _BibRecord, b: _BibRecord) -> bool:
@@ -137,7 +129,7 @@ def parse_bibtex(text: str, source: str) -> SourceResult:
             )
             continue
         records.append(
-            _BibRecord(key, position, line, title, fields, entry_ids(fields), _bib_year(fields))
+            _BibRecord(key, position, line, title, fields, entry_ids(fields), entry_year(fields))
         )
 
     if not records and first_failure:

@@ -327,7 +327,13 @@ def doi_as_typed(value: str) -> str:
 
 def doi_key(value: str) -> str:
     """The key a DOI is matched by: :func:`normalise_doi`, else (not a well-formed DOI)
-    the text lowercased without a ``doi:`` / ``https://doi.org/`` prefix."""
+    the text lowercased without a ``doi:`` / ``https://doi.org/`` prefix.
+
+    Reading lists matched DOIs by that fallback alone; :func:`normalise_doi` is the
+    right key since it also drops what a DOI copied from prose or a URL carries (a
+    trailing full stop, percent-escapes), and it gives the same key as before for every
+    well-formed DOI without them.
+    """
     return normalise_doi(value) or doi_as_typed(value).lower()
 
 

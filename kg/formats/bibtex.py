@@ -41,6 +41,7 @@ from kg.core.ids import (
     doi_as_typed,
     doi_ids,
     first_id,
+    local_paper_id,
     normalise_arxiv_id,
     normalise_doi,
     order_ids,
@@ -74,6 +75,8 @@ __all__ = [
     "BibEntry",
     "BibFailure",
     "entry_ids",
+    "entry_local_id",
+    "entry_year",
     "read_bibtex",
     "read_blocks",
     "tex_escape",
@@ -287,6 +290,24 @@ def entry_ids(fields: Mapping[str, str]) -> list[str]:
     return list(order_ids(ids))
 
 
+def entry_year(fields: Mapping[str, str]) -> int | None:
+    """The year of an entry's ``year`` (else ``date``) field: a plausible year standing
+    alone (1500-2199), else None."""
+    for name in ("year", "date"):
+        if m := re.search(r"\b(1[5-9][0-9]{2}|2[01][0-9]{2})\b", fields.get(name, "")):
+            return int(m.group(1))
+    return None
+
+
+def entry_local_id(fields: Mapping[str, str], ids: Sequence[str]) -> str:
+    """The ``local:`` id of an entry (its canonical ``ids`` from :func:`entry_ids`), as the
+    seed import mints it: from the title decoded as the seed import decodes it and the
+    year of :func:`entry_year`, so an entry known only by its title gets the same id from
+    both imports even where their decoding of the text differs."""
+    title = latex_to_text(fields.get("title", ""), unescape_twice=True)
+    return local_paper_id(ids, title, entry_year(fields))
+
+
 def read_bibtex(text: str) -> ImportResult:
     """The papers (and ``annote`` notes) of a BibTeX file; TeX ligatures are kept as typed
     (:func:`tex_to_text`). Entries without a title or that cannot be parsed are skipped."""
@@ -318,7 +339,12 @@ def _bib_entry(kind: str, f: Mapping[str, str], title: str) -> ImportedEntry:
     year = parse_year(f.get("year")) if f.get("year") else parse_year(pub_date)
     keywords = [tex_to_text(k) for k in re.split(r"[,;]", f.get("keywords", ""))]
     kind = kind if kind in KIND_TYPES else "misc"
-    ids = entry_ids(f)  # the seed import's ids: both give an entry the same local id
+    # The seed import's ids, so both give an entry the same local id. Where the two readers
+    # differed, the seed import's rules are the right ones and are kept: arXiv ids are
+    # checked and lose their version whatever their style (``hep-th/9905111v3`` is the
+    # paper ``hep-th/9905111``), a DOI must be one, and a PubMed id or an ACL Anthology
+    # URL identifies the paper (the import used to fall back to the title for them).
+    ids = entry_ids(f)
     paper = imported_paper(
         title=title,
         authors=[a for a in authors if a],
@@ -332,6 +358,6 @@ def _bib_entry(kind: str, f: Mapping[str, str], title: str) -> ImportedEntry:
         tags=keywords,
         publication_date=pub_date,
         kind=kind,
-        ids=ids,
+        local_id=entry_local_id(f, ids),
     )
     return ImportedEntry(paper, tex_to_text(f.get("annote", "")) or None)

@@ -233,18 +233,22 @@ def imported_paper(
     kind: str,
     ids: Sequence[str] = (),
     s2_id: str | None = None,
+    local_id: str | None = None,
 ) -> Paper:
     """The paper an imported entry stands for. Its id is the S2 id (``s2_id``, or an S2
-    paper page ``url``), else the ``local:`` id of its canonical ``ids``
-    (:func:`kg.core.ids.local_paper_id`; :func:`typed_ids` makes them from an arXiv id and
-    a DOI), or of its title and year."""
+    paper page ``url``), else ``local_id`` when the format derives one itself, else the
+    ``local:`` id of its canonical ``ids`` (:func:`kg.core.ids.local_paper_id`;
+    :func:`typed_ids` makes them from an arXiv id and a DOI), or of its title and year."""
     external: dict[str, str] = {}
     if arxiv:
         external["ArXiv"] = arxiv
     if doi:
         external["DOI"] = doi
     s2_id = s2_id or s2_id_from_url(url)
-    paper_id = s2_id if s2_id and is_s2_paper_id(s2_id) else local_paper_id(ids, title, year)
+    if s2_id and is_s2_paper_id(s2_id):
+        paper_id = s2_id
+    else:
+        paper_id = local_id or local_paper_id(ids, title, year)
     return Paper(
         paper_id=paper_id,
         title=title,
