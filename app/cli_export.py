@@ -1,7 +1,7 @@
 """``litkg export`` and the reading-list commands (``list``, ``list-add``, ``list-remove``,
 ``list-move``, ``list-note``, ``list-rename``, ``list-delete``, ``import-list``).
 
-Thin adapters over :mod:`kg.formats.export` and :mod:`kg.store.readinglists`; papers come
+Thin adapters over :mod:`kg.formats.registry` and :mod:`kg.store.readinglists`; papers come
 from the corpus store (``litkg ingest`` fills it).
 """
 
@@ -105,7 +105,7 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Export a reading list (or --ids papers) as BibTeX, RIS, CSL-JSON, Markdown or CSV."""
-    from kg.formats.export import FORMATS, export, format_for, format_for_path
+    from kg.formats.registry import FORMATS, export, format_for, format_for_path
 
     wanted = _split_ids(ids)
     if (name is None) == (not wanted):
@@ -290,7 +290,7 @@ def import_list(
 ) -> None:
     """Add a BibTeX/RIS/CSL-JSON file's papers to a list (matched by id, DOI, arXiv, title)."""
     from kg.core.fileio import writer_lock
-    from kg.formats.export import read_entries
+    from kg.formats.registry import read_entries
 
     key = fmt or _sniff(path)
     try:
@@ -323,7 +323,7 @@ def import_list(
 
 
 def _sniff(path: Path) -> str:
-    from kg.formats.export import format_for_path
+    from kg.formats.registry import format_for_path
 
     key = format_for_path(path)
     if key in ("bibtex", "ris", "csl-json"):

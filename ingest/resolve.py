@@ -7,8 +7,6 @@ reported as low confidence, never silently accepted.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
@@ -20,21 +18,13 @@ from ingest.errors import S2NotFound, S2RateLimited, S2Unavailable
 from ingest.s2 import PAPER_FIELDS, S2Client
 from ingest.sources import local_paper
 from ingest.types import SeedRef
+from kg.core.text import title_words
 from kg.store.corpus import DUPLICATE, LOW_CONFIDENCE, OFFLINE, RESOLVED, UNRESOLVED
-
-_NON_WORD = re.compile(r"[^0-9a-z]+")
-
-
-def normalise_title(title: str) -> str:
-    """Lowercase ASCII words: for comparing titles across sources."""
-    text = unicodedata.normalize("NFKD", title)
-    text = text.encode("ascii", "ignore").decode().lower()
-    return _NON_WORD.sub(" ", text).strip()
 
 
 def title_similarity(a: str, b: str) -> float:
     """0..1; 1 for the same normalised title. Tolerant of punctuation and case."""
-    na, nb = normalise_title(a), normalise_title(b)
+    na, nb = title_words(a), title_words(b)
     if not na or not nb:
         return 0.0
     if na == nb:
@@ -241,7 +231,7 @@ def _dedupe(results: list[Resolution]) -> list[Resolution]:
                 )
             )
             continue
-        title = normalise_title(str((res.record or {}).get("title") or res.ref.title))
+        title = title_words(str((res.record or {}).get("title") or res.ref.title))
         year = (res.record or {}).get("year") or res.ref.year
         twin = by_title.get(title) if len(title) > 15 else None
         if twin is not None:
@@ -272,7 +262,6 @@ def twin_of(res: Resolution) -> str | None:
 
 __all__ = [
     "Resolution",
-    "normalise_title",
     "resolve",
     "title_similarity",
     "twin_of",

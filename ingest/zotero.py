@@ -45,17 +45,11 @@ from typing import Any
 import httpx
 
 from ingest.errors import IngestError
-from ingest.sources import (
-    _bib_ids,
-    _bib_year,
-    _external_ids,
-    _local_id,
-    normalise_arxiv_id,
-    normalise_doi,
-)
 from ingest.types import SeedRef, Skipped, SourceResult
 from kg.core.fileio import atomic_write_text
+from kg.core.ids import external_ids, local_paper_id, normalise_arxiv_id, normalise_doi
 from kg.core.model import Author, Paper
+from kg.formats.bibtex import entry_ids, entry_year
 
 __all__ = [
     "LOCAL_API",
@@ -520,11 +514,11 @@ def item_to_seedref(item: Mapping[str, Any], library: Library, position: int) ->
     title = fields.get("title", "")
     if not title:
         return None
-    ids = _bib_ids(fields)
+    ids = entry_ids(fields)
     meta = item.get("meta") or {}
     parsed = str(meta.get("parsedDate") or "")
-    year = _bib_year({"date": parsed or fields.get("date", "")})
-    external = _external_ids(ids)
+    year = entry_year({"date": parsed or fields.get("date", "")})
+    external = external_ids(ids)
     url = fields.get("url") or None
     if url is None and "ArXiv" in external:
         url = f"https://arxiv.org/abs/{external['ArXiv']}"
@@ -541,7 +535,7 @@ def item_to_seedref(item: Mapping[str, Any], library: Library, position: int) ->
     )
     tags = [str(t.get("tag")) for t in data.get("tags") or () if isinstance(t, dict)]
     paper = Paper(
-        paper_id=_local_id(ids, title, year),
+        paper_id=local_paper_id(ids, title, year),
         title=title,
         abstract=" ".join(str(data.get("abstractNote") or "").split()) or None,
         year=year,
@@ -671,7 +665,7 @@ class PushReport:
 def _match_keys_of(data: Mapping[str, Any]) -> set[str]:
     """What identifies an item in a collection: its DOI, arXiv id and URL."""
     fields = item_fields(data)
-    keys = {i for i in _bib_ids(fields) if not i.startswith("URL:")}
+    keys = {i for i in entry_ids(fields) if not i.startswith("URL:")}
     if url := fields.get("url"):
         keys.add("URL:" + url.rstrip("/").lower())
     return keys
@@ -680,7 +674,7 @@ def _match_keys_of(data: Mapping[str, Any]) -> set[str]:
 def _paper_keys(paper: Paper) -> set[str]:
     keys = set()
     if doi := paper.external_ids.get("DOI"):
-        keys.update(_bib_ids({"doi": doi}))
+        keys.update(entry_ids({"doi": doi}))
     if arxiv := paper.external_ids.get("ArXiv"):
         keys.add(f"ARXIV:{arxiv}")
     if paper.url:

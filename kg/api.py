@@ -39,7 +39,7 @@ from kg.core.errors import LitkgError, UnknownPaperError
 from kg.core.fileio import lock_holder, writer_lock
 from kg.core.model import Paper
 from kg.core.settings import Settings
-from kg.formats.export import export, format_for
+from kg.formats.registry import export, format_for
 from kg.graph.knowledge import MANIFEST, KnowledgeGraph
 from kg.rdf.canned import find_canned
 from kg.recommend.index import RecommendIndex

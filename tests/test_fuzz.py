@@ -29,7 +29,7 @@ from ingest.sources import (
 )
 from ingest.types import SourceResult
 from kg.core.errors import ExportError, KGError, SparqlError, SparqlSyntaxError
-from kg.formats.export import read_entries
+from kg.formats.registry import read_entries
 from kg.rdf.binding import bind_values, param_term, parse_param_value
 from kg.rdf.canned import canned_queries
 from kg.rdf.guard import check_query

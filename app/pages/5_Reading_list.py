@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import state
 from kg.core.errors import KGError, LitkgError
-from kg.formats.export import FORMATS, format_for_path
+from kg.formats.registry import FORMATS, format_for_path
 from kg.views import explore
 
 state.page("Reading list", "📑")

@@ -31,12 +31,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ingest.sources import _local_id, load_source, local_paper, normalise_arxiv_id
 from kg.corpus import DETAIL_LOCAL, OFFLINE, CorpusStore, SeedRow
 from kg.embed import EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
 from kg.model import Author, Paper
-from kg.portable import export_snapshot
 from kg.settings import Settings
+
+from ingest.sources import load_source, local_paper
+from kg.core.ids import local_paper_id, normalise_arxiv_id
+from kg.portable import export_snapshot
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "snapshot"
@@ -65,7 +67,7 @@ def _arxiv_paper(
 ) -> Paper:
     """A local paper of the five kept fields, with the offline ingest's ``local:`` id."""
     return Paper(
-        paper_id=_local_id([f"ARXIV:{arxiv}"], title, year),
+        paper_id=local_paper_id([f"ARXIV:{arxiv}"], title, year),
         title=" ".join(title.split()),
         abstract=" ".join(abstract.split()) if abstract else None,
         year=year,

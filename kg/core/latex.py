@@ -1,8 +1,8 @@
 """BibTeX field text: LaTeX to Unicode, author names, and brace-aware splitting.
 
 One implementation for both readers of BibTeX: the seed import
-(:mod:`ingest.sources`, BibTeX and Zotero libraries) and the reading-list import
-(:mod:`kg.formats.export`).
+(:mod:`ingest.sources.bibtex`, BibTeX and Zotero libraries) and the reading-list import
+(:mod:`kg.formats.bibtex`).
 
 * :func:`latex_to_text` decodes a field value: accents (``{\\"u}``, ``\\'{e}``,
   ``\\c s``), special letters (``{\\ss}``, ``\\o``, ``{\\L}``), escaped specials

@@ -27,6 +27,7 @@ import numpy as np
 
 from kg.core.errors import DataDirReadOnly, KGError
 from kg.core.fileio import READ_ONLY_ERRNOS, read_only_error
+from kg.core.ids import alias_key, stored_aliases
 from kg.core.model import Author, Citation, Paper
 
 SCHEMA_VERSION = 2
@@ -419,11 +420,7 @@ class CorpusStore:
         self._add_aliases(paper)
 
     def _add_aliases(self, paper: Paper) -> None:
-        aliases = [paper.paper_id]
-        for key, value in paper.external_ids.items():
-            prefix = {"ArXiv": "ARXIV", "DOI": "DOI", "CorpusId": "CorpusId"}.get(key)
-            if prefix:
-                aliases.append(f"{prefix}:{value.lower() if prefix == 'DOI' else value}")
+        aliases = [paper.paper_id, *stored_aliases(paper.external_ids)]
         self._db.executemany(
             "INSERT OR REPLACE INTO aliases VALUES (?, ?)", [(a, paper.paper_id) for a in aliases]
         )
@@ -462,11 +459,9 @@ class CorpusStore:
 
     def lookup(self, alias: str) -> str | None:
         """The stored paper id for any id form we index (S2 id, ARXIV:, DOI:, CorpusId:)."""
-        if alias.upper().startswith("DOI:"):
-            alias = "DOI:" + alias[4:].lower()
-        elif alias.upper().startswith("ARXIV:"):
-            alias = "ARXIV:" + alias[6:]
-        row = self._db.execute("SELECT paper_id FROM aliases WHERE alias = ?", (alias,)).fetchone()
+        row = self._db.execute(
+            "SELECT paper_id FROM aliases WHERE alias = ?", (alias_key(alias),)
+        ).fetchone()
         return str(row[0]) if row else None
 
     def papers(self, *, min_detail: int = DETAIL_STUB) -> Iterator[Paper]:

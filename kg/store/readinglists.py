@@ -28,7 +28,6 @@ The lists' RDF (a ``litkg:ReadingList`` that is an ``rdf:Seq`` of its papers) is
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,7 +38,9 @@ from typing import TYPE_CHECKING, Any
 
 from kg.core.errors import ReadingListError
 from kg.core.fileio import atomic_write_text
+from kg.core.ids import doi_key
 from kg.core.model import Paper, is_s2_paper_id
+from kg.core.text import title_key
 
 if TYPE_CHECKING:
     from kg.core.settings import Settings
@@ -346,8 +347,8 @@ class ReadingLists:
         notes: Sequence[str | None] | None = None,
         create: bool = True,
     ) -> ImportReport:
-        """Match ``papers`` (e.g. from :func:`kg.formats.export.import_papers`) to the corpus by id,
-        DOI, arXiv id or title, and add the matched ones to list ``name`` (made when
+        """Match ``papers`` (e.g. from :func:`kg.formats.registry.import_papers`) to the corpus
+        by id, DOI, arXiv id or title, and add the matched ones to list ``name`` (made when
         missing and ``create``). ``notes`` (aligned with ``papers``) become the items'
         notes. Unmatched papers are reported, not added."""
         matches = match_papers(papers, corpus)
@@ -555,15 +556,6 @@ def _parse(doc: Any, corrupt: Callable[[str], ReadingListError]) -> list[Reading
 
 
 # --------------------------------------------------------------------------- matching
-def _norm_title(title: str) -> str:
-    folded = unicodedata.normalize("NFKD", title.casefold())
-    return "".join(ch for ch in folded if ch.isalnum())
-
-
-def _doi_key(doi: str) -> str:
-    return re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", doi.strip(), flags=re.I).lower()
-
-
 class _Index:
     def __init__(self) -> None:
         self.doi: dict[str, str] = {}
@@ -572,23 +564,23 @@ class _Index:
 
     def add(self, paper: Paper, titles: set[str] | None = None) -> None:
         if paper.doi:
-            self.doi.setdefault(_doi_key(paper.doi), paper.paper_id)
+            self.doi.setdefault(doi_key(paper.doi), paper.paper_id)
         if paper.arxiv_id:
             self.arxiv.setdefault(paper.arxiv_id, paper.paper_id)
-        key = _norm_title(paper.title)
+        key = title_key(paper.title)
         if key and (titles is None or key in titles):
             self.title.setdefault(key, []).append((paper.paper_id, paper.year))
 
     def by_ids(self, paper: Paper) -> str | None:
         """By DOI, then arXiv id, then title."""
-        if paper.doi and (hit := self.doi.get(_doi_key(paper.doi))):
+        if paper.doi and (hit := self.doi.get(doi_key(paper.doi))):
             return hit
         if paper.arxiv_id and (hit := self.arxiv.get(paper.arxiv_id)):
             return hit
         return self.by_title(paper)
 
     def by_title(self, paper: Paper) -> str | None:
-        found = self.title.get(_norm_title(paper.title))
+        found = self.title.get(title_key(paper.title))
         if not found:
             return None
         same_year = [pid for pid, year in found if paper.year is not None and year == paper.year]
@@ -609,7 +601,7 @@ def match_papers(
             paper.paper_id if paper.paper_id in corpus else index.by_ids(paper) for paper in papers
         ]
     out = [_store_match(corpus, paper) for paper in papers]
-    wanted = {_norm_title(p.title) for p, hit in zip(papers, out, strict=True) if hit is None}
+    wanted = {title_key(p.title) for p, hit in zip(papers, out, strict=True) if hit is None}
     wanted.discard("")
     if wanted:
         index = _Index()
@@ -625,7 +617,7 @@ def _store_match(store: CorpusStore, paper: Paper) -> str | None:
         return pid
     aliases = [pid] if is_s2_paper_id(pid) else []
     if paper.doi:
-        aliases.append("DOI:" + _doi_key(paper.doi))
+        aliases.append("DOI:" + doi_key(paper.doi))
     if paper.arxiv_id:
         aliases.append("ARXIV:" + paper.arxiv_id)
     for alias in aliases:

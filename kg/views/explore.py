@@ -1344,8 +1344,8 @@ class Download:
 
 
 def export_list(ex: Explorer, lst: ReadingList, fmt: str) -> Download:
-    """A list as BibTeX, RIS, CSL-JSON, Markdown or CSV (:func:`kg.formats.export.export`)."""
-    from kg.formats.export import FORMATS, export, format_for
+    """A list as BibTeX, RIS, CSL-JSON, Markdown or CSV (:func:`kg.formats.registry.export`)."""
+    from kg.formats.registry import FORMATS, export, format_for
 
     key = format_for(fmt)
     text = export(list_papers(ex, lst), key, notes=lst.notes, title=lst.name)
@@ -1355,7 +1355,7 @@ def export_list(ex: Explorer, lst: ReadingList, fmt: str) -> Download:
 
 
 def export_all(ex: Explorer, lst: ReadingList) -> list[Download]:
-    from kg.formats.export import FORMATS
+    from kg.formats.registry import FORMATS
 
     return [export_list(ex, lst, key) for key in FORMATS]
 
@@ -1371,7 +1371,7 @@ def import_into_list(
 ) -> ImportOutcome:
     """Read BibTeX, RIS or CSL-JSON ``text`` and add the papers found in the corpus (by
     id, DOI, arXiv id or title) to list ``name`` (made when missing)."""
-    from kg.formats.export import read_entries
+    from kg.formats.registry import read_entries
 
     read = read_entries(text, fmt)
     papers = [e.paper for e in read.entries]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from app.cli import app
 from kg.core.model import Author, Paper
 from kg.core.settings import Settings
-from kg.formats.export import export, import_papers
+from kg.formats.registry import export, import_papers
 from kg.store.corpus import DETAIL_FULL, CorpusStore
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40

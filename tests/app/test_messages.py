@@ -18,7 +18,7 @@ from app.cli_app import exposure_warning
 from ingest.pipeline import IngestSummary
 from ingest.sources import load_source
 from kg.core.errors import SparqlSyntaxError
-from kg.formats.export import read_entries
+from kg.formats.registry import read_entries
 from kg.rdf.guard import check_query
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,6 +17,7 @@ import pytest
 from ingest.crawl import CLOSE_FIELDS, CrawlPolicy, crawl, plan_batches
 from ingest.pipeline import run_ingest
 from ingest.s2 import S2Client
+from kg.core.errors import ConfigError
 from kg.core.settings import Settings
 from kg.store.corpus import SCHEMA_VERSION, CorpusStore
 from tests.s2server import S2Server, World, hex_id
@@ -242,9 +243,9 @@ def test_plan_batches_respects_both_limits() -> None:
 
 
 def test_policy_validates_the_cocitation_settings() -> None:
-    with pytest.raises(ValueError, match="--cocited-min"):
+    with pytest.raises(ConfigError, match="--cocited-min"):
         CrawlPolicy(cocited_min=0)
-    with pytest.raises(ValueError, match="--cocited-max"):
+    with pytest.raises(ConfigError, match="--cocited-max"):
         CrawlPolicy(cocited_max=-1)
 
 

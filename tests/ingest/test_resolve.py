@@ -5,10 +5,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.resolve import Resolution, _dedupe, normalise_title, resolve, title_similarity, twin_of
+from ingest.resolve import Resolution, _dedupe, resolve, title_similarity, twin_of
 from ingest.sources import local_paper
 from ingest.types import SeedRef
 from kg.core.model import Paper
+from kg.core.text import title_words
 from kg.store.corpus import DUPLICATE, OFFLINE, RESOLVED, UNRESOLVED
 
 
@@ -17,7 +18,7 @@ def test_title_similarity_tolerates_case_and_punctuation() -> None:
     b = "How does GPT-2 compute greater-than? Interpreting Mathematical Abilities"
     assert title_similarity(a, b) == 1.0
     assert title_similarity("Scaling Monosemanticity", "Attention is all you need") < 0.5
-    assert normalise_title("Kramár’s “Atlas”") == "kramars atlas"
+    assert title_words("Kramár’s “Atlas”") == "kramars atlas"
 
 
 @given(st.text(min_size=1, max_size=60))

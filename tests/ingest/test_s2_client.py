@@ -18,6 +18,7 @@ from ingest.errors import (
     S2Unavailable,
 )
 from ingest.s2 import ResponseCache, S2Client, parse_duration
+from kg.core.errors import ConfigError
 from kg.core.settings import Settings
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -327,5 +328,5 @@ def test_parse_duration() -> None:
     assert parse_duration("30d") == 30 * 86400
     assert parse_duration("12h") == 43200
     assert parse_duration("90") == 90
-    with pytest.raises(ValueError, match="30d"):
+    with pytest.raises(ConfigError, match="30d"):
         parse_duration("soon")

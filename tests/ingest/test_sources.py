@@ -18,14 +18,9 @@ from hypothesis import strategies as st
 from ingest.errors import SourceError
 from ingest.sources import (
     BUNDLED_SEED_LIST,
-    canonical_ids,
-    canonical_ids_from_url,
     classify_url,
     from_json,
-    latex_to_text,
     load_source,
-    normalise_arxiv_id,
-    normalise_doi,
     parse_bibtex,
     parse_dokuwiki,
     parse_id_list,
@@ -35,6 +30,8 @@ from ingest.sources import (
     write_bundled_seeds,
 )
 from ingest.types import SeedRef, Skipped, SourceResult
+from kg.core.ids import canonical_ids, canonical_ids_from_url, normalise_arxiv_id, normalise_doi
+from kg.core.latex import latex_to_text
 from kg.core.model import Author, Paper
 
 SEED_PAGE = ("seeds", "mechanistic-interpretability.dokuwiki.txt")

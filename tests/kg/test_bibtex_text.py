@@ -1,5 +1,5 @@
 """kg.core.latex: LaTeX decoding, BibTeX names and brace-aware splitting (shared by the
-seed import in ingest.sources and the reading-list import in kg.export)."""
+seed import in ingest.sources.bibtex and the reading-list import in kg.formats.bibtex)."""
 
 from __future__ import annotations
 

@@ -16,18 +16,15 @@ from hypothesis import strategies as st
 
 from kg.core.errors import ExportError, KGError
 from kg.core.model import Author, Paper
-from kg.formats.export import (
+from kg.formats.bibtex import tex_escape, tex_to_text
+from kg.formats.entries import citation_keys, entry_kind, split_name
+from kg.formats.registry import (
     FORMATS,
-    citation_keys,
-    entry_kind,
     export,
     format_for,
     format_for_path,
     import_papers,
     read_entries,
-    split_name,
-    tex_escape,
-    tex_to_text,
 )
 
 IOI = "a" * 40

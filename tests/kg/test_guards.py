@@ -16,7 +16,8 @@ from kg.core.errors import ServiceRefused
 from kg.core.model import Author, Paper
 from kg.core.settings import Settings
 from kg.formats.csvsafe import csv_text, safe_cell
-from kg.formats.export import export, web_url
+from kg.formats.markdown import web_url
+from kg.formats.registry import export
 from kg.rdf.guard import uses_service
 from kg.rdf.results import QueryResult, format_csv
 from kg.rdf.sparql import run_query

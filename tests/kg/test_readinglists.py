@@ -16,7 +16,7 @@ from rdflib import BNode, Graph, URIRef
 from kg.core.errors import KGError, ReadingListError
 from kg.core.model import Author, Paper
 from kg.core.settings import Settings
-from kg.formats.export import export, import_papers
+from kg.formats.registry import export, import_papers
 from kg.rdf.lists import READING_LISTS_GRAPH, read_order, reading_list_iri, to_rdf_lines, write_rdf
 from kg.rdf.stores import memory_graph, open_graph
 from kg.rdf.vocab import paper_iri
