@@ -20,7 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from kg.core.errors import RecommendError, UnknownPaperError
-from kg.core.model import Paper
+from kg.core.ids import canonical_ids, s2_id_from_url
+from kg.core.model import Paper, is_s2_paper_id
+from kg.core.text import title_words
 from kg.graph.algorithms import GraphView
 from kg.text.lexical import LexicalIndex, _LexicalTexts
 
@@ -28,13 +30,6 @@ if TYPE_CHECKING:
     from kg.graph.knowledge import KnowledgeGraph
 
 _SURVEY = re.compile(r"\b(survey|surveys|review|reviews)\b", re.IGNORECASE)
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
-_ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$", re.IGNORECASE)
-_ARXIV_OLD = re.compile(r"^([a-z\-]+(?:\.[a-z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
-_ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/([^?#]+?)(?:\.pdf)?/?(?:[?#].*)?$", re.IGNORECASE)
-_DOI_URL = re.compile(r"(?:dx\.)?doi\.org/(10\.[^?#\s]+)", re.IGNORECASE)
-_S2_URL = re.compile(r"semanticscholar\.org/paper/(?:[^/]+/)?([0-9a-fA-F]{40})")
-_NON_WORD = re.compile(r"[^a-z0-9]+")
 _MIN_PREFIX = 4
 _ID_KINDS = ("arxiv:", "doi:", "corpusid:", "mag:", "acl:", "dblp:", "pubmed")
 
@@ -63,39 +58,18 @@ def name_list(labels: Sequence[str], limit: int = 3, *, conj: bool = False) -> s
     return ", ".join(labels)
 
 
-def title_key(title: str) -> str:
-    """Lower-case words of a title joined by single spaces (for prefix and duplicate checks)."""
-    return " ".join(_NON_WORD.sub(" ", title.lower()).split())
-
-
 def _normalise_ref(ref: str) -> str:
-    """An id as typed -> the key of the alias table (lower case, ``kind:value``)."""
+    """An id as typed -> the key of the alias table (lower case, ``kind:value``): the
+    identifiers :func:`kg.core.ids.canonical_ids` knows (S2 ids and pages, ARXIV:, DOI:,
+    CorpusId:, ACL:, PMID:, their URLs and bare forms), else the text itself, lowered
+    (a title prefix, or a kind the store keeps as typed, e.g. ``dblp:``)."""
     raw = ref.strip()
-    m = _S2_URL.search(raw)
-    if m:
-        return m.group(1).lower()
-    m = _ARXIV_URL.search(raw)
-    if m:
-        raw = "arxiv:" + m.group(1)
-    m = _DOI_URL.search(raw)
-    if m:
-        raw = "doi:" + m.group(1)
-    low = raw.lower()
-    kind, sep, value = low.partition(":")
-    if sep and kind in ("arxiv", "arxivid"):
-        value = value.strip()
-        for pat in (_ARXIV_NEW, _ARXIV_OLD):
-            am = pat.match(value)
-            if am:
-                value = am.group(1)
-        return "arxiv:" + value
-    if sep and kind in ("doi", "corpusid", "mag", "acl", "dblp", "pubmed", "pubmedcentral"):
-        return f"{kind}:{value.strip()}"
-    if _ARXIV_NEW.match(low):
-        return "arxiv:" + _ARXIV_NEW.match(low).group(1)  # type: ignore[union-attr]
-    if low.startswith("10.") and "/" in low:
-        return "doi:" + low
-    return low
+    if s2 := s2_id_from_url(raw):
+        return s2
+    ids = canonical_ids(raw)
+    if not ids or ids[0].startswith("URL:"):
+        return raw.lower()
+    return ids[0].lower()
 
 
 # --------------------------------------------------------------------------- the index
@@ -170,7 +144,7 @@ class RecommendIndex:
                 cites[j] = int(c)
         self.year = year
         self.citation_count = cites
-        self.title_key = [title_key(p.title) if p is not None else "" for p in self.paper]
+        self.title_key = [title_words(p.title) if p is not None else "" for p in self.paper]
         self.titles = sorted((t, j) for j, t in enumerate(self.title_key) if t)
         by_title: dict[str, list[int]] = {}
         for t, j in self.titles:
@@ -287,7 +261,7 @@ class RecommendIndex:
     def _lookup(self, ref: str) -> int | list[str] | None:
         key = _normalise_ref(ref)
         j = self.aliases.get(key)
-        if j is None and _HEX40.match(key):
+        if j is None and is_s2_paper_id(key):
             j = self.pos.get(self.canon(key))
         if j is not None:
             return j
@@ -295,7 +269,7 @@ class RecommendIndex:
             j = self.aliases.get(re.sub(r"v\d+$", "", key))
             if j is not None:
                 return j
-        prefix = title_key(ref)
+        prefix = title_words(ref)
         if len(prefix) < _MIN_PREFIX:
             return None
         lo = bisect_left(self._title_words, prefix)
@@ -321,7 +295,7 @@ class RecommendIndex:
     def suggest(self, ref: str, n: int = 3) -> list[str]:
         """Close titles (or ids) for an unknown reference, as ``"Title" [id]``: titles that
         contain it, then titles (or their beginnings) close to it, then close ids."""
-        key = title_key(ref)
+        key = title_words(ref)
         found: list[int] = []
         if len(key) >= 3 and not _normalise_ref(ref).startswith(_ID_KINDS):
             for t, j in self.titles:
@@ -408,5 +382,4 @@ __all__ = [
     "RecommendIndex",
     "name_list",
     "short_label",
-    "title_key",
 ]
