@@ -7,7 +7,7 @@ import streamlit as st
 from app import state
 from kg.core.errors import SparqlSyntaxError
 from kg.rdf.sparql import canned_queries
-from kg.views import explore
+from kg.views.sparql import run_sparql
 
 state.page("SPARQL", "🧮")
 
@@ -67,7 +67,7 @@ def main() -> None:
     if st.button("Run query", key="run", type="primary"):
         st.session_state.pop("_sparql", None)
         try:
-            answer = explore.run_sparql(s, st.session_state["query"], params=params, canned=canned)
+            answer = run_sparql(s, st.session_state["query"], params=params, canned=canned)
         except SparqlSyntaxError as exc:
             where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
             st.error(f"Syntax error{where}: the parser says")
