@@ -1,8 +1,11 @@
 """The :class:`Explorer` every screen reads: a built graph loaded once, per-paper data.
 
-:class:`Explorer` wraps a :class:`~kg.graph.knowledge.KnowledgeGraph` with the indexes the
-screens share (topic levels and members, filter masks, facets, a 2-D projection), built
-lazily, once per process. The helpers here (:func:`safe_url`, :func:`paper_links`,
+:class:`Explorer` wraps a :class:`~kg.graph.knowledge.KnowledgeGraph` with the indexes
+the screens share (topic levels and members, filter masks, facets, a 2-D projection,
+full-text search), built lazily, once per process. Per-paper data (items, records,
+years, citation counts, vector rows) comes from the recommender's
+:class:`~kg.recommend.engine.RecommendIndex` of the graph, built once and shared with
+Read next. The helpers here (:func:`safe_url`, :func:`paper_links`,
 :func:`authors_text`, :func:`paper_row`, :func:`paper_choices`) shape one paper for a
 screen. Nothing here renders: titles and abstracts are third-party text, returned as
 plain strings; links are only ever ``http(s)`` URLs.
@@ -16,12 +19,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from kg.core.errors import KGError
 from kg.core.model import Paper, Topic
+from kg.recommend.engine import RecommendIndex
+from kg.store.search import MemoryFullText
 
 if TYPE_CHECKING:
     from kg.build import KnowledgeGraph
@@ -38,7 +43,6 @@ NO_TOPIC = "(no topic)"
 OTHER = "other topics"
 
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`\\]+$", re.IGNORECASE)
 
@@ -120,47 +124,41 @@ class Explorer:
     def __init__(self, kg: KnowledgeGraph, settings: Settings | None = None) -> None:
         self.kg = kg
         self.settings = settings
-        g = kg.graph
-        self.ids: list[str] = []
-        self.papers: list[Paper] = []
-        self.pos: dict[str, int] = {}
-        for pid in g.graph.nodes:
-            paper = kg.papers.get(pid)
-            if paper is None:
-                twins = g.graph.nodes[pid].get("twins") or ()
-                paper = next((kg.papers[t] for t in twins if t in kg.papers), None)
-            if paper is None:
-                continue
-            self.pos[pid] = len(self.ids)
-            self.ids.append(pid)
-            self.papers.append(paper)
+        #: The recommender's per-paper index of ``kg`` (built once, kept on the graph): the
+        #: items, their records, years, citation counts and vector rows come from it.
+        self.index = index = RecommendIndex.of(kg)
+        #: Each item's row in :attr:`index` (its citation-graph node).
+        self.rows = np.flatnonzero(index.recommendable)
+        self.ids: list[str]
+        self.papers: list[Paper]
+        self.pos: dict[str, int]
+        if self.rows.size == index.n:  # every node has a record: the index's own lists
+            self.ids, self.pos = index.ids, index.pos
+            self.papers = cast("list[Paper]", index.paper)
+        else:
+            self.ids = [index.ids[r] for r in self.rows.tolist()]
+            self.papers = [cast("Paper", index.paper[r]) for r in self.rows.tolist()]
+            self.pos = {pid: j for j, pid in enumerate(self.ids)}
         self.n = len(self.ids)
-        nodes = g.graph.nodes
-        self.year = np.array(
-            [float(p.year) if p.year is not None else np.nan for p in self.papers], dtype=float
-        )
-        self.citations = np.array(
-            [
-                max(int(nodes[pid].get("citation_count") or 0), g.graph.in_degree(pid))
-                for pid in self.ids
-            ],
-            dtype=np.int64,
-        )
+        nodes = kg.graph.graph.nodes
+        self.year = index.year[self.rows]
+        #: S2's count, or the citations within the graph when it is higher (or unknown).
+        indeg = index.view.indeg.astype(np.int64)
+        self.citations = np.maximum(index.citation_count, indeg)[self.rows]
         self.is_seed = np.array([bool(nodes[pid].get("is_seed")) for pid in self.ids], dtype=bool)
         self._lock = threading.Lock()
         self._store: CorpusStore | None = None
 
     # ---------------------------------------------------------------- basics
     def warm(self, *, recommend: bool = True) -> None:
-        """Build every lazy index now (search text, topics, projection, facets and, with
-        ``recommend``, the recommender's index), so that no interaction pays for one."""
-        _ = (self.members, self._primary, self.projection, self._hay, self._venue)
-        _ = (self._emb_row, self.facets)
-        self.store()  # opening the corpus checks it: once, not on the first paper opened
-        if recommend:
-            from kg.recommend.engine import RecommendIndex
-
-            RecommendIndex.of(self.kg)
+        """Build every lazy index now (topics, projection, facets, the corpus's full-text
+        index), so that no interaction pays for one. The recommender's index (``recommend``,
+        kept for callers) is built with the explorer."""
+        _ = (self.members, self._primary, self.projection, self._venue, self.facets)
+        # opening the corpus checks it (and gives an older one its full-text index): once,
+        # not on the first paper opened or the first search
+        if self.store() is None or self.store_fulltext() is None:
+            _ = self._fulltext
 
     @classmethod
     def load(cls, settings: Settings) -> Explorer:
@@ -339,38 +337,34 @@ class Explorer:
         return t.label if t is not None else topic_id
 
     # ---------------------------------------------------------------- search indexes
+    def fulltext(self, query: str, field: str) -> list[tuple[str, float]]:
+        """``(paper_id, score)`` of the papers matching ``query`` in ``field``, best first:
+        from the corpus's FTS5 index (:mod:`kg.store.search`), or where the corpus cannot
+        give one (none, or read-only from before the index) from an in-memory index of
+        the graph's papers."""
+        found = self.store_fulltext(query, field)
+        return found if found is not None else self._fulltext.matches(query, field)
+
+    def store_fulltext(self, query: str = "", field: str = "all") -> list[tuple[str, float]] | None:
+        """The corpus's full-text matches; None without a corpus or its index."""
+        store = self.store()
+        if store is None:
+            return None
+        with self.lock:
+            return store.search_text(query, field)
+
     @cached_property
-    def _hay(self) -> dict[str, list[str]]:
-        title, author, text, every = [], [], [], []
-        for pid, p in zip(self.ids, self.papers, strict=True):
-            t = fold(p.title)
-            a = fold(" ; ".join(x.name for x in p.authors))
-            body = fold(" ".join(x for x in (p.abstract, p.tldr) if x))
-            ids = fold(" ".join([pid, *(str(v) for v in p.external_ids.values())]))
-            venue = fold(" ".join(x for x in (p.venue, p.journal) if x))
-            title.append(t)
-            author.append(a)
-            text.append(f"{t} \n {body}")
-            every.append(f"{t} \n {a} \n {venue} \n {body} \n {ids}")
-        return {"title": title, "author": author, "text": text, "all": every}
+    def _fulltext(self) -> MemoryFullText:
+        return MemoryFullText(zip(self.ids, self.papers, strict=True))
 
     @cached_property
     def _venue(self) -> list[str]:
         return [fold(" | ".join(x for x in (p.venue, p.journal) if x)) for p in self.papers]
 
-    @cached_property
+    @property
     def _emb_row(self) -> np.ndarray:
-        rows = np.full(self.n, -1, dtype=np.int64)
-        for j, pid in enumerate(self.ids):
-            r = self.kg.row.get(pid)
-            if r is None:
-                for twin in self.kg.graph.graph.nodes[pid].get("twins") or ():
-                    r = self.kg.row.get(twin)
-                    if r is not None:
-                        break
-            if r is not None:
-                rows[j] = r
-        return rows
+        """Each item's row of ``kg.embeddings`` (-1 for none), from the recommender's index."""
+        return self.index.emb_row[self.rows]
 
     @cached_property
     def facets(self) -> Facets:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from kg.views.explorer import (
     ExploreError,
     Explorer,
     SearchFilters,
+    fold,
     paper_row,
     pick_scheme,
 )
@@ -37,9 +37,6 @@ if TYPE_CHECKING:
 SEARCH_FIELDS = ("all", "title", "author", "text", "semantic")
 #: Sort orders of search results.
 SORTS = ("relevance", "citations", "newest", "oldest", "title")
-
-
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
 
 def _has_onnxruntime() -> bool:
@@ -91,10 +88,6 @@ def query_embedder(
     return embedder
 
 
-def _tokens(text: str) -> list[str]:
-    return [t.lower() for t in _WORD.findall(text)]
-
-
 @dataclass(frozen=True)
 class SearchResult:
     rows: list[dict[str, Any]]
@@ -116,9 +109,11 @@ def search(
     """Papers matching ``query`` within ``filters``.
 
     ``field``: ``all`` (title, authors, venue, abstract, TLDR, ids), ``title``, ``author``,
-    ``text`` (title, abstract, TLDR): every query word must occur; title hits rank first,
-    then citations. ``semantic``: cosine of the query's embedding (``embedder``) to the
-    papers'. An empty query lists the filtered papers, most cited first.
+    ``text`` (title, abstract, TLDR): every query word must occur as a word, the last one
+    also as the start of a word (:func:`kg.store.search.match_expression`: any text is a
+    valid query); ranked by bm25, a title hit weighing most, then by citations.
+    ``semantic``: cosine of the query's embedding (``embedder``) to the papers'. An empty
+    query lists the filtered papers, most cited first.
     """
     started = time.perf_counter()
     if field not in SEARCH_FIELDS:
@@ -139,17 +134,12 @@ def search(
         ok &= have
         score = sims
     elif query:
-        words = _tokens(query) or [query.lower()]
-        hay = ex._hay[field]
-        titles = ex._hay["title"]
-        idx = np.flatnonzero(ok)
         hit = np.zeros(ex.n, dtype=bool)
-        for j in idx.tolist():
-            h = hay[j]
-            if all(w in h for w in words):
+        for pid, s in ex.fulltext(query, field):  # best first: a twin's first is its best
+            j = ex.pos.get(ex.canon(pid))
+            if j is not None and not hit[j]:
                 hit[j] = True
-                t = titles[j]
-                score[j] = sum(1.0 for w in words if w in t) + (2.0 if query.lower() in t else 0.0)
+                score[j] = s
         ok &= hit
     idx = np.flatnonzero(ok)
     total = int(idx.size)
@@ -164,7 +154,7 @@ def search(
     elif sort == "oldest":
         order = np.lexsort((-cites, np.where(years < 0, 1e9, years)))
     else:
-        keys = [ex._hay["title"][j] for j in idx.tolist()]
+        keys = [fold(ex.papers[j].title) for j in idx.tolist()]
         order = np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
     chosen = idx[order[:limit]] if idx.size else idx
     labels = ex.primary_labels(pick_scheme(ex, None)) if ex.schemes else [NO_TOPIC] * ex.n

@@ -255,8 +255,10 @@ def main(argv: list[str] | None = None) -> list[str]:
     )
     gc.freeze()  # as the app does after loading (app/state.py)
     ex, t_ex = timed(lambda: Explorer(kg, settings), 1)
-    _, t_idx = timed(lambda: (ex._hay, ex.members, ex._primary, ex.projection, ex.facets), 1)
-    cold.add("Explorer indexes (search text, topics, 2-D projection)", [t_ex[0] + t_idx[0]], None)
+    _, t_idx = timed(lambda: (ex._venue, ex.members, ex._primary, ex.projection, ex.facets), 1)
+    cold.add(
+        "Explorer indexes (recommender index, topics, 2-D projection)", [t_ex[0] + t_idx[0]], None
+    )
     first_overview, _ = run_app("Overview")
     cold.add("first Overview render in a new process (graph load included)", [first_overview], None)
     cold.add(

@@ -18,6 +18,7 @@ from kg.core.errors import (
 )
 from kg.core.settings import Settings
 from kg.rdf.lists import read_order
+from kg.recommend.engine import RecommendIndex
 from kg.store.corpus import UNRESOLVED, CorpusStore, SeedRow
 from kg.store.readinglists import ReadingLists
 from kg.text.embed import FakeEmbedder, MiniLMEmbedder
@@ -140,6 +141,39 @@ def test_search_fields_ids_and_empty_query(ex: Explorer) -> None:
     cites = [r["citations"] for r in everything.rows]
     assert everything.total == 10 and cites == sorted(cites, reverse=True)
     assert search(ex, "", limit=3).total == 10 and len(search(ex, "", limit=3).rows) == 3
+
+
+def test_explorer_shares_the_recommenders_index(ex: Explorer) -> None:
+    index = RecommendIndex.of(ex.kg)
+    assert ex.index is index  # one per graph, built once, shared with Read next
+    assert ex.ids == [index.ids[r] for r in ex.rows.tolist()]
+    assert all(ex.papers[j] is index.paper[r] for j, r in enumerate(ex.rows.tolist()))
+    assert ex._emb_row.tolist() == index.emb_row[ex.rows].tolist()
+    nodes = ex.kg.graph.graph
+    for j, pid in enumerate(ex.ids):
+        in_graph = nodes.in_degree(pid)
+        assert ex.citations[j] == max(int(nodes.nodes[pid].get("citation_count") or 0), in_graph)
+        assert ex.pos[pid] == j
+
+
+def test_full_text_search_goes_through_fts5(ex: Explorer, built: Path) -> None:
+    with CorpusStore(Settings(data_dir=built).corpus_path) as store:
+        assert store.search_text("attention") is not None  # the corpus holds the index
+    ranked = search(ex, "attention")
+    assert ranked.rows[0]["title"] == ATTENTION  # the title hit first (bm25, title weighted)
+    scores = [r["score"] for r in ranked.rows]
+    assert scores == sorted(scores, reverse=True)
+    assert [r["title"] for r in search(ex, "atten", field="title").rows] == [ATTENTION]  # typing
+    assert search(ex, "vaswan attention", field="author").total == 0  # only the last: prefix
+    for odd in ('"', "*", "-", "NEAR", "AND", 'attention" OR "bert', "(x", "title:x", "{a}"):
+        search(ex, odd)  # never an FTS5 syntax error
+    assert search(ex, "attention AND").total == 0  # "and" is a word to find, not an operator
+    # without a corpus (or with a read-only one from before the index): the same answers
+    # from an in-memory index of the graph's papers
+    bare = Explorer(ex.kg)
+    for query, field in (("attention", "all"), ("vaswani", "author"), ("1706.03762", "all")):
+        mine = [r["paper_id"] for r in search(bare, query, field=field).rows]
+        assert mine == [r["paper_id"] for r in search(ex, query, field=field).rows]
 
 
 def test_search_filters_and_sorts(ex: Explorer) -> None:
