@@ -150,14 +150,12 @@ class Explorer:
         self._store: CorpusStore | None = None
 
     # ---------------------------------------------------------------- basics
-    def warm(self, *, recommend: bool = True) -> None:
-        """Build every lazy index now (topics, projection, facets, the corpus's full-text
-        index), so that no interaction pays for one. The recommender's index (``recommend``,
-        kept for callers) is built with the explorer."""
+    def warm(self) -> None:
+        """Build every lazy index now (topics, projection, facets; the corpus opened, which
+        checks it and gives an older one its full-text index), so that no interaction pays
+        for one. The recommender's index is built with the explorer."""
         _ = (self.members, self._primary, self.projection, self._venue, self.facets)
-        # opening the corpus checks it (and gives an older one its full-text index): once,
-        # not on the first paper opened or the first search
-        if self.store() is None or self.store_fulltext() is None:
+        if self.store_fulltext() is None:  # no corpus, or a read-only one without the index
             _ = self._fulltext
 
     @classmethod
