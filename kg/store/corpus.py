@@ -28,7 +28,7 @@ import numpy as np
 from kg.core.errors import DataDirReadOnly, KGError
 from kg.core.fileio import READ_ONLY_ERRNOS, read_only_error
 from kg.core.model import Author, Citation, Paper
-from kg.store.search import ensure_fulltext, fulltext_matches, has_fulltext
+from kg.store.search import ensure_fulltext, fulltext_matches, fulltext_rows, has_fulltext
 from kg.store.sqlite import open_read_only, read_only_message, writable
 
 SCHEMA_VERSION = 3
@@ -918,6 +918,15 @@ class CorpusStore:
         (:func:`kg.store.search.fulltext_matches`); None when the store has no full-text
         index (a store from before it, opened read-only)."""
         return fulltext_matches(self._db, query, field) if has_fulltext(self._db) else None
+
+    def search_rows(self, query: str, field: str = "all") -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`search_text` as rowids of ``papers`` and scores, in no order (the fast form:
+        :func:`kg.store.search.fulltext_rows`; map rowids with :meth:`paper_rowids`)."""
+        return fulltext_rows(self._db, query, field) if has_fulltext(self._db) else None
+
+    def paper_rowids(self) -> list[tuple[int, str]]:
+        """``(rowid, paper_id)`` of every stored paper."""
+        return [(int(r), str(p)) for r, p in self._db.execute("SELECT rowid, paper_id FROM papers")]
 
     def integrity_ok(self) -> bool:
         return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")

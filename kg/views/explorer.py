@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 SCOPES = ("all", "seeds", "neighbours")
 
 
+#: A ``papers`` rowid the explorer has not seen (in :meth:`Explorer._items_of_rows`).
+_NEW = -2
 #: Label of papers with no topic in a scheme, and of the topics folded into one colour.
 NO_TOPIC = "(no topic)"
 OTHER = "other topics"
@@ -148,6 +150,7 @@ class Explorer:
         self.is_seed = np.array([bool(nodes[pid].get("is_seed")) for pid in self.ids], dtype=bool)
         self._lock = threading.Lock()
         self._store: CorpusStore | None = None
+        self._rowmap: np.ndarray | None = None
 
     # ---------------------------------------------------------------- basics
     def warm(self) -> None:
@@ -155,7 +158,7 @@ class Explorer:
         checks it and gives an older one its full-text index), so that no interaction pays
         for one. The recommender's index is built with the explorer."""
         _ = (self.members, self._primary, self.projection, self._venue, self.facets)
-        if self.store_fulltext() is None:  # no corpus, or a read-only one without the index
+        if not self.store_fulltext():  # no corpus, or a read-only one without the index
             _ = self._fulltext
 
     @classmethod
@@ -335,21 +338,46 @@ class Explorer:
         return t.label if t is not None else topic_id
 
     # ---------------------------------------------------------------- search indexes
-    def fulltext(self, query: str, field: str) -> list[tuple[str, float]]:
-        """``(paper_id, score)`` of the papers matching ``query`` in ``field``, best first:
-        from the corpus's FTS5 index (:mod:`kg.store.search`), or where the corpus cannot
-        give one (none, or read-only from before the index) from an in-memory index of
-        the graph's papers."""
-        found = self.store_fulltext(query, field)
-        return found if found is not None else self._fulltext.matches(query, field)
+    def fulltext(self, query: str, field: str) -> tuple[np.ndarray, np.ndarray]:
+        """The items matching ``query`` in ``field`` and their bm25 scores, in no order (an
+        item twice when both twins match): from the corpus's FTS5 index
+        (:mod:`kg.store.search`), or, where the corpus cannot give one (none, or read-only
+        from before the index), from an in-memory index of the graph's papers."""
+        store = self.store()
+        if store is not None:
+            with self.lock:
+                found = store.search_rows(query, field)
+                if found is not None:
+                    items = self._items_of_rows(store, found[0])
+                    keep = items >= 0
+                    return items[keep], found[1][keep]
+        return self._fulltext.rows(query, field)  # positions are items
 
-    def store_fulltext(self, query: str = "", field: str = "all") -> list[tuple[str, float]] | None:
-        """The corpus's full-text matches; None without a corpus or its index."""
+    def store_fulltext(self) -> bool:
+        """Whether the corpus answers full-text queries (opens it: see :meth:`store`)."""
         store = self.store()
         if store is None:
-            return None
+            return False
         with self.lock:
-            return store.search_text(query, field)
+            return store.search_rows("") is not None
+
+    def _items_of_rows(self, store: CorpusStore, rowids: np.ndarray) -> np.ndarray:
+        """The item of each ``papers`` rowid (-1: not in the graph). The map is read once,
+        and again when a rowid is new to it (papers written since)."""
+        known = self._rowmap
+        if rowids.size and (
+            known is None or rowids.max() >= known.size or bool((known[rowids] == _NEW).any())
+        ):
+            pairs = store.paper_rowids()
+            known = np.full(max((r for r, _ in pairs), default=-1) + 1, _NEW, dtype=np.int64)
+            for r, pid in pairs:
+                known[r] = self.pos.get(self.canon(pid), -1)
+            self._rowmap = known
+        if known is None or not rowids.size:
+            return np.zeros(0, dtype=np.int64)
+        inside = rowids < known.size  # written by another process a moment ago
+        items = known[np.where(inside, rowids, 0)]
+        return np.where(inside & (items >= 0), items, -1)
 
     @cached_property
     def _fulltext(self) -> MemoryFullText:

@@ -111,7 +111,8 @@ def search(
     ``field``: ``all`` (title, authors, venue, abstract, TLDR, ids), ``title``, ``author``,
     ``text`` (title, abstract, TLDR): every query word must occur as a word, the last one
     also as the start of a word (:func:`kg.store.search.match_expression`: any text is a
-    valid query); ranked by bm25, a title hit weighing most, then by citations.
+    valid query); ranked by bm25 (a title hit weighing most) times the log of the paper's
+    citations, so that among like matches the most cited comes first.
     ``semantic``: cosine of the query's embedding (``embedder``) to the papers'. An empty
     query lists the filtered papers, most cited first.
     """
@@ -134,12 +135,12 @@ def search(
         ok &= have
         score = sims
     elif query:
-        hit = np.zeros(ex.n, dtype=bool)
-        for pid, s in ex.fulltext(query, field):  # best first: a twin's first is its best
-            j = ex.pos.get(ex.canon(pid))
-            if j is not None and not hit[j]:
-                hit[j] = True
-                score[j] = s
+        items, bm25 = ex.fulltext(query, field)
+        best = np.full(ex.n, -np.inf)
+        np.maximum.at(best, items, bm25)  # twins: the better match
+        hit = best > -np.inf
+        # a paper's citations weigh in (log-scaled): the classic first among like matches
+        score[hit] = best[hit] * np.log(np.e + ex.citations[hit])
         ok &= hit
     idx = np.flatnonzero(ok)
     total = int(idx.size)

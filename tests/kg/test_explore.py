@@ -19,7 +19,7 @@ from kg.core.errors import (
 from kg.core.settings import Settings
 from kg.rdf.lists import read_order
 from kg.recommend.engine import RecommendIndex
-from kg.store.corpus import UNRESOLVED, CorpusStore, SeedRow
+from kg.store.corpus import DETAIL_FULL, UNRESOLVED, CorpusStore, SeedRow
 from kg.store.readinglists import ReadingLists
 from kg.text.embed import FakeEmbedder, MiniLMEmbedder
 from kg.views.explorer import ExploreError, Explorer, SearchFilters, safe_url
@@ -174,6 +174,20 @@ def test_full_text_search_goes_through_fts5(ex: Explorer, built: Path) -> None:
     for query, field in (("attention", "all"), ("vaswani", "author"), ("1706.03762", "all")):
         mine = [r["paper_id"] for r in search(bare, query, field=field).rows]
         assert mine == [r["paper_id"] for r in search(ex, query, field=field).rows]
+
+
+def test_full_text_search_sees_records_rewritten_since_loading(settings: Settings) -> None:
+    e = Explorer.load(settings)
+    try:
+        assert [r["title"] for r in search(e, "attention", field="title").rows] == [ATTENTION]
+        pid = pid_of(e, ATTENTION)
+        with CorpusStore(settings.corpus_path) as store:  # an ingest, while the app runs
+            paper = store.get_paper(pid)
+            assert paper is not None
+            store.upsert_paper(paper, detail=DETAIL_FULL)  # replaced: a new rowid
+        assert [r["title"] for r in search(e, "attention", field="title").rows] == [ATTENTION]
+    finally:
+        e.close()
 
 
 def test_search_filters_and_sorts(ex: Explorer) -> None:

@@ -259,3 +259,16 @@ def test_no_query_raises(shared: CorpusStore, query: str, field: str) -> None:
     memory = MemoryFullText((p.paper_id, p) for p in PAPERS)
     assert ids(memory.matches(query, field)) == ids(found)
     memory.close()
+
+
+def test_rows_form_matches_the_ranked_form(store: CorpusStore) -> None:
+    found = store.search_rows("attention")
+    assert found is not None
+    rowids, scores = found
+    by_row = dict(store.paper_rowids())
+    fast = sorted(zip([by_row[int(r)] for r in rowids], scores.tolist(), strict=True))
+    assert fast == sorted(store.search_text("attention") or [])
+    memory = MemoryFullText((p.paper_id, p) for p in PAPERS)
+    positions, _ = memory.rows("vaswani", "author")
+    assert positions.tolist() == [0]
+    assert store.search_rows("") is not None and store.search_rows("")[0].size == 0
