@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app import charts, state
-from kg.views import explore
+from kg.views.overview import overview
+from kg.views.status import data_origin
 
 state.page("Overview", "🗺️")
 
@@ -18,8 +19,8 @@ def main() -> None:
         index=ex.schemes.index("discovered") if "discovered" in ex.schemes else 0,
         key="scheme",
     )
-    ov = explore.overview(ex, scheme=scheme)
-    if origin := explore.data_origin(state.settings()):
+    ov = overview(ex, scheme=scheme)
+    if origin := data_origin(state.settings()):
         st.info(state.msg(origin), icon="🗂️")
 
     cols = st.columns(5)

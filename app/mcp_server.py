@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from kg.api import Litkg
     from kg.core.settings import Settings
     from kg.store.readinglists import ReadingLists
-    from kg.views.explore import Explorer
+    from kg.views.explorer import Explorer
 
 #: The most rows one ``search`` answers, and linked papers one ``paper`` lists per side.
 MAX_SEARCH = 100
@@ -115,8 +115,9 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         """Papers of the graph matching `query`. `field`: all (title, authors, venue,
         abstract, TLDR, ids), title, author, text or semantic (embedding similarity).
         Every query word must occur; title hits rank first, then citations."""
-        from kg.views.explore import SearchFilters, query_embedder
-        from kg.views.explore import search as run_search
+        from kg.views.explorer import SearchFilters
+        from kg.views.search import query_embedder
+        from kg.views.search import search as run_search
 
         with _tool_errors():
             ex = graph.explorer()
@@ -136,7 +137,8 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         """One paper: details, abstract, TLDR, topics, links, and its references and
         citations in the graph (with citation intents). `paper_id`: S2 id, ARXIV:...,
         DOI:..., CorpusId:... or a unique title prefix."""
-        from kg.views.explore import authors_text, paper_view
+        from kg.views.explorer import authors_text
+        from kg.views.paper import paper_view
 
         with _tool_errors():
             ex = graph.explorer()
@@ -242,7 +244,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
         refused), with litkg's time limit and row cap (LITKG_SPARQL_TIMEOUT,
         LITKG_SPARQL_MAX_ROWS). `params` bind variables (name -> value; IRIs in <...>)."""
         from kg.rdf.guard import check_service
-        from kg.views.explore import run_sparql
+        from kg.views.sparql import run_sparql
 
         with _tool_errors():
             settings = graph.settings
@@ -278,7 +280,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
     @server.tool()
     def list_export(name: str, format: str = "bibtex") -> dict[str, Any]:
         """A reading list as BibTeX, RIS, CSL-JSON, Markdown or CSV text."""
-        from kg.views.explore import export_list
+        from kg.views.lists import export_list
 
         with _tool_errors():
             ex = graph.explorer()
@@ -300,7 +302,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[Any]:
     @server.resource("litkg://lists/{name}", name="reading-list", mime_type="application/json")
     def one_list(name: str) -> str:
         """One reading list: its papers in order, with their details and notes."""
-        from kg.views.explore import list_view
+        from kg.views.lists import list_view
 
         try:
             lst = graph.lists().get(name)

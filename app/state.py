@@ -4,7 +4,7 @@ Heavy objects load once per process (``st.cache_resource``), keyed by the data d
 a stamp of the built graph, so a rebuild is picked up on the next rerun and two data dirs
 (tests) never share a cache entry. Pages call :func:`explorer` (which stops the page with
 a clear message and the command to run when there is nothing to show), then one library
-function of :mod:`kg.views.explore`, and render.
+function of a screen module of :mod:`kg.views`, and render.
 
 Third-party text (titles, abstracts, reasons) goes through :func:`md` before it reaches
 ``st.markdown``: every Markdown special is backslash-escaped, and HTML is never enabled.
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kg.core.settings import Settings
     from kg.store.readinglists import ReadingLists
     from kg.text.embed import Embedder
-    from kg.views.explore import Explorer
+    from kg.views.explorer import Explorer
 
 T = TypeVar("T")
 
@@ -84,7 +84,7 @@ def _load_explorer(data_dir: str, stamp: str) -> Explorer:
     and the indexes the first page does not need are built in the background."""
     import gc
 
-    from kg.views.explore import Explorer
+    from kg.views.explorer import Explorer
 
     gc.unfreeze()  # a graph replaced by a rebuild can then be collected
     ex = Explorer.load(settings())
@@ -105,7 +105,7 @@ def _warm(ex: Explorer) -> None:
 
 
 def _ready() -> tuple[Settings, str]:
-    from kg.views.explore import readiness
+    from kg.views.status import readiness
 
     s = settings()
     ready = readiness(s)
@@ -133,7 +133,7 @@ def explorer() -> Explorer:
 
 @st.cache_resource(show_spinner="Loading the language model…", max_entries=2)
 def _load_embedder(data_dir: str, stamp: str, backend: str) -> Embedder:
-    from kg.views.explore import query_embedder
+    from kg.views.search import query_embedder
 
     kg = _load_explorer(data_dir, stamp).kg
     emb = query_embedder(settings(), kg)
@@ -147,7 +147,7 @@ def _load_embedder(data_dir: str, stamp: str, backend: str) -> Embedder:
 
 def embedder() -> Embedder:
     """The query embedder matching the graph (loaded once per process)."""
-    from kg.views.explore import readiness
+    from kg.views.status import readiness
 
     s = settings()
     return _load_embedder(str(s.data_dir), readiness(s).stamp, s.embed_backend or "")
@@ -209,7 +209,9 @@ def refresh(s: Settings, echo: Callable[[str], None] | None = None) -> list[str]
     from pathlib import Path
 
     import kg
-    from kg.views.explore import query_embedder, status, sync_lists_rdf
+    from kg.views.lists import sync_lists_rdf
+    from kg.views.search import query_embedder
+    from kg.views.status import status
 
     if not _REFRESH_LOCK.acquire(blocking=False):
         raise KGError("A refresh is already running; wait for it to finish.")

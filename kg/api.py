@@ -46,7 +46,9 @@ from kg.recommend.index import RecommendIndex
 from kg.recommend.rank import DEFAULT_DIVERSITY, Recommender
 from kg.store.corpus import CorpusStore
 from kg.store.readinglists import ReadingLists
-from kg.views.explore import Explorer, query_embedder, run_sparql, search
+from kg.views.explorer import Explorer
+from kg.views.search import query_embedder, search
+from kg.views.sparql import run_sparql
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestSummary
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
     from kg.store.corpus import CorpusStatus
     from kg.store.readinglists import ReadingLists
     from kg.text.embed import Embedder
-    from kg.views.explore import Explorer, SparqlAnswer
+    from kg.views.sparql import SparqlAnswer
 
 __all__ = [
     "Litkg",

@@ -94,9 +94,9 @@ def test_make_run_offline_in_a_fresh_clone_opens_a_healthy_app(tmp_path: Path) -
         log.close()
 
     from kg.core.settings import Settings
-    from kg.views import explore
+    from kg.views.status import data_origin
 
-    origin = explore.data_origin(Settings.from_env({}, data_dir=repo / "data"))
+    origin = data_origin(Settings.from_env({}, data_dir=repo / "data"))
     assert origin == (
         f"starter snapshot: {papers:,} papers, text only; connect to Semantic Scholar and "
         "press Refresh for citations"

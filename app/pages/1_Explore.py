@@ -8,7 +8,10 @@ from typing import Any
 import streamlit as st
 
 from app import charts, state
-from kg.views import explore
+from kg.views.explorer import Explorer, SearchFilters, authors_text, paper_choices
+from kg.views.lists import sync_lists_rdf
+from kg.views.paper import Linked, ego_view, paper_view
+from kg.views.search import SORTS, search
 
 state.page("Explore", "🔎")
 
@@ -59,7 +62,7 @@ def on_graph_select(key: str) -> None:
             return
 
 
-def filters_widgets(ex: explore.Explorer) -> explore.SearchFilters:
+def filters_widgets(ex: Explorer) -> SearchFilters:
     f = ex.facets
     with st.expander("Filters", expanded=False):
         c1, c2, c3 = st.columns(3)
@@ -85,7 +88,7 @@ def filters_widgets(ex: explore.Explorer) -> explore.SearchFilters:
         min_cit = c3.number_input(
             "At least this many citations", min_value=0, value=0, step=10, key="min_cit"
         )
-    return explore.SearchFilters(  # the full year range keeps papers of unknown year
+    return SearchFilters(  # the full year range keeps papers of unknown year
         year_from=years[0] if years and years[0] != f.year_min else None,
         year_to=years[1] if years and years[1] != f.year_max else None,
         topic=topic,
@@ -95,18 +98,16 @@ def filters_widgets(ex: explore.Explorer) -> explore.SearchFilters:
     )
 
 
-def results_section(ex: explore.Explorer) -> None:
+def results_section(ex: Explorer) -> None:
     c1, c2, c3 = st.columns([4, 2, 1])
     query = c1.text_input(
         "Search", key="q", placeholder="Words in the title, authors or abstract; or an id"
     )
     field = c2.selectbox("Search in", list(FIELDS), format_func=FIELDS.__getitem__, key="field")
-    sort = c3.selectbox("Sort by", explore.SORTS, key="sort")
+    sort = c3.selectbox("Sort by", SORTS, key="sort")
     filters = filters_widgets(ex)
     emb = state.embedder() if field == "semantic" and query.strip() else None
-    res = explore.search(
-        ex, query, field=field, filters=filters, sort=sort, limit=200, embedder=emb
-    )
+    res = search(ex, query, field=field, filters=filters, sort=sort, limit=200, embedder=emb)
     ids = [r["paper_id"] for r in res.rows]
     st.session_state["_result_ids"] = ids
     st.caption(
@@ -143,7 +144,7 @@ def results_section(ex: explore.Explorer) -> None:
         },
         height=min(400, 38 + 35 * max(1, len(ids))),
     )
-    labels = explore.paper_choices(ex, ids)
+    labels = paper_choices(ex, ids)
     st.selectbox(
         "Open a paper",
         ids,
@@ -156,7 +157,7 @@ def results_section(ex: explore.Explorer) -> None:
     )
 
 
-def linked_table(ex: explore.Explorer, rows: list[explore.Linked], key: str) -> None:
+def linked_table(ex: Explorer, rows: list[Linked], key: str) -> None:
     if not rows:
         st.caption("None in the corpus.")
         return
@@ -190,7 +191,7 @@ def linked_table(ex: explore.Explorer, rows: list[explore.Linked], key: str) -> 
     )
 
 
-def graph_section(ex: explore.Explorer, pid: str) -> None:
+def graph_section(ex: Explorer, pid: str) -> None:
     depth = st.radio(
         "Neighbourhood",
         [1, 2],
@@ -198,7 +199,7 @@ def graph_section(ex: explore.Explorer, pid: str) -> None:
         key="depth",
         format_func=lambda d: f"{d} hop{'s' if d > 1 else ''}",
     )
-    view = explore.ego_view(ex, pid, depth=depth)
+    view = ego_view(ex, pid, depth=depth)
     st.caption(
         f"{view.shown} of {view.neighbours} papers within {depth} citation hop(s) "
         "(the most cited are kept). Colour: topic; ring: seed; the large dot is this paper. "
@@ -226,12 +227,12 @@ def graph_section(ex: explore.Explorer, pid: str) -> None:
     )
 
 
-def paper_section(ex: explore.Explorer, pid: str) -> None:
-    view = explore.paper_view(ex, pid)
+def paper_section(ex: Explorer, pid: str) -> None:
+    view = paper_view(ex, pid)
     p = view.paper
     st.divider()
     st.markdown(f"### {state.md(p.title)}")
-    meta = [x for x in (explore.authors_text(p, 8), str(p.year or ""), p.venue or p.journal) if x]
+    meta = [x for x in (authors_text(p, 8), str(p.year or ""), p.venue or p.journal) if x]
     st.markdown(state.md(" · ".join(meta)))
     badges = []
     if view.is_seed:
@@ -279,7 +280,7 @@ def add_to_list(pid: str) -> None:
         name = c1.selectbox("Reading list", names, key="explore_list", label_visibility="collapsed")
         if c2.button("Add to reading list", key="explore_add"):
             added = lists.add(name, pid, create=True)
-            warning = explore.sync_lists_rdf(state.settings(), lists)
+            warning = sync_lists_rdf(state.settings(), lists)
             st.toast(state.msg(f"Added to {name}" if added else f"Already on {name}"))
             if warning:
                 st.caption(state.msg(warning))

@@ -8,7 +8,10 @@ from urllib.parse import quote
 import streamlit as st
 
 from app import state
-from kg.views import explore
+from kg.views.explorer import Explorer, SearchFilters, paper_choices
+from kg.views.lists import sync_lists_rdf
+from kg.views.read_next import read_next, seed_picks
+from kg.views.search import search
 
 state.page("Read next", "🧭")
 
@@ -26,9 +29,9 @@ def pick(pid: str) -> None:
     st.session_state["read"] = list(dict.fromkeys([*st.session_state.get("read", []), pid]))
 
 
-def seed_start(ex: explore.Explorer) -> None:
+def seed_start(ex: Explorer) -> None:
     """The seed page's papers as one-click picks, section by section (nothing picked yet)."""
-    picks = explore.seed_picks(ex)
+    picks = seed_picks(ex)
     if not picks:
         return
     st.subheader("Start from the papers of your seed page")
@@ -44,7 +47,7 @@ def seed_start(ex: explore.Explorer) -> None:
         )
 
 
-def read_widgets(ex: explore.Explorer) -> tuple[list[str], list[str]]:
+def read_widgets(ex: Explorer) -> tuple[list[str], list[str]]:
     c1, c2 = st.columns([3, 2])
     find = c1.text_input(
         "Find papers you have read", key="find", placeholder="Title words, an author, an id…"
@@ -55,11 +58,11 @@ def read_widgets(ex: explore.Explorer) -> tuple[list[str], list[str]]:
             st.selectbox("…or start from a reading list", names, key="from_list")
             st.button("Use this list", key="use_list", on_click=use_list)
     chosen = [p for p in st.session_state.get("read", []) if isinstance(p, str)]
-    hits = explore.search(ex, find, limit=30).rows if find.strip() else []
+    hits = search(ex, find, limit=30).rows if find.strip() else []
     if not find.strip() and not chosen:
-        hits = explore.search(ex, "", filters=explore.SearchFilters(scope="seeds"), limit=30).rows
+        hits = search(ex, "", filters=SearchFilters(scope="seeds"), limit=30).rows
     options = list(dict.fromkeys([*chosen, *(r["paper_id"] for r in hits)]))
-    labels = explore.paper_choices(ex, options)
+    labels = paper_choices(ex, options)
     read = st.multiselect(
         "Papers you have read or liked",
         options,
@@ -70,7 +73,7 @@ def read_widgets(ex: explore.Explorer) -> tuple[list[str], list[str]]:
     recs = st.session_state.get("_last_rec_ids", [])
     disliked_now = [p for p in st.session_state.get("disliked", []) if isinstance(p, str)]
     dis_options = list(dict.fromkeys([*disliked_now, *recs]))
-    dis_labels = explore.paper_choices(ex, dis_options)
+    dis_labels = paper_choices(ex, dis_options)
     disliked = st.multiselect(
         "Not for me (pushes similar papers down)",
         dis_options,
@@ -81,7 +84,7 @@ def read_widgets(ex: explore.Explorer) -> tuple[list[str], list[str]]:
     return read, disliked
 
 
-def filter_widgets(ex: explore.Explorer) -> dict[str, Any]:
+def filter_widgets(ex: Explorer) -> dict[str, Any]:
     f = ex.facets
     with st.expander("Filters and number of papers", expanded=False):
         c1, c2, c3 = st.columns(3)
@@ -119,7 +122,7 @@ def add(name: str, pid: str) -> None:
     lists = state.reading_lists()
     with state.shown_errors("Reading list"):
         added = lists.add(name, pid, create=True)
-        warning = explore.sync_lists_rdf(state.settings(), lists)
+        warning = sync_lists_rdf(state.settings(), lists)
         st.session_state["_added_msg"] = (
             f"Added to {name}." if added else f"Already on {name}."
         ) + (f" {warning}" if warning else "")
@@ -137,7 +140,7 @@ def main() -> None:
     result = state.memo(
         "read_next",
         key,
-        lambda: explore.read_next(ex, read, disliked=disliked, **options),
+        lambda: read_next(ex, read, disliked=disliked, **options),
     )
     st.session_state["_last_rec_ids"] = [r["paper_id"] for r in result.rows]
     names = state.reading_lists().names() or ["Reading list"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import charts, state
-from kg.views import explore
+from kg.views.topics import TopicNode, topic_detail, topic_tree
 
 state.page("Topics", "🌳")
 
@@ -16,7 +16,7 @@ SCHEMES = {
 }
 
 
-def flatten(nodes: list[explore.TopicNode], depth: int = 0) -> list[tuple[explore.TopicNode, int]]:
+def flatten(nodes: list[TopicNode], depth: int = 0) -> list[tuple[TopicNode, int]]:
     out = []
     for n in nodes:
         out.append((n, depth))
@@ -36,7 +36,7 @@ def main() -> None:
         key="scheme",
         horizontal=True,
     )
-    tree = explore.topic_tree(ex, scheme)
+    tree = topic_tree(ex, scheme)
     flat = flatten(tree)
     left, right = st.columns([2, 3])
     with left:
@@ -63,7 +63,7 @@ def main() -> None:
         topic_id = st.selectbox("Topic", list(labels), format_func=labels.__getitem__, key="topic")
         if topic_id is None:
             return
-        d = explore.topic_detail(ex, topic_id)
+        d = topic_detail(ex, topic_id)
         st.subheader(state.md(d.topic.label))
         facts = [f"{d.size:,} papers", d.scheme]
         if d.broader:

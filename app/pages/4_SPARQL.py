@@ -7,7 +7,7 @@ import streamlit as st
 from app import state
 from kg.core.errors import SparqlSyntaxError
 from kg.rdf.canned import canned_queries
-from kg.views import explore
+from kg.views.sparql import SparqlAnswer, run_sparql
 
 state.page("SPARQL", "🧮")
 
@@ -67,7 +67,7 @@ def main() -> None:
     if st.button("Run query", key="run", type="primary"):
         st.session_state.pop("_sparql", None)
         try:
-            answer = explore.run_sparql(s, st.session_state["query"], params=params, canned=canned)
+            answer = run_sparql(s, st.session_state["query"], params=params, canned=canned)
         except SparqlSyntaxError as exc:
             where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
             st.error(f"Syntax error{where}: the parser says")
@@ -75,7 +75,7 @@ def main() -> None:
             return
         st.session_state["_sparql"] = answer
     stored = st.session_state.get("_sparql")
-    if not isinstance(stored, explore.SparqlAnswer):
+    if not isinstance(stored, SparqlAnswer):
         return
     answer = stored
     r = answer.result

@@ -10,7 +10,9 @@ import streamlit as st
 from app import state
 from kg.core.errors import KGError, LitkgError
 from kg.formats.registry import FORMATS, format_for_path
-from kg.views import explore
+from kg.views.explorer import Explorer
+from kg.views.lists import export_all, import_into_list, list_view, order_as_path, sync_lists_rdf
+from kg.views.search import search
 
 state.page("Reading list", "📑")
 
@@ -25,7 +27,7 @@ def act(action: Callable[[], Any], done: str) -> None:
     except LitkgError as exc:
         st.session_state[MSG] = ("error", str(exc))
         return
-    warning = explore.sync_lists_rdf(state.settings(), lists)
+    warning = sync_lists_rdf(state.settings(), lists)
     text = done.format(result=result)
     st.session_state[MSG] = ("warning", f"{text} {warning}") if warning else ("success", text)
 
@@ -90,11 +92,11 @@ def add_paper() -> None:
         act(lambda: lists.add(current(), pid), "Added." if pid else "")
 
 
-def order_path(ex: explore.Explorer) -> None:
+def order_path(ex: Explorer) -> None:
     lists = state.reading_lists()
 
     def run() -> list[Any]:
-        steps = explore.order_as_path(ex, lists, current())
+        steps = order_as_path(ex, lists, current())
         st.session_state["_path"] = [(s.position, s.paper_id, s.reason) for s in steps]
         return steps
 
@@ -130,7 +132,7 @@ def main() -> None:
         st.session_state["list"] = names[0]
     name = c1.selectbox("List", names, key="list")
     lst = lists.get(name)
-    rows = explore.list_view(ex, lst)
+    rows = list_view(ex, lst)
     c1.caption(
         f"{len(rows)} paper{'s' if len(rows) != 1 else ''} · updated {lst.updated_at or 'never'}"
     )
@@ -173,7 +175,7 @@ def main() -> None:
     with right:
         st.markdown("**Add a paper**")
         q = st.text_input("Find", key="add_q", placeholder="Title words, an author, an id…")
-        hits = explore.search(ex, q, limit=30).rows if q.strip() else []
+        hits = search(ex, q, limit=30).rows if q.strip() else []
         labels = {h["paper_id"]: f"{h['title']} ({h['year'] or 'n.d.'})" for h in hits}
         st.selectbox(
             "Result",
@@ -201,7 +203,7 @@ def main() -> None:
                 st.markdown(f"{position}. **{state.md(ex.title(step_pid))}**: {state.md(reason)}")
 
     st.markdown("**Export**")
-    downloads = explore.export_all(ex, lst) if rows else []
+    downloads = export_all(ex, lst) if rows else []
     cols = st.columns(max(1, len(downloads)))
     for col, d in zip(cols, downloads, strict=False):
         key = next(k for k, f in FORMATS.items() if f.label == d.label)
@@ -225,8 +227,8 @@ def main() -> None:
         if st.button("Import", key="import", disabled=upload is None) and upload is not None:
             text = upload.getvalue().decode("utf-8", errors="replace")
             with state.shown_errors("Import"):
-                out = explore.import_into_list(ex, lists, name, text, fmt)
-                warning = explore.sync_lists_rdf(state.settings(), lists)
+                out = import_into_list(ex, lists, name, text, fmt)
+                warning = sync_lists_rdf(state.settings(), lists)
                 r = out.report
                 st.success(
                     f"Added {len(r.added)}, already listed {len(r.already_listed)}, "

@@ -5,14 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from kg.views import explore
+from kg.views.status import status
 
 state.page("Status", "🩺")
 
 
 def main() -> None:
     s = state.settings()
-    view = explore.status(s)
+    view = status(s)
     ready = view.readiness
     st.caption(state.md(f"Data directory: {s.data_dir}"))
     if view.error:

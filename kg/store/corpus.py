@@ -29,12 +29,16 @@ from kg.core.errors import DataDirReadOnly, KGError
 from kg.core.fileio import READ_ONLY_ERRNOS, read_only_error
 from kg.core.ids import alias_key, stored_aliases
 from kg.core.model import Author, Citation, Paper
+from kg.store.search import ensure_fulltext, fulltext_matches, fulltext_rows, has_fulltext
+from kg.store.sqlite import open_read_only, read_only_message, writable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: What each schema version added; opening an older store applies the steps above its
-#: version (all of them are new tables, created by ``_SCHEMA``'s ``IF NOT EXISTS``).
+#: version (all of them are new tables, created by ``_SCHEMA``'s ``IF NOT EXISTS`` and
+#: :func:`kg.store.search.ensure_fulltext`, which fills a new full-text index).
 MIGRATIONS: dict[int, str] = {
     2: "reference_lists (closed reference lists) and cocitation_done (widened seeds)",
+    3: "papers_fts (the full-text index of kg.store.search, kept by triggers on papers)",
 }
 
 #: How much we know of a paper; a richer record never gets replaced by a poorer one.
@@ -220,67 +224,6 @@ class CorpusStatus:
         return asdict(self)
 
 
-def _writable(path: Path) -> bool:
-    """Whether SQLite can write ``path`` and make its journal beside it (``access(2)``
-    says no on a read-only file system even to root)."""
-    import os
-
-    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-
-
-def _read_only_message(exc: sqlite3.Error) -> bool:
-    text = str(exc).lower()
-    return "readonly" in text or "read-only" in text
-
-
-class _ReadOnlyConnection(sqlite3.Connection):
-    """A connection to a store on a read-only file system: a write says so, by path."""
-
-    path: Path
-
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-        try:
-            return super().execute(sql, parameters)
-        except sqlite3.OperationalError as exc:
-            if _read_only_message(exc):
-                raise read_only_error(self.path) from exc
-            raise
-
-    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
-        try:
-            return super().executemany(sql, parameters)
-        except sqlite3.OperationalError as exc:
-            if _read_only_message(exc):
-                raise read_only_error(self.path) from exc
-            raise
-
-
-def _open_read_only(path: Path) -> sqlite3.Connection:
-    """``path`` opened for reading only. SQLite's ``mode=ro`` needs the WAL index beside
-    the file; where it cannot be made (a read-only directory), ``immutable=1`` reads the
-    file as it is (a store closed cleanly has everything checkpointed into it)."""
-    from urllib.parse import quote
-
-    uri = f"file:{quote(str(path.resolve()))}"
-    last: sqlite3.Error | None = None
-    for options in ("mode=ro", "mode=ro&immutable=1"):
-        try:
-            db = sqlite3.connect(
-                f"{uri}?{options}",
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
-                factory=_ReadOnlyConnection,
-            )
-            db.path = path
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.OperationalError as exc:
-            last = exc
-    assert last is not None
-    raise last
-
-
 class CorpusStore:
     """Read/write access to one corpus file. Use as a context manager."""
 
@@ -293,10 +236,10 @@ class CorpusStore:
             )
         #: Opened read-only because the file system allows no writes here: reading
         #: works, and every write raises DataDirReadOnly naming the path.
-        self.read_only = self.path.exists() and not _writable(self.path)
+        self.read_only = self.path.exists() and not writable(self.path)
         try:
             if self.read_only:
-                self._db = _open_read_only(self.path)
+                self._db = open_read_only(self.path)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -311,7 +254,7 @@ class CorpusStore:
                 raise read_only_error(self.path.parent, exc) from exc
             raise CorpusError(f"Cannot open the corpus store {self.path} ({exc}).") from exc
         except sqlite3.OperationalError as exc:
-            if _read_only_message(exc):
+            if read_only_message(exc):
                 raise read_only_error(self.path) from exc
             raise self._corrupt(exc) from exc
         except sqlite3.DatabaseError as exc:
@@ -349,7 +292,8 @@ class CorpusStore:
                 raise read_only_error(self.path)  # an empty file that needs its tables
         else:
             self._db.executescript(_SCHEMA)
-            # Every migration so far only adds tables, which the script above just created.
+            ensure_fulltext(self._db)
+            # Every migration so far only adds tables, which the two calls above just created.
             self._db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -974,6 +918,21 @@ class CorpusStore:
                 " FROM snapshot_imports ORDER BY imported_at, snapshot_id"
             )
         ]
+
+    def search_text(self, query: str, field: str = "all") -> list[tuple[str, float]] | None:
+        """Papers matching ``query`` in ``field``, best first, with their bm25 scores
+        (:func:`kg.store.search.fulltext_matches`); None when the store has no full-text
+        index (a store from before it, opened read-only)."""
+        return fulltext_matches(self._db, query, field) if has_fulltext(self._db) else None
+
+    def search_rows(self, query: str, field: str = "all") -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`search_text` as rowids of ``papers`` and scores, in no order (the fast form:
+        :func:`kg.store.search.fulltext_rows`; map rowids with :meth:`paper_rowids`)."""
+        return fulltext_rows(self._db, query, field) if has_fulltext(self._db) else None
+
+    def paper_rowids(self) -> list[tuple[int, str]]:
+        """``(rowid, paper_id)`` of every stored paper."""
+        return [(int(r), str(p)) for r, p in self._db.execute("SELECT rowid, paper_id FROM papers")]
 
     def integrity_ok(self) -> bool:
         return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")

@@ -127,12 +127,12 @@ def test_status_says_when_a_writer_is_at_work(tmp_path: Path, built_graph: Path)
     import shutil
 
     from kg.core.settings import Settings
-    from kg.views import explore
+    from kg.views.status import status
 
     data = tmp_path / "data"
     shutil.copytree(built_graph, data)
     settings = Settings(data_dir=data)
-    assert explore.status(settings).writing is None
+    assert status(settings).writing is None
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -148,7 +148,7 @@ def test_status_says_when_a_writer_is_at_work(tmp_path: Path, built_graph: Path)
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        assert "litkg ingest" in (explore.status(settings).writing or "")
+        assert "litkg ingest" in (status(settings).writing or "")
         done = CliRunner().invoke(app, ["status"], env={"LITKG_DATA_DIR": str(data)})
         assert done.exit_code == 0 and "Writing now: `litkg ingest`" in done.output
     finally:
@@ -195,16 +195,16 @@ def test_the_app_stops_a_query_at_its_limit_parse_included(data_dir: Path) -> No
 
     from kg.core.errors import QueryTimeout
     from kg.core.settings import Settings
-    from kg.views import explore
+    from kg.views.sparql import run_sparql
 
     settings = replace(Settings.from_env(), sparql_timeout=1.0)
     filters = " ".join(f'FILTER(?t != "x{i}")' for i in range(25_000))
     started = time.monotonic()
     with pytest.raises(QueryTimeout, match="stopped after 1 s"):
-        explore.run_sparql(settings, f"SELECT ?t WHERE {{ ?p dcterms:title ?t {filters} }}")
+        run_sparql(settings, f"SELECT ?t WHERE {{ ?p dcterms:title ?t {filters} }}")
     assert time.monotonic() - started < 4
     with pytest.raises(SparqlSyntaxError) as err:  # line and column survive the worker
-        explore.run_sparql(settings, "SELECT ?x\nWHERE { ?x ?y }")
+        run_sparql(settings, "SELECT ?x\nWHERE { ?x ?y }")
     assert err.value.line == 2 and err.value.column is not None
-    answer = explore.run_sparql(settings, "SELECT ?t WHERE { ?p dcterms:title ?t } LIMIT 2")
+    answer = run_sparql(settings, "SELECT ?t WHERE { ?p dcterms:title ?t } LIMIT 2")
     assert len(answer.rows) == 2

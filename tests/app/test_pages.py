@@ -201,11 +201,12 @@ def test_read_next_from_a_reading_list_and_filters(data_dir: Path) -> None:
 
 
 def _search_rows(data_dir: Path, query: str) -> list[dict[str, object]]:
-    from kg.views import explore
+    from kg.views.explorer import Explorer
+    from kg.views.search import search
 
-    ex = explore.Explorer.load(Settings(data_dir=data_dir))
+    ex = Explorer.load(Settings(data_dir=data_dir))
     try:
-        return explore.search(ex, query).rows
+        return search(ex, query).rows
     finally:
         ex.close()
 
@@ -305,7 +306,7 @@ def test_reading_lists_edit_order_export_import_and_persist(data_dir: Path) -> N
     from kg.rdf.stores import open_graph
 
     ds = open_graph(settings)
-    gc.collect(1)  # see kg.views.explore.run_sparql: free open_graph's half-read result here
+    gc.collect(1)  # see kg.views.run_sparql: free open_graph's half-read result here
     try:
         assert read_order(ds, "Transformers") == list(lists.get("Transformers").paper_ids)
     finally:
@@ -332,11 +333,12 @@ def test_reading_list_import_bibtex_and_corrupt_file(data_dir: Path) -> None:
         "@misc{nobody2099, title={A Paper Nobody Wrote}, year={2099}}\n"
     )
     ReadingLists.open(settings).create("Imported")
-    from kg.views import explore
+    from kg.views.explorer import Explorer
+    from kg.views.lists import import_into_list
 
-    ex = explore.Explorer.load(settings)
+    ex = Explorer.load(settings)
     try:
-        out = explore.import_into_list(ex, ReadingLists.open(settings), "Imported", bib, "bibtex")
+        out = import_into_list(ex, ReadingLists.open(settings), "Imported", bib, "bibtex")
     finally:
         ex.close()
     assert len(out.report.added) == 1 and len(out.report.unmatched) == 1
@@ -384,7 +386,8 @@ def test_status_refresh_against_the_local_api(
 
 def test_read_next_starts_from_the_seed_page_in_one_click(data_dir: Path) -> None:
     from app.state import md
-    from kg.views import explore
+    from kg.views.explorer import Explorer
+    from kg.views.read_next import SNIPPET_CHARS, snippet
 
     at = ok(run("read_next"))
     assert "Start from the papers of your seed page" in texts(at)
@@ -394,14 +397,14 @@ def test_read_next_starts_from_the_seed_page_in_one_click(data_dir: Path) -> Non
     assert labels.index(next(x for x in labels if ATTENTION in x)) == 0  # page order
     assert "Transformers" in texts(at) and "Classics" in texts(at)  # the page's sections
     at = ok(next(b for b in picks if ATTENTION in plain(b.label)).click().run())
-    ex = explore.Explorer.load(Settings(data_dir=data_dir))
+    ex = Explorer.load(Settings(data_dir=data_dir))
     try:
         (attention,) = [p for p in ex.papers if p.title == ATTENTION]
         assert at.multiselect(key="read").value == [attention.paper_id]
         assert "recommendations from" in texts(at)
         assert "Start from the papers of your seed page" not in texts(at)
         recs = [b.key.removeprefix("add_") for b in at.button if b.key.startswith("add_")]
-        snippets = [explore.snippet(ex.paper(pid)) for pid in recs]
+        snippets = [snippet(ex.paper(pid)) for pid in recs]
     finally:
         ex.close()
     # each card shows the first lines of its abstract (or TL;DR), as escaped text
@@ -409,7 +412,7 @@ def test_read_next_starts_from_the_seed_page_in_one_click(data_dir: Path) -> Non
     assert any(snippets)
     for text in filter(None, snippets):
         assert md(text) in shown
-        assert len(text) <= explore.SNIPPET_CHARS + 1
+        assert len(text) <= SNIPPET_CHARS + 1
 
 
 # --------------------------------------------------------------------------- first run offline

@@ -236,7 +236,13 @@ def main(argv: list[str] | None = None) -> list[str]:
     n = args.repeat
     out = ["## app", ""]
     from kg.graph.knowledge import KnowledgeGraph
-    from kg.views import explore
+    from kg.views.explorer import Explorer, SearchFilters
+    from kg.views.overview import overview
+    from kg.views.paper import ego_view, paper_view
+    from kg.views.read_next import read_next
+    from kg.views.search import search
+    from kg.views.sparql import run_sparql
+    from kg.views.topics import topic_tree
 
     # -- cold start
     cold = Table("Cold start (once per process)")
@@ -248,9 +254,11 @@ def main(argv: list[str] | None = None) -> list[str]:
         None,
     )
     gc.freeze()  # as the app does after loading (app/state.py)
-    ex, t_ex = timed(lambda: explore.Explorer(kg, settings), 1)
-    _, t_idx = timed(lambda: (ex._hay, ex.members, ex._primary, ex.projection, ex.facets), 1)
-    cold.add("Explorer indexes (search text, topics, 2-D projection)", [t_ex[0] + t_idx[0]], None)
+    ex, t_ex = timed(lambda: Explorer(kg, settings), 1)
+    _, t_idx = timed(lambda: (ex._venue, ex.members, ex._primary, ex.projection, ex.facets), 1)
+    cold.add(
+        "Explorer indexes (recommender index, topics, 2-D projection)", [t_ex[0] + t_idx[0]], None
+    )
     first_overview, _ = run_app("Overview")
     cold.add("first Overview render in a new process (graph load included)", [first_overview], None)
     cold.add(
@@ -267,8 +275,8 @@ def main(argv: list[str] | None = None) -> list[str]:
 
     # -- interactions (AppTest: widget change + script run)
     inter = Table("Interactions (AppTest: one widget change and the script run it triggers)")
-    top = explore.search(ex, "").rows[0]["paper_id"]
-    mid = explore.search(ex, "language model").rows[5]["paper_id"]
+    top = search(ex, "").rows[0]["paper_id"]
+    mid = search(ex, "language model").rows[5]["paper_id"]
 
     def search_ready(at: Any) -> None:
         pass
@@ -385,37 +393,37 @@ def main(argv: list[str] | None = None) -> list[str]:
     for label, fn, target in [
         (
             "overview (4,000 map points, per-year counts)",
-            lambda: explore.overview(ex),
+            lambda: overview(ex),
             INTERACTION_S,
         ),
-        ("search, all fields", lambda: explore.search(ex, "sparse autoencoder"), INTERACTION_S),
-        ("search, title", lambda: explore.search(ex, "attention", field="title"), INTERACTION_S),
-        ("search, author", lambda: explore.search(ex, "bengio", field="author"), INTERACTION_S),
+        ("search, all fields", lambda: search(ex, "sparse autoencoder"), INTERACTION_S),
+        ("search, title", lambda: search(ex, "attention", field="title"), INTERACTION_S),
+        ("search, author", lambda: search(ex, "bengio", field="author"), INTERACTION_S),
         (
             "search, empty query + filters",
-            lambda: explore.search(
+            lambda: search(
                 ex,
                 "",
-                filters=explore.SearchFilters(year_from=2022, scope="neighbours", min_citations=10),
+                filters=SearchFilters(year_from=2022, scope="neighbours", min_citations=10),
             ),
             INTERACTION_S,
         ),
         (
             "paper_view (with citation contexts from the store)",
-            lambda: explore.paper_view(ex, mid),
+            lambda: paper_view(ex, mid),
             INTERACTION_S,
         ),
-        ("ego_view depth 1", lambda: explore.ego_view(ex, mid, depth=1), INTERACTION_S),
-        ("ego_view depth 2", lambda: explore.ego_view(ex, mid, depth=2), INTERACTION_S),
-        ("topic_tree (discovered)", lambda: explore.topic_tree(ex, "discovered"), INTERACTION_S),
+        ("ego_view depth 1", lambda: ego_view(ex, mid, depth=1), INTERACTION_S),
+        ("ego_view depth 2", lambda: ego_view(ex, mid, depth=2), INTERACTION_S),
+        ("topic_tree (discovered)", lambda: topic_tree(ex, "discovered"), INTERACTION_S),
         (
             "read_next, 3 read papers, k = 10",
-            lambda: explore.read_next(ex, seeds[:3], k=10),
+            lambda: read_next(ex, seeds[:3], k=10),
             HEAVY_S,
         ),
         (
             "run_sparql, canned papers-per-topic-year",
-            lambda: explore.run_sparql(
+            lambda: run_sparql(
                 settings,
                 __import__("kg.rdf.canned", fromlist=["x"])
                 .canned_queries()["papers-per-topic-year"]
@@ -440,7 +448,7 @@ def main(argv: list[str] | None = None) -> list[str]:
             lib.add(
                 f"semantic search, {name}: query embedding + 21k cosines",
                 timed(
-                    lambda model=model: explore.search(
+                    lambda model=model: search(
                         ex,
                         "how do transformers do in-context learning",
                         field="semantic",

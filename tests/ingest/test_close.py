@@ -266,7 +266,7 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     db.close()
-    assert int(version) == SCHEMA_VERSION == 2
+    assert int(version) == SCHEMA_VERSION == 3
 
 
 def test_cli_flags_turn_closing_and_widening_off_or_tune_them(

@@ -558,7 +558,7 @@ def test_make_run_steps_work_without_network(
     """`make run`'s ingest and build with S2 unreachable and an empty data dir: one line
     says S2 is unreachable, the seed page's papers are kept locally, the build succeeds and
     the data's origin is stated from the store."""
-    from kg.views import explore
+    from kg.views.status import data_origin
 
     env = {
         "LITKG_DATA_DIR": str(tmp_path / "data"),
@@ -578,7 +578,7 @@ def test_make_run_steps_work_without_network(
     built = runner.invoke(app, ["build", "--no-progress"], env=env)
     assert built.exit_code == 0, built.output
     assert "Papers: 22, citation edges: 0" in built.output
-    origin = explore.data_origin(Settings(data_dir=tmp_path / "data"))
+    origin = data_origin(Settings(data_dir=tmp_path / "data"))
     assert origin is not None
     assert origin.startswith(
         "22 local papers from mechanistic-interpretability.dokuwiki.txt, not yet resolved on "

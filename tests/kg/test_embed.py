@@ -324,7 +324,7 @@ def test_litkg_build_with_the_fake_backend_needs_no_model(
 
     from app.cli import app
     from kg.graph.knowledge import KnowledgeGraph
-    from kg.views.explore import query_embedder
+    from kg.views.search import query_embedder
 
     settings = ingested
     monkeypatch.setattr(embed_module, "_package_model_path", _no_model)

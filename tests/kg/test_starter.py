@@ -12,7 +12,8 @@ from kg.core.settings import Settings
 from kg.portable.starter import STARTER_SNAPSHOT, import_starter
 from kg.store.corpus import DETAIL_FULL, DETAIL_LOCAL, CorpusStore
 from kg.text.embed import EmbeddingCache, equivalent_names, paper_text
-from kg.views import explore
+from kg.views.status import data_origin, describe_origin
+from kg.views.status import status as status_view
 
 MINILM = "all-MiniLM-L6-v2@0.1.0:{}:seq256"
 
@@ -63,12 +64,12 @@ def test_starter_goes_into_an_empty_corpus_once_with_vectors_for_every_cpu(
     with EmbeddingCache(settings.graph_dir) as cache:
         for backend in ("torch-bf16", "torch", "onnx"):
             assert len(cache.get_many(MINILM.format(backend), texts, 384)) == len(set(texts))
-    origin = explore.data_origin(settings)
+    origin = data_origin(settings)
     assert origin == (
         f"starter snapshot: {status.papers:,} papers, text only; connect to Semantic Scholar "
         "and press Refresh for citations"
     )
-    assert explore.status(settings).origin == origin
+    assert status_view(settings).origin == origin
 
 
 @pytest.mark.parametrize(
@@ -121,10 +122,10 @@ def test_origin_names_the_starter_until_semantic_scholar_papers_arrive() -> None
     )  # fmt: skip
     offline = CorpusStatus(**base)  # type: ignore[arg-type]
     prov = [("local", "arXiv metadata (CC0)", 600, None)]
-    assert explore.describe_origin(offline, prov, starter=600) == (
+    assert describe_origin(offline, prov, starter=600) == (
         "starter snapshot: 600 papers, text only; connect to Semantic Scholar and press "
         "Refresh for citations"
     )
-    assert "starter" not in (explore.describe_origin(offline, prov) or "")
+    assert "starter" not in (describe_origin(offline, prov) or "")
     online = CorpusStatus(**(base | {"papers_full": 10}))  # type: ignore[arg-type]
-    assert "starter" not in (explore.describe_origin(online, prov, starter=600) or "")
+    assert "starter" not in (describe_origin(online, prov, starter=600) or "")
