@@ -246,6 +246,31 @@ def test_one_exception_root() -> None:
     assert "ValueError" not in handler and "KGError" not in handler
 
 
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(REPO)))
+def test_own_modules_are_imported_at_the_top(path: Path) -> None:
+    """Imports inside functions are for heavy optional dependencies (torch, the ONNX
+    runtime, pyspark ...), never to dodge a cycle among litkg's own modules. The one
+    exception: ``kg.open()`` imports ``kg.api`` (see docs/decisions.md, "The house")."""
+    if path.relative_to(REPO).as_posix() == "kg/__init__.py":
+        return
+    tree = ast.parse(path.read_text(), filename=str(path))
+    inside = []
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module]
+                else:
+                    continue
+                inside += [f"{n} (line {node.lineno})" for n in names if n.split(".")[0] in OWN]
+    assert not inside, f"imported inside a function: {inside}"
+
+
+OWN = ("kg", "ingest")
+
+
 def test_no_module_is_over_1000_lines() -> None:
     long = {
         str(p.relative_to(REPO)): n

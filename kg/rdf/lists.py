@@ -23,7 +23,17 @@ from rdflib.term import Node
 
 from kg.core.errors import ReadingListError
 from kg.rdf.sync import load_triples
-from kg.rdf.vocab import BASE, DCTERMS, LITKG, RDF, SKOS, XSD, graph_iri, paper_iri
+from kg.rdf.vocab import (
+    BASE,
+    DCTERMS,
+    LITKG,
+    RDF,
+    SKOS,
+    XSD,
+    graph_iri,
+    paper_id_from_iri,
+    paper_iri,
+)
 from kg.store.readinglists import ReadingList
 
 if TYPE_CHECKING:
@@ -124,7 +134,6 @@ def read_order(dataset: Dataset, name: str) -> list[str]:
     thread that made them); the list IRI is percent-encoded, so the name cannot
     change the query.
     """
-    from kg.rdf.vocab import paper_id_from_iri
 
     query = ORDER_QUERY.replace("LIST", f"<{reading_list_iri(name)}>")
     rows = [(int(str(row[0])), str(row[1])) for row in dataset.query(query)]  # type: ignore[index]

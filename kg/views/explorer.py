@@ -25,7 +25,9 @@ import numpy as np
 
 from kg.core.errors import KGError
 from kg.core.model import Paper, Topic
+from kg.graph.knowledge import KnowledgeGraph
 from kg.recommend.index import RecommendIndex
+from kg.store.corpus import CorpusError, CorpusStore
 from kg.store.search import MemoryFullText
 
 if TYPE_CHECKING:
@@ -163,7 +165,6 @@ class Explorer:
 
     @classmethod
     def load(cls, settings: Settings) -> Explorer:
-        from kg.graph.knowledge import KnowledgeGraph
 
         return cls(KnowledgeGraph.load(settings), settings)
 
@@ -194,7 +195,6 @@ class Explorer:
 
     def store(self) -> CorpusStore | None:
         """The corpus store (opened once, shared; guard calls with :attr:`lock`)."""
-        from kg.store.corpus import CorpusError, CorpusStore
 
         if self._store is None and self.settings is not None:
             try:

@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from kg.core.errors import KGError, ReadingListError
 from kg.core.model import Paper
+from kg.formats.registry import FORMATS, export, format_for, read_entries
+from kg.rdf.lists import write_rdf
+from kg.rdf.stores import open_graph
+from kg.recommend.path import reading_path
 from kg.views.explorer import (
     Explorer,
     authors_text,
@@ -67,7 +71,6 @@ class Download:
 
 def export_list(ex: Explorer, lst: ReadingList, fmt: str) -> Download:
     """A list as BibTeX, RIS, CSL-JSON, Markdown or CSV (:func:`kg.formats.registry.export`)."""
-    from kg.formats.registry import FORMATS, export, format_for
 
     key = format_for(fmt)
     text = export(list_papers(ex, lst), key, notes=lst.notes, title=lst.name)
@@ -77,7 +80,6 @@ def export_list(ex: Explorer, lst: ReadingList, fmt: str) -> Download:
 
 
 def export_all(ex: Explorer, lst: ReadingList) -> list[Download]:
-    from kg.formats.registry import FORMATS
 
     return [export_list(ex, lst, key) for key in FORMATS]
 
@@ -93,7 +95,6 @@ def import_into_list(
 ) -> ImportOutcome:
     """Read BibTeX, RIS or CSL-JSON ``text`` and add the papers found in the corpus (by
     id, DOI, arXiv id or title) to list ``name`` (made when missing)."""
-    from kg.formats.registry import read_entries
 
     read = read_entries(text, fmt)
     papers = [e.paper for e in read.entries]
@@ -110,7 +111,6 @@ def import_into_list(
 def order_as_path(ex: Explorer, lists: ReadingLists, name: str) -> list[PathStep]:
     """Reorder list ``name`` as a reading path (:func:`kg.recommend.path.reading_path`: what a
     paper builds on comes first); papers not in the graph go last, in their order."""
-    from kg.recommend.path import reading_path
 
     lst = lists.get(name)
     known = [pid for pid in lst.paper_ids if ex.canon(pid) in ex.pos]
@@ -129,8 +129,6 @@ def sync_lists_rdf(settings: Settings, lists: ReadingLists) -> str | None:
     """Mirror the lists into the RDF store (:func:`kg.rdf.lists.write_rdf`); returns
     None, or a message saying why the RDF copy could not be updated (the JSON file, the
     lists' home, is saved either way)."""
-    from kg.rdf.lists import write_rdf
-    from kg.rdf.stores import open_graph
 
     if not settings.sparql_query_url and not Path(settings.rdf_path).is_dir():
         return "No RDF store yet (run `litkg build`); the lists are saved on disk."

@@ -10,6 +10,9 @@ import numpy as np
 
 from kg.core.errors import RecommendError
 from kg.core.model import Paper
+from kg.graph.citations import SECTION_SEP
+from kg.recommend.fusion import Filters
+from kg.recommend.rank import DEFAULT_DIVERSITY, recommend_detailed
 from kg.views.explorer import (
     Explorer,
     authors_text,
@@ -45,7 +48,6 @@ def seed_picks(ex: Explorer, limit: int = 60) -> list[SeedPick]:
     page's) before sectionless ones (an id list's); without a readable corpus, the
     graph's seeds in its order. Each paper once (its first listing).
     """
-    from kg.graph.citations import SECTION_SEP
 
     ordered: list[tuple[str, str]] = []
     store = ex.store()
@@ -113,8 +115,6 @@ def read_next(
 ) -> ReadNext:
     """Recommendations after ``read`` (:func:`kg.recommend.rank.recommend_detailed`) as rows with
     their reasons; raises :class:`~kg.core.errors.RecommendError` with a message to show."""
-    from kg.recommend.fusion import Filters
-    from kg.recommend.rank import DEFAULT_DIVERSITY, recommend_detailed
 
     if not read:
         raise RecommendError("Pick at least one paper you have read or liked.")

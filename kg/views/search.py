@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kg.core.errors import ConfigError
+from kg.graph.knowledge import MANIFEST
+from kg.text.embed import FakeEmbedder, MiniLMEmbedder
 from kg.views.explorer import (
     NO_TOPIC,
     ExploreError,
@@ -56,8 +58,6 @@ def query_embedder(
     Unless a backend is set explicitly, queries use fp32 ONNX (``prefer_fast``): a few
     milliseconds per query where the torch backends take hundreds (exported once under
     the graph dir on first use); never int8, whose neighbours differ from fp32's."""
-    from kg.graph.knowledge import MANIFEST
-    from kg.text.embed import FakeEmbedder, MiniLMEmbedder
 
     manifest: Mapping[str, Any] = kg.manifest if kg is not None else {}
     if kg is None:

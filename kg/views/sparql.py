@@ -8,6 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kg.rdf.binding import parse_param_value
+from kg.rdf.pool import QueryPool
+from kg.rdf.results import format_csv, format_json
+from kg.rdf.sparql import run_query
+from kg.rdf.stores import open_graph
+
 if TYPE_CHECKING:
     from kg.core.settings import Settings
     from kg.rdf.canned import CannedQuery
@@ -24,8 +30,6 @@ class _SparqlRequest:
 def _pooled_query(request: _SparqlRequest) -> QueryResult:
     """One query, in a worker process: the store is opened for it only, so it sees the
     latest build and lists."""
-    from kg.rdf.sparql import run_query
-    from kg.rdf.stores import open_graph
 
     settings = request.settings
     dataset = open_graph(settings)
@@ -53,7 +57,6 @@ _POOL_LOCK = threading.Lock()
 def _sparql_pool() -> Any:
     """The app process's query workers (two: one person's queries, one slow one at a time
     stopped after its share when another waits)."""
-    from kg.rdf.pool import QueryPool
 
     with _POOL_LOCK:
         if not _POOL:
@@ -83,8 +86,6 @@ def run_sparql(
     The store is opened for this query only, so it sees the latest build and lists.
     Raises :class:`~kg.core.errors.SparqlError` (syntax errors carry the parser's message) or
     :class:`~kg.core.errors.GraphStoreError`."""
-    from kg.rdf.binding import parse_param_value
-    from kg.rdf.results import format_csv, format_json
 
     raw = {k: v.strip() for k, v in (params or {}).items() if v and v.strip()}
     if canned is not None:

@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kg.build import weights_status
 from kg.core.errors import KGError
+from kg.core.fileio import lock_holder
+from kg.graph.knowledge import MANIFEST
+from kg.portable.starter import starter_papers
+from kg.store.corpus import LOW_CONFIDENCE, UNRESOLVED, CorpusStore
 
 if TYPE_CHECKING:
     from kg.build import WeightsStatus
@@ -31,7 +36,6 @@ class Readiness:
 
 def readiness(settings: Settings) -> Readiness:
     """Cheap checks (file stats only): data dir, corpus, built graph."""
-    from kg.graph.knowledge import MANIFEST
 
     data_dir = Path(settings.data_dir)
     if not data_dir.is_dir():
@@ -78,7 +82,6 @@ def readiness(settings: Settings) -> Readiness:
 
 
 def _corpus_empty(settings: Settings) -> bool:
-    from kg.store.corpus import CorpusStore
 
     try:
         with CorpusStore(settings.corpus_path, create=False) as store:
@@ -163,8 +166,6 @@ def _when(stamp: str | None) -> str | None:
 
 def data_origin(settings: Settings) -> str | None:
     """:func:`describe_origin` of the corpus under ``settings`` (None without a readable one)."""
-    from kg.portable.starter import starter_papers
-    from kg.store.corpus import CorpusStore
 
     if not settings.corpus_path.is_file():
         return None
@@ -182,8 +183,6 @@ def data_origin(settings: Settings) -> str | None:
 def status(settings: Settings) -> StatusView:
     """Data freshness and the last ingest (never raises for missing or broken data: the
     message is in ``readiness`` or ``error``)."""
-    from kg.build import MANIFEST, weights_status
-    from kg.store.corpus import LOW_CONFIDENCE, UNRESOLVED, CorpusStore
 
     ready = readiness(settings)
     corpus = None
@@ -200,7 +199,6 @@ def status(settings: Settings) -> StatusView:
                 corpus = store.status()
                 seeds = store.seeds()
                 prov = store.provenance()
-                from kg.portable.starter import starter_papers
 
                 starter = starter_papers(store.snapshot_imports())
         except KGError as exc:
@@ -221,7 +219,6 @@ def status(settings: Settings) -> StatusView:
         finished = (corpus.last_run or {}).get("finished_at")
         used = manifest.get("last_ingest") or manifest.get("built_at") or ""
         stale = bool(finished) and str(finished) > str(used)
-    from kg.core.fileio import lock_holder
 
     return StatusView(
         readiness=ready,
