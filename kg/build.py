@@ -43,7 +43,8 @@ from kg.rdf.lists import write_rdf
 from kg.store.corpus import CorpusStore, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
 from kg.text.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
-from kg.topics.model import TopicModel, build_topic_model
+from kg.topics.model import TopicModel
+from kg.topics.schemes import build_topic_model
 
 if TYPE_CHECKING:
     pass

@@ -84,7 +84,7 @@ def in_memory_graph(
     and S2-fields topics are built from them (``discover`` goes to the topic builder);
     ``seeds``: the seed rows of the sources (for the curated-list protocols)."""
     from kg.graph.knowledge import KnowledgeGraph
-    from kg.topics.model import build_topic_model
+    from kg.topics.schemes import build_topic_model
 
     same_as = dict(same_as or {})
     ids = [p.paper_id for p in papers]
