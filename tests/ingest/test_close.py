@@ -18,7 +18,8 @@ from ingest.crawl import CLOSE_FIELDS, CrawlPolicy, crawl, plan_batches
 from ingest.pipeline import run_ingest
 from ingest.s2 import S2Client
 from kg.core.settings import Settings
-from kg.store.corpus import SCHEMA_VERSION, CorpusStore
+from kg.store.corpus import CorpusStore
+from kg.store.schema import SCHEMA_VERSION
 from tests.s2server import S2Server, World, hex_id
 
 
