@@ -1,4 +1,10 @@
-"""How well a clustering matches known classes: normalised mutual information and purity."""
+"""How well a clustering matches known classes: normalised mutual information and purity.
+
+The arithmetic is scikit-learn's (``normalized_mutual_info_score``,
+``contingency_matrix``); this module only makes labels of any type comparable (each
+label is compared as its ``str``, so that ``None``, numbers and tags can mix) and
+raises :class:`~kg.topics.model.TopicError` on label lists of different lengths.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
+from sklearn.metrics import normalized_mutual_info_score
+from sklearn.metrics.cluster import contingency_matrix
 
 from kg.topics.model import TopicError
 
@@ -14,38 +21,28 @@ from kg.topics.model import TopicError
 Labels = Sequence[Any] | np.ndarray
 
 
-def _contingency(a: Labels, b: Labels) -> np.ndarray:
+def _as_str(a: Labels, b: Labels) -> tuple[np.ndarray, np.ndarray]:
     if len(a) != len(b):
         raise TopicError(f"label lists differ in length ({len(a)} vs {len(b)})")
-    _, ai = np.unique(np.asarray(a, dtype=object).astype(str), return_inverse=True)
-    _, bi = np.unique(np.asarray(b, dtype=object).astype(str), return_inverse=True)
-    m = sp.coo_matrix((np.ones(len(a)), (ai, bi))).toarray()
-    return np.asarray(m)
+    return (
+        np.asarray(a, dtype=object).astype(str),
+        np.asarray(b, dtype=object).astype(str),
+    )
 
 
 def nmi(a: Labels, b: Labels) -> float:
-    """Normalised mutual information (arithmetic-mean normalisation, as sklearn's default)."""
-    if len(a) == 0:
+    """Normalised mutual information (arithmetic-mean normalisation, sklearn's default)."""
+    if len(a) == 0 and len(b) == 0:
         return 1.0
-    c = _contingency(a, b)
-    n = c.sum()
-    pa, pb = c.sum(axis=1) / n, c.sum(axis=0) / n
-    pab = c / n
-    nz = pab > 0
-    mi = float((pab[nz] * np.log(pab[nz] / np.outer(pa, pb)[nz])).sum())
-    ha = float(-(pa[pa > 0] * np.log(pa[pa > 0])).sum())
-    hb = float(-(pb[pb > 0] * np.log(pb[pb > 0])).sum())
-    if ha == 0 and hb == 0:
-        return 1.0
-    denom = (ha + hb) / 2
-    return max(0.0, mi / denom) if denom > 0 else 0.0
+    sa, sb = _as_str(a, b)
+    return max(0.0, float(normalized_mutual_info_score(sa, sb)))
 
 
 def purity(clusters: Labels, truth: Labels) -> float:
     """Share of papers whose cluster's majority class is their own class."""
-    if len(clusters) == 0:
+    if len(clusters) == 0 and len(truth) == 0:
         return 1.0
-    c = _contingency(clusters, truth)
+    c = contingency_matrix(*_as_str(clusters, truth))
     return float(c.max(axis=1).sum() / c.sum())
 
 

@@ -288,6 +288,15 @@ def test_nmi_and_purity_match_definitions() -> None:
     assert nmi(a, b) == pytest.approx(metrics.normalized_mutual_info_score(a, b))
 
 
+def test_nmi_and_purity_take_labels_of_mixed_types() -> None:
+    # Tags, numbers and None in one list (sklearn alone refuses to sort them).
+    assert nmi(["x", 1, None, None], [1, 2, 3, 3]) == pytest.approx(1.0)
+    assert purity(["x", 1, None, None], [1, 2, 3, 4]) == pytest.approx(0.75)
+    assert nmi([], []) == 1.0 and purity([], []) == 1.0
+    with pytest.raises(TopicError, match="differ in length"):
+        nmi([0, 1], [0])
+
+
 def test_link_topics_by_overlap() -> None:
     curated = [TopicMembership(p, "curated/heads") for p in ("a", "b", "c", "z")]
     curated += [TopicMembership("d", "curated/saes")]
