@@ -95,6 +95,7 @@ def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
 
 
 def softmax(sims: np.ndarray, temperature: float) -> np.ndarray:
+    """Row-wise softmax of ``sims / temperature`` (each paper's scores over the topics)."""
     z = sims / temperature
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -112,10 +113,12 @@ def hold_k(prev: int, now: int, raw: float) -> int:
 
 
 def coarse_raw(n: int) -> float:
+    """:func:`coarse_k` before rounding."""
     return 1.0 if n < 8 else min(20.0, max(2.0, math.sqrt(n / 50)))
 
 
 def fine_raw(n: int) -> float:
+    """:func:`fine_k` before rounding."""
     return 1.0 if n < 20 else min(8.0, max(1.0, math.sqrt(n / 25)))
 
 
