@@ -50,7 +50,8 @@ from kg.recommend.tuning import auto_tune
 from kg.store.corpus import CorpusStore, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
 from kg.text.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
-from kg.topics.model import TopicModel, build_topic_model
+from kg.topics.model import TopicModel
+from kg.topics.schemes import build_topic_model
 
 if TYPE_CHECKING:
     pass

@@ -23,7 +23,8 @@ from kg.recommend.fusion import DEFAULT_WEIGHTS, fuse_matrix
 from kg.recommend.index import RecommendIndex
 from kg.recommend.signals import SIGNALS, raw_signals, scaled_signals, signal_matrix
 from kg.store.corpus import OFFLINE, RESOLVED
-from kg.topics.model import TopicModel, build_topic_model
+from kg.topics.model import TopicModel
+from kg.topics.schemes import build_topic_model
 
 if TYPE_CHECKING:
     from kg.store.corpus import SeedRow

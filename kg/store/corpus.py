@@ -29,108 +29,14 @@ from kg.core.errors import DataDirReadOnly, KGError
 from kg.core.fileio import READ_ONLY_ERRNOS, read_only_error
 from kg.core.ids import alias_key, stored_aliases
 from kg.core.model import Author, Citation, Paper
+from kg.store.schema import SCHEMA, SCHEMA_VERSION
 from kg.store.search import ensure_fulltext, fulltext_matches, fulltext_rows, has_fulltext
 from kg.store.sqlite import open_read_only, read_only_message, writable
-
-SCHEMA_VERSION = 3
-#: What each schema version added; opening an older store applies the steps above its
-#: version (all of them are new tables, created by ``_SCHEMA``'s ``IF NOT EXISTS`` and
-#: :func:`kg.store.search.ensure_fulltext`, which fills a new full-text index).
-MIGRATIONS: dict[int, str] = {
-    2: "reference_lists (closed reference lists) and cocitation_done (widened seeds)",
-    3: "papers_fts (the full-text index of kg.store.search, kept by triggers on papers)",
-}
 
 #: How much we know of a paper; a richer record never gets replaced by a poorer one.
 DETAIL_STUB = 0  # a neighbour as listed on a references/citations page
 DETAIL_LOCAL = 1  # from a user's BibTeX/Zotero file, not yet on S2
 DETAIL_FULL = 2  # details from /paper/batch or /paper/{id}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS papers (
-    paper_id TEXT PRIMARY KEY,
-    data TEXT NOT NULL,
-    detail INTEGER NOT NULL,
-    resolved INTEGER NOT NULL,
-    specter BLOB,
-    endpoint TEXT,
-    fetched_at TEXT
-);
-CREATE TABLE IF NOT EXISTS aliases (
-    alias TEXT PRIMARY KEY,
-    paper_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS aliases_paper ON aliases(paper_id);
-CREATE TABLE IF NOT EXISTS citations (
-    citing TEXT NOT NULL,
-    cited TEXT NOT NULL,
-    contexts TEXT NOT NULL DEFAULT '[]',
-    intents TEXT NOT NULL DEFAULT '[]',
-    is_influential INTEGER,
-    endpoint TEXT,
-    fetched_at TEXT,
-    PRIMARY KEY (citing, cited)
-);
-CREATE INDEX IF NOT EXISTS citations_cited ON citations(cited);
-CREATE TABLE IF NOT EXISTS seeds (
-    source TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    url TEXT,
-    ids TEXT NOT NULL DEFAULT '[]',
-    section_path TEXT NOT NULL DEFAULT '[]',
-    note TEXT,
-    status TEXT NOT NULL,
-    paper_id TEXT,
-    method TEXT,
-    match_score REAL,
-    reason TEXT,
-    updated_at TEXT,
-    PRIMARY KEY (source, position)
-);
-CREATE INDEX IF NOT EXISTS seeds_paper ON seeds(paper_id);
-CREATE TABLE IF NOT EXISTS same_as (
-    paper_id TEXT PRIMARY KEY,
-    canonical_id TEXT NOT NULL,
-    reason TEXT
-);
-CREATE TABLE IF NOT EXISTS neighbourhoods (
-    paper_id TEXT NOT NULL,
-    direction TEXT NOT NULL,
-    total INTEGER NOT NULL,
-    kept INTEGER NOT NULL,
-    fetched_at TEXT NOT NULL,
-    PRIMARY KEY (paper_id, direction)
-);
-CREATE TABLE IF NOT EXISTS reference_lists (
-    paper_id TEXT PRIMARY KEY,
-    reference_count INTEGER,
-    nested INTEGER NOT NULL,
-    refs TEXT NOT NULL,
-    endpoint TEXT,
-    fetched_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cocitation_done (
-    paper_id TEXT PRIMARY KEY,
-    candidates INTEGER NOT NULL,
-    kept INTEGER NOT NULL,
-    fetched_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS snapshot_imports (
-    snapshot_id TEXT PRIMARY KEY,
-    manifest TEXT NOT NULL,
-    origin TEXT,
-    imported_at TEXT NOT NULL,
-    papers TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    summary TEXT
-);
-"""
 
 #: Seed statuses.
 RESOLVED = "resolved"
@@ -291,7 +197,7 @@ class CorpusStore:
             if not has_meta:
                 raise read_only_error(self.path)  # an empty file that needs its tables
         else:
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
             ensure_fulltext(self._db)
             # Every migration so far only adds tables, which the two calls above just created.
             self._db.execute(

