@@ -478,6 +478,8 @@ __all__ = [
     "default_since",
     "parse_since",
     "rank_new",
+    "s2_link",
+    "safe_link",
     "since_start",
     "write_atom",
 ]
