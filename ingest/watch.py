@@ -163,8 +163,10 @@ class WatchReport:
 
     def lines(self) -> list[str]:
         run = self.run
+        new = run.found - self.already_shown
+        listed = f"{len(run.items)} of {new}" if new > len(run.items) else f"{len(run.items)}"
         out = [
-            f"{len(run.items)} new paper{'s' if len(run.items) != 1 else ''} citing "
+            f"{listed} new paper{'s' if new != 1 else ''} citing "
             f"{run.target} ({run.watched} watched papers) since {run.since}"
             + (f"; {self.already_shown} shown before" if self.already_shown else "")
             + f". S2: {run.s2_requests} call{'s' if run.s2_requests != 1 else ''}, "

@@ -88,6 +88,12 @@ def test_table_and_list_option(s2: S2Server, data_dir: Path) -> None:
     lines = out.splitlines()
     assert lines[0].startswith("1 new paper citing core (2 watched papers) since 2025-01-01.")
     assert WATCH_CITING["w2025a"][0] in lines[1]
+    # -k lists the best; the others stay new for the next run
+    best = watch("--since", "2024", "-k", "1").stdout
+    assert best.startswith("1 of 3 new papers citing seeds (4 watched papers) since 2024;")
+    assert "1 shown before" in best.splitlines()[0]
+    rest = watch("--since", "2024", "-k", "5").stdout
+    assert rest.startswith("2 new papers citing seeds") and "2 shown before" in rest
     assert "cites 2 papers of your list: Vaswani et al. 2017, Turing 1950" in out
     assert "close in text to your list (cosine" in out
 
