@@ -457,6 +457,7 @@ def atom_feed(
         if item.venue:
             summary = f"{item.venue}. {summary}" if summary else item.venue
         sub(entry, "summary", summary, type="text")
+    ET.indent(feed)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
