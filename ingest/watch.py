@@ -238,7 +238,9 @@ def run_watch(
     fetched = fetch_citing(client, ids, start, min_cites=min_cites)
     fresh = [p for p in fetched.papers if include_shown or p.paper.paper_id not in state.shown]
     label = "your list" if target != SEEDS else "your seeds"
-    ranked: list[WatchItem] = rank_new(kg, ids, fresh, embedder=embedder, list_label=label)
+    ranked: list[WatchItem] = rank_new(
+        kg, ids, fresh, embedder=embedder, cache_dir=settings.graph_dir, list_label=label
+    )
     notes = []
     if fetched.truncated:
         notes.append(

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kg.embed import paper_text
+from kg.embed import EmbeddingCache, embed_cached, paper_text
 from kg.errors import KGError
 from kg.fileio import atomic_write_bytes, atomic_write_text
 from kg.model import Paper
@@ -226,6 +226,7 @@ def rank_new(
     new: Sequence[NewPaper],
     *,
     embedder: Embedder | None = None,
+    cache_dir: Path | None = None,
     list_label: str = "your list",
 ) -> list[WatchItem]:
     """``new`` ranked best first, each with a score in 0..1 and its reasons.
@@ -235,6 +236,8 @@ def rank_new(
     ``text`` (the cosine of its title + abstract to the mean vector of ``read``'s papers
     in the graph, by the graph's embedder; 0 without an embedder or vectors), fused with
     the graph's weights for those two signals (:func:`kg.recommend.resolve_weights`).
+    ``cache_dir``: keep the new papers' vectors in the embedding cache there (the graph
+    dir), so a rerun embeds only papers it has not seen.
     """
     from kg.recommend import resolve_weights
 
@@ -246,7 +249,7 @@ def rank_new(
         w_cites = w_text = 1.0
     counts = np.array([len(set(p.cites)) for p in new], dtype=np.float64)
     cites_scaled = counts / max(float(counts.max()), 1.0)
-    text, nearest = _text_similarity(kg, read, new, embedder)
+    text, nearest = _text_similarity(kg, read, new, embedder, cache_dir)
     text_scaled = np.clip(text, 0.0, None)
     if text_scaled.max() > 0:
         text_scaled = text_scaled / text_scaled.max()
@@ -283,7 +286,11 @@ def rank_new(
 
 
 def _text_similarity(
-    kg: KnowledgeGraph, read: Sequence[str], new: Sequence[NewPaper], embedder: Embedder | None
+    kg: KnowledgeGraph,
+    read: Sequence[str],
+    new: Sequence[NewPaper],
+    embedder: Embedder | None,
+    cache_dir: Path | None = None,
 ) -> tuple[np.ndarray, list[str | None]]:
     """Each new paper's cosine to the mean vector of ``read`` (0 where unknown), and the
     read paper it is closest to."""
@@ -300,7 +307,11 @@ def _text_similarity(
         return zeros, nearest
     centre = centre / norm
     texts = [paper_text(p.paper.title, p.paper.abstract)[0] for p in new]
-    emb = np.asarray(embedder.embed(texts), dtype=np.float32)
+    if cache_dir is not None:
+        with EmbeddingCache(cache_dir) as cache:
+            emb = embed_cached(embedder, texts, cache, progress=False)
+    else:
+        emb = np.asarray(embedder.embed(texts), dtype=np.float32)
     cos = emb @ centre
     each = emb @ mine.T
     for i in range(len(new)):

@@ -132,3 +132,40 @@ def test_atom_feed(s2: S2Server, data_dir: Path, tmp_path: Path) -> None:
     # third-party text is escaped, not markup
     assert "Rules &amp; &lt;Heads&gt;" in feed_path.read_text(encoding="utf-8")
     assert WATCH_CITING["w2026b"][0] in {e.findtext(f"{ATOM}title", "")[:-7] for e in entries}
+
+
+def test_rank_new_scores_outside_papers_and_caches_their_vectors(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    from kg.build import KnowledgeGraph
+    from kg.embed import FakeEmbedder
+    from kg.model import Paper
+    from kg.watch import NewPaper, rank_new
+
+    kg = KnowledgeGraph.load(Settings(data_dir=data_dir))
+    by_title = {p.title: pid for pid, p in kg.papers.items()}
+    read = [by_title["Attention Is All You Need"], by_title["Computing Machinery and Intelligence"]]
+    close = NewPaper(
+        Paper("a" * 40, "Attention is all you need, again", abstract="Attention transformers."),
+        (read[0],),
+    )
+    far = NewPaper(Paper("b" * 40, "Soil moisture in alpine meadows", year=2026), tuple(read))
+    embedder = FakeEmbedder(dim=16)
+    first = rank_new(kg, read, [far, close], embedder=embedder, cache_dir=tmp_path)
+    scores = [i.score for i in first]
+    assert scores == sorted(scores, reverse=True)
+    by_id = {i.paper_id: i for i in first}
+    assert by_id["b" * 40].reasons[0] == (
+        "cites 2 papers of your list: Vaswani et al. 2017, Turing 1950"
+    )
+    assert "close in text to your list" in by_id["a" * 40].reasons[1]
+    assert "most to Vaswani et al. 2017" in by_id["a" * 40].reasons[1]
+    assert all(0 < i.score <= 1 for i in first)
+    assert embedder.texts_embedded == 2
+    again = rank_new(kg, read, [far, close], embedder=embedder, cache_dir=tmp_path)
+    assert embedder.texts_embedded == 2 and again == first  # vectors from the cache
+    assert rank_new(kg, read, [], embedder=embedder) == []
+    # without an embedder only the citation evidence ranks (two cited beat one)
+    plain = rank_new(kg, read, [close, far])
+    assert [i.paper_id for i in plain] == ["b" * 40, "a" * 40]
+    assert all(len(i.reasons) == 1 for i in plain)
