@@ -318,6 +318,7 @@ def _register_command_modules() -> None:
         "app.cli_mcp",
         "app.cli_snapshot",
         "app.cli_zotero",
+        "app.cli_watch",
     ):
         try:
             importlib.import_module(name)

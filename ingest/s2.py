@@ -517,14 +517,29 @@ class S2Client:
         fields: Sequence[str] = CITATION_FIELDS,
         page_size: int = PAGE_MAX,
         max_items: int | None = None,
+        publication_date_or_year: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every entry of ``/paper/{id}/citations`` (``{"citingPaper", ...}``), paged."""
+        """Every entry of ``/paper/{id}/citations`` (``{"citingPaper", ...}``), paged;
+        ``publication_date_or_year`` (e.g. ``2025-03-01:``) keeps citing papers of that
+        period (S2's filter)."""
+        extra = (
+            {"publicationDateOrYear": publication_date_or_year} if publication_date_or_year else {}
+        )
         return self._pages(
-            f"{GRAPH}/paper/{quote(paper_id, safe=':/')}/citations", fields, page_size, max_items
+            f"{GRAPH}/paper/{quote(paper_id, safe=':/')}/citations",
+            fields,
+            page_size,
+            max_items,
+            extra,
         )
 
     def _pages(
-        self, path: str, fields: Sequence[str], page_size: int, max_items: int | None
+        self,
+        path: str,
+        fields: Sequence[str],
+        page_size: int,
+        max_items: int | None,
+        extra: dict[str, str] | None = None,
     ) -> Iterator[dict[str, Any]]:
         # S2 takes "contexts,intents,isInfluential,title,..." for nested paper fields.
         plain = ",".join(f.split(".", 1)[-1] for f in fields)
@@ -533,7 +548,9 @@ class S2Client:
         page_size = max(1, min(page_size, PAGE_MAX))
         while True:
             data = self.request(
-                "GET", path, {"fields": plain, "offset": str(offset), "limit": str(page_size)}
+                "GET",
+                path,
+                {"fields": plain, "offset": str(offset), "limit": str(page_size), **(extra or {})},
             )
             page = self._expect_dict(data, "page")
             entries = page.get("data")

@@ -27,23 +27,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.crawl import CrawlPolicy
 from ingest.pipeline import run_ingest
 from ingest.s2 import S2Client
+from ingest.watch import fetch_citing
 from kg.build import build, weights_status
-from kg.core.errors import LitkgError, UnknownPaperError
+from kg.core.alerts import DEFAULT_MIN_CITES, default_since, parse_since
+from kg.core.errors import LitkgError, UnknownPaperError, WatchError
 from kg.core.fileio import lock_holder, writer_lock
-from kg.core.model import Paper
+from kg.core.model import Paper, is_s2_paper_id
 from kg.core.settings import Settings
 from kg.formats.registry import export, format_for
 from kg.graph.knowledge import MANIFEST, KnowledgeGraph
 from kg.rdf.canned import find_canned
 from kg.recommend.index import RecommendIndex
 from kg.recommend.rank import DEFAULT_DIVERSITY, Recommender
+from kg.recommend.watch import WatchItem, WatchRun, WatchState, new_run_stamp, rank_new
 from kg.store.corpus import CorpusStore
 from kg.store.readinglists import ReadingLists
 from kg.views.explorer import Explorer
@@ -52,23 +55,24 @@ from kg.views.sparql import run_sparql
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestSummary
-    from ingest.s2 import S2Client
     from kg.build import BuildReport, WeightsStatus
-    from kg.graph.knowledge import KnowledgeGraph
     from kg.recommend.fusion import Filters
     from kg.recommend.path import PathStep
     from kg.store.corpus import CorpusStatus
-    from kg.store.readinglists import ReadingLists
     from kg.text.embed import Embedder
     from kg.views.sparql import SparqlAnswer
 
 __all__ = [
+    "SEEDS",
     "Litkg",
     "Recommendations",
     "Recommended",
     "SearchHit",
     "Status",
+    "WatchReport",
     "open_library",
+    "run_watch",
+    "watched_papers",
 ]
 
 
@@ -385,6 +389,37 @@ class Litkg:
             lock_holder(self.settings.data_dir),
         )
 
+    def watch(
+        self,
+        *,
+        list_name: str | None = None,
+        since: str | None = None,
+        min_cites: int = DEFAULT_MIN_CITES,
+        k: int = 50,
+        include_shown: bool = False,
+    ) -> WatchReport:
+        """``litkg watch``: papers published since the last run (or ``since``) citing at
+        least ``min_cites`` papers of the reading list ``list_name`` (or of the seeds),
+        ranked with reasons; what was shown before is left out, what is shown now is
+        remembered (see :func:`run_watch`)."""
+        client = self._s2 or S2Client(self.settings)
+        try:
+            with writer_lock(self.settings.data_dir, "watch"):
+                return run_watch(
+                    self.settings,
+                    self.graph,
+                    client,
+                    list_name=list_name,
+                    since=since,
+                    min_cites=min_cites,
+                    k=k,
+                    include_shown=include_shown,
+                    embedder=self._embedder,
+                )
+        finally:
+            if self._s2 is None:
+                client.close()
+
     # ------------------------------------------------------------------ helpers
     def _forget(self) -> None:
         with self._lock:
@@ -433,3 +468,131 @@ def open_library(
     if data_dir is not None:
         settings = replace(settings, data_dir=Path(data_dir))
     return Litkg(settings, embedder=embedder, s2=s2, graph=graph)
+
+
+# --------------------------------------------------------------------------- alerts
+#: The target name of a watch over the seeds (any listed source).
+SEEDS = "seeds"
+
+
+@dataclass(frozen=True)
+class WatchReport:
+    """One ``litkg watch``: the run as stored (its items are the new ones, ranked),
+    how many papers qualified but were shown before, and the S2 papers it did not find."""
+
+    run: WatchRun
+    already_shown: int
+    not_found: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = self.run.as_dict()
+        data["already_shown"] = self.already_shown
+        data["not_found"] = list(self.not_found)
+        data["notes"] = list(self.notes)
+        return data
+
+    def lines(self) -> list[str]:
+        run = self.run
+        new = run.found - self.already_shown
+        listed = f"{len(run.items)} of {new}" if new > len(run.items) else f"{len(run.items)}"
+        out = [
+            f"{listed} new paper{'s' if new != 1 else ''} citing "
+            f"{run.target} ({run.watched} watched papers) since {run.since}"
+            + (f"; {self.already_shown} shown before" if self.already_shown else "")
+            + f". S2: {run.s2_requests} call{'s' if run.s2_requests != 1 else ''}, "
+            f"{run.cache_hits} cached."
+        ]
+        for n, item in enumerate(run.items, 1):
+            year = item.publication_date or (str(item.year) if item.year else "n.d.")
+            out.append(f"{n:>3}. {item.score:.3f}  {item.title} ({year})")
+            out.extend(f"       - {reason}" for reason in item.reasons)
+            if item.url:
+                out.append(f"       {item.url}")
+        out.extend(self.notes)
+        return out
+
+
+def watched_papers(
+    settings: Settings, kg: KnowledgeGraph, list_name: str | None
+) -> tuple[str, tuple[str, ...]]:
+    """The target's name and its S2 paper ids: a reading list, a seed source (its file
+    name), or every seed when ``list_name`` is None."""
+    if list_name is None:
+        ids = [s.paper_id for s in kg.seeds if s.paper_id]
+        target = SEEDS
+    else:
+        found = ReadingLists.open(settings).find(list_name)
+        if found is not None:
+            ids, target = list(found.paper_ids), found.name
+        else:
+            ids = [s.paper_id for s in kg.seeds if s.paper_id and s.source == list_name]
+            target = list_name
+            if not ids:
+                sources = sorted({s.source for s in kg.seeds})
+                names = ReadingLists.open(settings).names()
+                raise WatchError(
+                    f"No reading list or seed source called {list_name!r}. Lists: "
+                    f"{', '.join(names) or 'none'}; seed sources: {', '.join(sources) or 'none'}."
+                )
+    ids = [kg.graph.canon(p) if p in kg.graph.index else p for p in ids]
+    s2_ids = tuple(dict.fromkeys(p for p in ids if is_s2_paper_id(p)))
+    if not s2_ids:
+        raise WatchError(
+            f"{target} has no paper resolved on Semantic Scholar to watch: add papers "
+            f"(`litkg list add`) or ingest the seeds online (`litkg ingest`)."
+        )
+    return target, s2_ids
+
+
+def run_watch(
+    settings: Settings,
+    kg: KnowledgeGraph,
+    client: S2Client,
+    *,
+    list_name: str | None = None,
+    since: str | None = None,
+    min_cites: int = DEFAULT_MIN_CITES,
+    k: int = 50,
+    include_shown: bool = False,
+    embedder: Embedder | None = None,
+) -> WatchReport:
+    """Watch a reading list (or the seeds): fetch, rank, drop what was shown before
+    (unless ``include_shown``), keep the best ``k``, remember them (atomically)."""
+    if k < 1:
+        raise WatchError(f"-k must be at least 1, got {k}.")
+    state = WatchState.load(settings)
+    target, ids = watched_papers(settings, kg, list_name)
+    start = parse_since(since) if since else default_since(state.last_run.get(target))
+    fetched = fetch_citing(client, ids, start, min_cites=min_cites)
+    fresh = [p for p in fetched.papers if include_shown or p.paper.paper_id not in state.shown]
+    label = "your list" if target != SEEDS else "your seeds"
+    ranked: list[WatchItem] = rank_new(
+        kg, ids, fresh, embedder=embedder, cache_dir=settings.graph_dir, list_label=label
+    )
+    notes = []
+    if fetched.truncated:
+        notes.append(
+            f"note: {len(fetched.truncated)} watched paper(s) have more citing papers since "
+            f"{start} than one page holds; give a later --since to see the newest ones."
+        )
+    if fetched.not_found:
+        notes.append(f"note: S2 does not know {len(fetched.not_found)} watched paper(s).")
+    run = WatchRun(
+        at=new_run_stamp(),
+        target=target,
+        since=start,
+        watched=len(ids),
+        found=len(fetched.papers),
+        items=tuple(ranked[:k]),
+        s2_requests=fetched.http_requests,
+        cache_hits=fetched.cache_hits,
+        truncated=fetched.truncated,
+    )
+    run = state.record(run)
+    return WatchReport(
+        run=run,
+        already_shown=len(fetched.papers) - len(fresh),
+        not_found=fetched.not_found,
+        notes=tuple(notes),
+    )

@@ -208,6 +208,35 @@ def _year_range(spec: str | None) -> tuple[int, int] | None:
     return lo, hi
 
 
+_DATE_TERM = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def _date_range(spec: str) -> tuple[str, str] | None:
+    """S2's ``publicationDateOrYear``: ``<start>:<end>``, each term optional and a date
+    prefix (``2019``, ``2019-03``, ``2019-03-05``); one term without ``:`` is the whole
+    period it names (``2020-06``: all of June 2020). Bounds as comparable ISO strings, or
+    None when the value is malformed."""
+    lo_s, sep, hi_s = spec.strip().partition(":")
+    if not sep:
+        hi_s = lo_s
+    lo_s, hi_s = lo_s.strip(), hi_s.strip()
+    if not (lo_s or hi_s) or any(t and not _DATE_TERM.fullmatch(t) for t in (lo_s, hi_s)):
+        return None
+    lo = (lo_s + "-01-01"[len(lo_s) - 4 :]) if lo_s else "0000-01-01"
+    hi = (hi_s + "-12-31"[len(hi_s) - 4 :]) if hi_s else "9999-12-31"
+    return lo, hi
+
+
+def _date_key(record: dict[str, Any]) -> str:
+    """A paper's date for ``publicationDateOrYear``: its ``publicationDate``, else January
+    1st of its year (as S2 documents); papers with neither sort before every bound."""
+    date = record.get("publicationDate")
+    if date:
+        return str(date)
+    year = record.get("year")
+    return f"{int(year):04d}-01-01" if year else ""
+
+
 # ----------------------------------------------------------------------------- the world
 @dataclass
 class _Index:
@@ -1415,14 +1444,17 @@ class S2Server:
             raise _error(400, "Limit must be <= 1000")
         if direction == "citations":
             edges = self.world.citations(pid)[: self.citation_cap]
-            bounds = _year_range(q.get("publicationDateOrYear"))
-            if bounds:
+            spec_dates = q.get("publicationDateOrYear")
+            if spec_dates:
+                dates = _date_range(spec_dates)
+                if dates is None:
+                    raise _error(
+                        400, f"Unacceptable query params: [publicationDateOrYear={spec_dates}]"
+                    )
                 edges = [
                     e
                     for e in edges
-                    if bounds[0]
-                    <= (self.world.papers[e["citingPaperId"]].get("year") or 0)
-                    <= bounds[1]
+                    if dates[0] <= _date_key(self.world.papers[e["citingPaperId"]]) <= dates[1]
                 ]
         else:
             edges = self.world.references(pid)

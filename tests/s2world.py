@@ -1011,6 +1011,85 @@ def small_world() -> World:
     return world
 
 
+#: Citing papers of several years for ``litkg watch``: key -> (title, year,
+#: publicationDate or None, small-world papers it cites).
+WATCH_CITING: dict[str, tuple[str, int, str | None, tuple[str, ...]]] = {
+    "w2023": (
+        "Revisiting Attention Heads in Pretrained Encoders",
+        2023,
+        "2023-04-02",
+        ("attention", "bert"),
+    ),
+    "w2024": (
+        "Transformer Circuits Beyond Attention: A Survey of Encoder Probing",
+        2024,
+        "2024-05-10",
+        ("attention", "bert"),
+    ),
+    "w2025a": (
+        "Can Machines Attend? Turing's Question Meets Transformer Language Models",
+        2025,
+        "2025-03-01",
+        ("attention", "bert", "turing"),
+    ),
+    "w2025b": (
+        "Efficient Attention for Long Documents",
+        2025,
+        "2025-07-01",
+        ("attention",),
+    ),
+    "w2026a": (
+        "Thinking Machines and Pretrained Transformers",
+        2026,
+        None,
+        ("bert", "turing"),
+    ),
+    "w2026b": (
+        "Rules & <Heads>: Association Rules Mined from Attention and BERT",
+        2026,
+        "2026-02-14",
+        ("attention", "bert", "agrawal"),
+    ),
+}
+
+
+def add_citing_paper(
+    world: World, key: str, title: str, year: int, date: str | None, cites: Iterable[str]
+) -> str:
+    """Add a paper of ``year`` (``date``: its publicationDate or None) citing the
+    small-world papers ``cites`` (their keys); returns its paperId."""
+    pid = hex_id("watch", key)
+    world.add_paper(
+        {
+            "paperId": pid,
+            "externalIds": {},
+            "title": title,
+            "abstract": f"We study {title.lower()}.",
+            "venue": "arXiv.org",
+            "year": year,
+            "publicationDate": date,
+            "authors": _authors([f"Watch Author {key}", "Second Author"]),
+            "fieldsOfStudy": ["Computer Science"],
+            "publicationTypes": ["JournalArticle"],
+            "synthetic": True,
+            "synthetic_id": True,
+        }
+    )
+    for target in cites:
+        world.add_edge(pid, _rec(world, target)["paperId"])
+    return pid
+
+
+def watch_world() -> World:
+    """:func:`small_world` plus :data:`WATCH_CITING`: papers of 2023 to 2026 (one with
+    no publicationDate) citing one to three of its papers, for ``litkg watch``."""
+    world = small_world()
+    for key, (title, year, date, cites) in WATCH_CITING.items():
+        add_citing_paper(world, key, title, year, date, cites)
+    world.invalidate()
+    return world
+
+
 _SMALL_REAL = {
     "turing": "2d5673caa9e6af3a7b82a43f19ee920992db07ad",
     "agrawal": "6fe8c5bf8dddaadf10c765133d38dfef5714347f",

@@ -16,7 +16,13 @@ import pytest
 
 from tests.conftest import shared_path
 from tests.s2server import GRAPH, PAPER_FIELDS, S2Server, World, title_similarity
-from tests.s2world import add_synthetic_citations, build_world, parse_bibtex, small_world
+from tests.s2world import (
+    add_synthetic_citations,
+    build_world,
+    parse_bibtex,
+    small_world,
+    watch_world,
+)
 
 P = GRAPH + "/paper"
 
@@ -312,6 +318,48 @@ def test_citations_cap_and_limit(small: World) -> None:
             params={"publicationDateOrYear": "2025:", "fields": "year", "limit": 1000},
         ).json()["data"]
         assert years and all(d["citingPaper"]["year"] >= 2025 for d in years)
+
+
+def test_citations_publication_date_or_year() -> None:
+    """``publicationDateOrYear`` as S2 documents it: ``start:end`` with optional terms,
+    date prefixes for whole years and months, January 1st for papers without a date."""
+    world = watch_world()
+    attention = small_world_id(world, "Attention Is All You Need")
+    with S2Server(world) as srv, httpx.Client(base_url=srv.url, timeout=10) as c:
+
+        def citing(spec: str) -> set[tuple[int, str | None]]:
+            r = c.get(
+                path_for(attention, "/citations"),
+                params={"publicationDateOrYear": spec, "fields": "year,publicationDate"},
+            )
+            assert r.status_code == 200, r.text
+            return {
+                (d["citingPaper"]["year"], d["citingPaper"]["publicationDate"])
+                for d in r.json()["data"]
+            }
+
+        assert citing("2025") == {(2025, "2025-03-01"), (2025, "2025-07-01")}
+        assert citing("2025-07") == {(2025, "2025-07-01")}
+        assert citing("2025-03-01:2025-06-30") == {(2025, "2025-03-01")}
+        assert citing("2026:") == {(2026, "2026-02-14")}
+        assert citing(":2019-12") == {(2019, None)}  # BERT, dated by its year
+        # no publicationDate: January 1st of its year
+        bert = small_world_id(world, "BERT: Pre-training")
+        r = c.get(
+            path_for(bert, "/citations"),
+            params={"publicationDateOrYear": "2026-01-01", "fields": "title"},
+        )
+        assert [d["citingPaper"]["title"] for d in r.json()["data"]] == [
+            "Thinking Machines and Pretrained Transformers"
+        ]
+        for bad in ("2025-3", "last year", ":"):
+            r = c.get(path_for(attention, "/citations"), params={"publicationDateOrYear": bad})
+            assert r.status_code == 400 and "publicationDateOrYear" in r.json()["error"]
+
+
+def small_world_id(world: World, title_prefix: str) -> str:
+    (pid,) = [p for p, r in world.papers.items() if r["title"].startswith(title_prefix)]
+    return pid
 
 
 # ----------------------------------------------------------------------------- search

@@ -1,10 +1,12 @@
-"""SPARQL: read-only queries over the RDF graph, prefilled with the canned queries."""
+"""SPARQL: read-only queries over the RDF graph in a SPARQL editor (plain text box as a
+fallback, :mod:`app.sparql_editor`), the canned queries as examples, results as a table
+with CSV and JSON downloads."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app import state
+from app import sparql_editor, state
 from kg.core.errors import SparqlSyntaxError
 from kg.rdf.canned import canned_queries
 from kg.views.sparql import SparqlAnswer, run_sparql
@@ -27,7 +29,7 @@ LIMIT 20
 def load_canned() -> None:
     name = st.session_state.get("canned")
     queries = canned_queries()
-    st.session_state["query"] = queries[name].text if name in queries else STARTER
+    sparql_editor.set_text(queries[name].text if name in queries else STARTER)
     st.session_state.pop("_sparql", None)
 
 
@@ -35,12 +37,12 @@ def main() -> None:
     s = state.require_ready()
     queries = canned_queries()
     names = [BLANK, *queries]
-    if "query" not in st.session_state:
+    if sparql_editor.TEXT not in st.session_state:
         first = "papers-per-topic-year" if "papers-per-topic-year" in queries else BLANK
         st.session_state["canned"] = first
-        st.session_state["query"] = queries[first].text if first in queries else STARTER
+        sparql_editor.set_text(queries[first].text if first in queries else STARTER)
     name = st.selectbox(
-        "Canned query",
+        "Example query",
         names,
         key="canned",
         on_change=load_canned,
@@ -49,7 +51,9 @@ def main() -> None:
     canned = queries.get(name)
     if canned is not None and canned.description:
         st.caption(canned.description)
-    st.text_area("Query (read-only: updates are refused)", key="query", height=320)
+    submitted = sparql_editor.query_box("Query (read-only: updates are refused)")
+    with st.expander("Prefixes of the graph (usable without a PREFIX line)"):
+        st.code(sparql_editor.prefix_lines(), language="sparql")
     params: dict[str, str] = {}
     if canned is not None and canned.params:
         cols = st.columns(len(canned.params))
@@ -64,10 +68,10 @@ def main() -> None:
         f"Limits: {s.sparql_timeout:g} s per query, at most {s.sparql_max_rows:,} rows "
         "(LITKG_SPARQL_TIMEOUT, LITKG_SPARQL_MAX_ROWS)."
     )
-    if st.button("Run query", key="run", type="primary"):
+    if st.button("Run query", key="run", type="primary") or submitted:
         st.session_state.pop("_sparql", None)
         try:
-            answer = run_sparql(s, st.session_state["query"], params=params, canned=canned)
+            answer = run_sparql(s, sparql_editor.text(), params=params, canned=canned)
         except SparqlSyntaxError as exc:
             where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
             st.error(f"Syntax error{where}: the parser says")

@@ -96,3 +96,7 @@ class ReadingListError(KGError):
 
 class BuildError(KGError):
     """The graph has not been built, or its artefacts are unreadable."""
+
+
+class WatchError(KGError):
+    """A watch cannot run as asked (a bad ``--since``, an unknown list, a broken state)."""

@@ -2,7 +2,9 @@
 driven by Playwright (sync API) in Chromium: every page opens, a search finds and opens a
 paper (and a hostile title stays text), the citation graph moves on a click, the
 recommender answers and adds to a list in one click, the list exports BibTeX, a SPARQL
-query runs. Screenshots go to tests/artifacts/ (git-ignored).
+query runs; the SPARQL editor highlights an example loaded into it, runs it, shows the
+table and downloads CSV; the What's new page shows stored alerts. Screenshots go to
+tests/artifacts/ (git-ignored).
 
 Needs Chromium at /usr/bin/chromium (``.ci/install-browser`` installs Debian's); skipped
 with the reason otherwise.
@@ -37,6 +39,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SHOTS = ARTIFACTS / "browser"
+#: The data dir each running app serves, by its URL.
+APP_DATA: dict[str, Path] = {}
 ATTENTION = "Attention Is All You Need"
 
 pytestmark = [
@@ -95,6 +99,7 @@ def app_url(built_graph: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         start_new_session=True,  # its own process group: stopped as one below
     )
     url = f"http://127.0.0.1:{port}"
+    APP_DATA[url] = data
     try:
         wait_healthy(url, proc)
         yield url
@@ -264,3 +269,64 @@ def test_every_page_and_the_main_flows(app_url: str, page: Any) -> None:
     no_errors(page)
     shot(page, "09-status")
     assert time.perf_counter() - started < 90
+
+
+def test_sparql_editor_and_whats_new(app_url: str, page: Any) -> None:
+    from kg.core.settings import Settings
+    from kg.recommend.watch import WatchItem, WatchRun, WatchState
+
+    # -- the SPARQL editor: an example loads into it, highlighted; it runs; a table; CSV
+    page.goto(app_url + "/SPARQL")
+    editor = page.frame_locator("iframe[title*='code_editor']").locator(".ace_editor")
+    editor.wait_for(timeout=60_000)
+    page.get_by_text("If no editor appears").wait_for()
+    choose(page, "Example query", "Named graphs and their provenance (graphs)")
+    content = editor.locator(".ace_content")
+    content.get_by_text("GRAPH", exact=False).first.wait_for()
+    assert editor.locator(".ace_keyword").count() > 3  # Ace's SPARQL mode
+    assert "prov:" in content.inner_text() or "GRAPH" in content.inner_text()
+    shot(page, "10-sparql-editor")
+    page.get_by_role("button", name="Run query").click()
+    page.get_by_text("rows in").wait_for()
+    page.locator("[data-testid=stDataFrame]").first.wait_for()
+    assert page.get_by_text("1 rows in").count() == 0  # several graphs
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").click()
+    target = SHOTS / "query-results.csv"
+    info.value.save_as(str(target))
+    header = target.read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("graph") or "," in header
+    no_errors(page)
+    # typing in the editor and Ctrl+Enter runs what is on screen
+    editor.locator(".ace_text-input").focus()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("SELECT (COUNT(*) AS ?papers) WHERE { ?p dcterms:title ?t }")
+    page.keyboard.press("Control+Enter")
+    page.get_by_text("1 rows in").wait_for()
+    no_errors(page)
+    shot(page, "11-sparql-typed")
+
+    # -- What's new: the stored alerts of `litkg watch` (offline: and how to run it)
+    item = WatchItem(
+        paper_id="f" * 40,
+        title="Rules & <Heads>: Association Rules Mined from Attention",
+        year=2026,
+        publication_date="2026-02-14",
+        venue="arXiv.org",
+        authors=("Watch Author",),
+        url="https://www.semanticscholar.org/paper/" + "f" * 40,
+        score=0.8,
+        reasons=("cites 3 papers of your seeds: Vaswani et al. 2017, Devlin et al. 2019",),
+        cites=("a", "b", "c"),
+    )
+    state = WatchState.load(Settings(data_dir=APP_DATA[app_url]))
+    state.record(WatchRun("2026-12-06T09:00:00+00:00", "seeds", "2025", 4, 1, (item,)))
+    page.goto(app_url + "/Whats_new")
+    page.get_by_text("1 new paper citing seeds since 2025").wait_for()
+    page.get_by_role(
+        "link", name="Rules & <Heads>: Association Rules Mined from Attention"
+    ).wait_for()
+    page.get_by_text("cites 3 papers of your seeds").wait_for()
+    page.get_by_text("litkg watch --list NAME").wait_for()
+    no_errors(page)
+    shot(page, "12-whats-new")

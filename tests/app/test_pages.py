@@ -233,7 +233,10 @@ def test_topics_trees_detail_and_growth(data_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------- SPARQL
-def test_sparql_canned_query_errors_and_downloads(data_dir: Path) -> None:
+def test_sparql_canned_query_errors_and_downloads(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LITKG_SPARQL_EDITOR", "plain")  # AppTest cannot type into the editor
     at = ok(run("sparql"))
     assert "SELECT" in at.text_area(key="query").value
     at.button(key="run").click().run()
@@ -255,6 +258,29 @@ def test_sparql_canned_query_errors_and_downloads(data_dir: Path) -> None:
     at.text_area(key="query").input("DELETE WHERE { ?s ?p ?o }").run()
     at.button(key="run").click().run()
     assert at.error and "read-only" in plain(at.error[0].value).lower()
+
+
+def test_sparql_editor_with_prefixes_and_plain_fallback(data_dir: Path) -> None:
+    from app import sparql_editor
+
+    at = ok(run("sparql"))
+    # the editor component (AppTest shows it as an unknown element), holding the example
+    editors = [e for e in at.main if type(e).__name__ == "UnknownElement"]
+    assert len(editors) == 1 and "Ctrl+Enter" in texts(at)
+    assert "SELECT" in at.session_state[sparql_editor.TEXT]
+    assert "PREFIX dcterms: <http://purl.org/dc/terms/>" in at.code[0].value
+    at.button(key="run").click().run()
+    assert "rows in" in texts(ok(at))
+    # an example loads into the editor: a new editor holding its text
+    at.selectbox(key="canned").set_value("papers-citing").run()
+    assert "cito:cites ?paper" in at.session_state[sparql_editor.TEXT]
+    assert at.session_state[sparql_editor.GEN] == 2
+    # the plain box takes over with the same text
+    at.checkbox(key="plain_editor").check().run()
+    assert "cito:cites ?paper" in at.text_area(key="query").value
+    assert not [e for e in at.main if type(e).__name__ == "UnknownElement"]
+    names = {c["caption"] for c in sparql_editor.completions()}
+    assert {"dcterms:", "cito:", "litkg:"} <= names
 
 
 def test_sparql_without_rdf_store_says_build(data_dir: Path) -> None:
