@@ -57,17 +57,28 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def env_int(
+    env: Mapping[str, str], name: str, default: int | None, *, minimum: int = 0
+) -> int | None:
+    """The integer environment variable ``name`` (``default`` when unset or blank); a
+    :class:`ConfigError` naming the variable and a valid value otherwise. Every litkg
+    integer setting is read through here (the embedder's tuning knobs included)."""
     raw = env.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return default
+    example = default if default is not None else max(minimum, 8)
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer; set it to e.g. {default}") from None
-    if value < 0:
-        raise ConfigError(f"{name}={raw!r} must be >= 0")
+        raise ConfigError(f"{name}={raw!r} is not an integer; set it to e.g. {example}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be >= {minimum}")
     return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env_int(env, name, default)
+    return default if value is None else value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

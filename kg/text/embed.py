@@ -74,7 +74,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kg.core.errors import ConfigError, KGError
-from kg.core.settings import Settings
+from kg.core.settings import Settings, env_int
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -172,19 +172,6 @@ class FakeEmbedder:
 
 
 # ---------------------------------------------------------------- MiniLM
-
-
-def _env_int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer; unset it or set e.g. 8") from None
-    if value < 1:
-        raise ConfigError(f"{name}={raw!r} must be >= 1")
-    return value
 
 
 def _cpu_flags() -> set[str]:
@@ -334,10 +321,10 @@ class MiniLMEmbedder:
             )
         return cls(
             backend,
-            max_seq_length=_env_int(env, "LITKG_EMBED_MAX_SEQ", DEFAULT_MAX_SEQ_LENGTH)
+            max_seq_length=env_int(env, "LITKG_EMBED_MAX_SEQ", DEFAULT_MAX_SEQ_LENGTH, minimum=1)
             or DEFAULT_MAX_SEQ_LENGTH,
-            batch_size=_env_int(env, "LITKG_EMBED_BATCH_SIZE", None),
-            threads=_env_int(env, "LITKG_EMBED_THREADS", None),
+            batch_size=env_int(env, "LITKG_EMBED_BATCH_SIZE", None, minimum=1),
+            threads=env_int(env, "LITKG_EMBED_THREADS", None, minimum=1),
             model_dir=model_dir,
         )
 
