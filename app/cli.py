@@ -336,6 +336,7 @@ def _register_command_modules() -> None:
         "app.cli_app",
         "app.cli_mcp",
         "app.cli_snapshot",
+        "app.cli_bulk",
     ):
         try:
             importlib.import_module(name)

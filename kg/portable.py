@@ -56,6 +56,7 @@ __all__ = [
     "export_snapshot",
     "import_snapshot",
     "read_manifest",
+    "write_snapshot",
 ]
 
 #: The snapshot format this litkg writes and the newest it reads.
@@ -229,6 +230,109 @@ def _write_table(path: Path, name: str, columns: Mapping[str, list[Any]]) -> int
     return table.num_rows
 
 
+#: The key each file's rows are sorted by.
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "papers.parquet": ("paper_id",),
+    "authors.parquet": ("paper_id", "position"),
+    "citations.parquet": ("citing", "cited"),
+    "seeds.parquet": ("source", "position"),
+    "aliases.parquet": ("alias",),
+    "same_as.parquet": ("paper_id",),
+    "embeddings.parquet": ("paper_id",),
+    "specter.parquet": ("paper_id",),
+}
+
+
+def _publish(path: Path, fill: Callable[[Path], Mapping[str, Any]]) -> int:
+    """Write a snapshot at ``path`` (a new folder, or a ``.tar``/``.tar.gz``) atomically:
+    ``fill(work)`` writes the Parquet files into a temp folder and returns the manifest;
+    returns the bytes written."""
+    archive = _archive_kind(path)
+    if path.exists():
+        raise SnapshotError(f"{path} already exists; export to a new path (or remove it first).")
+    parent = path.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".litkg-snapshot-", dir=parent))
+    try:
+        manifest = fill(work)
+        (work / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        if archive:
+            tmp = parent / f".{path.name}.partial"
+            _write_archive(work, tmp, gz=archive == "tar.gz")
+            tmp.replace(path)
+            return path.stat().st_size
+        size = sum(f.stat().st_size for f in work.iterdir())
+        work.replace(path)
+        return size
+    except OSError as exc:
+        raise SnapshotError(f"cannot write the snapshot at {path} ({exc}); check the path") from exc
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def write_snapshot(
+    path: Path | str,
+    tables: Mapping[str, pa.Table],
+    *,
+    sources: Sequence[Mapping[str, Any]],
+    list_name: str | None = None,
+    manifest_extra: Mapping[str, Any] | None = None,
+) -> ExportReport:
+    """Write a snapshot from Arrow tables made elsewhere (e.g. ``litkg bulk``'s Spark
+    selection): ``tables`` maps file names (``papers.parquet`` ...) to tables with at
+    least that file's columns; each is cast to its schema and sorted by its key, a file
+    not given is written empty. ``sources`` go into the manifest as they are (see
+    ``docs/snapshot-format.md``), ``manifest_extra``'s keys over the computed ones."""
+    path = Path(path)
+    unknown = sorted(set(tables) - set(SCHEMAS))
+    if unknown:
+        raise SnapshotError(f"not snapshot files: {', '.join(unknown)}; use {', '.join(SCHEMAS)}")
+    counts: dict[str, int] = {}
+    dims: dict[str, int | None] = {}
+
+    def fill(work: Path) -> dict[str, Any]:
+        for name, schema in SCHEMAS.items():
+            given = tables.get(name)
+            try:
+                table = (
+                    schema.empty_table()
+                    if given is None
+                    else given.select(schema.names).cast(schema)
+                )
+            except (KeyError, pa.ArrowException, ValueError) as exc:
+                raise SnapshotError(f"{name}: the table does not fit the format ({exc})") from exc
+            table = table.sort_by([(k, "ascending") for k in SORT_KEYS[name]])
+            pq.write_table(table, work / name, compression="zstd")
+            counts[name.removesuffix(".parquet")] = table.num_rows
+            if name in ("embeddings.parquet", "specter.parquet") and table.num_rows:
+                dims[name] = len(table.column("vector")[0].as_py() or ())
+        model = None
+        if counts["embeddings"]:
+            model = str(tables["embeddings.parquet"].column("model")[0].as_py())
+        return {
+            "format": "litkg.snapshot",
+            "format_version": FORMAT_VERSION,
+            "litkg_version": _litkg_version(),
+            "created_at": now_iso(),
+            "list": list_name,
+            "text_only": counts["citations"] == 0,
+            "sources": [dict(s) for s in sources],
+            "counts": dict(counts),
+            "embeddings": {
+                "model": model,
+                "dim": dims.get("embeddings.parquet"),
+                "specter": {"model": SPECTER_MODEL, "dim": dims.get("specter.parquet")},
+            },
+            "files": {name: _sha256(work / name) for name in sorted(SCHEMAS)},
+        } | dict(manifest_extra or {})
+
+    size = _publish(path, fill)
+    return ExportReport(path, counts, None, list_name, size)
+
+
 # --------------------------------------------------------------------------- export
 @dataclass
 class _Selection:
@@ -347,7 +451,6 @@ def export_snapshot(
     manifest over the computed ones (e.g. a fixed ``created_at`` and the ``sources``
     with their real licences, as ``data/starter/make_starter.py`` writes them)."""
     path = Path(path)
-    archive = _archive_kind(path)
     if path.exists():
         raise SnapshotError(f"{path} already exists; export to a new path (or remove it first).")
     with CorpusStore(settings.corpus_path, create=False) as store:
@@ -356,28 +459,13 @@ def export_snapshot(
     papers = [r.paper for r in sel.papers]
     vec_ids, vectors = _cached_vectors(settings, model, papers)
 
-    parent = path.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".litkg-snapshot-", dir=parent))
-    try:
-        counts = _write_files(work, sel, model, vec_ids, vectors)
-        manifest = _manifest(work, sel, counts, model, vectors) | dict(manifest_extra or {})
-        (work / MANIFEST).write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        if archive:
-            tmp = parent / f".{path.name}.partial"
-            _write_archive(work, tmp, gz=archive == "tar.gz")
-            tmp.replace(path)
-            size = path.stat().st_size
-        else:
-            size = sum(f.stat().st_size for f in work.iterdir())
-            work.replace(path)
-    except OSError as exc:
-        raise SnapshotError(f"cannot write the snapshot at {path} ({exc}); check the path") from exc
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+    counts: dict[str, int] = {}
+
+    def fill(work: Path) -> dict[str, Any]:
+        counts.update(_write_files(work, sel, model, vec_ids, vectors))
+        return _manifest(work, sel, counts, model, vectors) | dict(manifest_extra or {})
+
+    size = _publish(path, fill)
     return ExportReport(path, counts, model, list_name, size)
 
 
