@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -69,7 +70,7 @@ class BulkReport:
                 for k, v in sorted(self.counts.items())
                 if k.startswith("level_")
             )
-            + f"), {self.counts.get('edges', 0)} citation edges among them",
+            + f"), {self.snapshot.counts.get('citations', 0)} citation edges among them",
         ]
         out += [
             f"  unresolved: {s.ref.title or ', '.join(s.ref.ids)}"
@@ -115,11 +116,16 @@ def spark_session(options: SparkOptions, name: str = "litkg-bulk") -> Iterator[S
     builder = (
         SparkSession.builder.appName(name)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
     )
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
     if options.master or not under_submit:
-        builder = builder.master(options.master or "local[*]")
+        master = options.master or "local[*]"
+        builder = builder.master(master)
+        if master.startswith("local"):
+            # The title match runs litkg's normaliser in Python workers: this interpreter.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     if options.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(options.shuffle_partitions))
     if options.driver_memory:

@@ -258,7 +258,7 @@ def resolve_seeds(
         if seq not in found and ref.title and (normalised := normalise_title(ref.title))
     ]
     if titled:
-        norm = F.udf(normalise_title, "string")
+        norm = F.udf(lambda title: normalise_title(title), "string")
         wanted_titles = spark.createDataFrame(titled, "seq int, norm string")
         best_title = Window.partitionBy("seq").orderBy(
             F.desc_nulls_last("citationcount"), "corpusid"
@@ -404,11 +404,12 @@ def select(
 ) -> Selection:
     """Resolve ``refs`` and select their neighbourhood in the release's ``tables``
     (intermediates under ``work``). No refs: the filters alone select."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    papers = papers_view(tables)
-    edges = _checkpoint(spark, edges_view(tables), work / "edges")
-    papers = _checkpoint(spark, papers, work / "papers")
+    # Both views are read by every step: kept in memory (spilling to disk), not recomputed.
+    papers = papers_view(tables).persist(StorageLevel.MEMORY_AND_DISK)
+    edges = edges_view(tables).persist(StorageLevel.MEMORY_AND_DISK)
     candidates = papers.where(_passes(policy)).select(
         "corpusid", "paper_id", "influentialcitationcount", "citationcount"
     )
@@ -466,5 +467,4 @@ def select(
         for row in selected.groupBy("level").count().collect()
     }
     counts["papers"] = sum(counts.values())
-    counts["edges"] = closed.count()
     return Selection(selected, closed, papers, outcomes, counts)
