@@ -386,7 +386,10 @@ def run_bulk(
         sel = select(spark, tables, refs, policy, work / "select")
         rid = record.get("release_id")
         when = fetched_at(rid)
-        arrow = _tables(spark, tables, sel, when, work)
+        try:
+            arrow = _tables(spark, tables, sel, when, work)
+        finally:
+            sel.release()
         arrow |= _seed_tables(sel.seeds, when)
         counts = {"papers": arrow["papers.parquet"].num_rows}
         counts["citations"] = arrow["citations.parquet"].num_rows

@@ -263,6 +263,7 @@ def apply_diff(spark: SparkSession, state: Path, diff: Diff) -> dict[str, Any]:
         new.write.mode("overwrite").parquet(str(tmp))
         shutil.rmtree(state / name, ignore_errors=True)
         tmp.replace(state / name)
+        spark.catalog.refreshByPath(str(state / name))  # no stale file listing of the old copy
         have.add(name)
     record["datasets"] = sorted(have)
     record["release_id"] = diff.to_release or record.get("release_id")

@@ -132,6 +132,14 @@ class Selection:
     papers: DataFrame
     seeds: list[SeedOutcome] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    #: DataFrames kept in memory for this selection; :meth:`release` frees them (a cached
+    #: plan over a path would otherwise answer a later read of that path, e.g. after a diff).
+    persisted: list[DataFrame] = field(default_factory=list)
+
+    def release(self) -> None:
+        for df in self.persisted:
+            df.unpersist()
+        self.persisted.clear()
 
 
 # --------------------------------------------------------------------------- papers
@@ -467,4 +475,4 @@ def select(
         for row in selected.groupBy("level").count().collect()
     }
     counts["papers"] = sum(counts.values())
-    return Selection(selected, closed, papers, outcomes, counts)
+    return Selection(selected, closed, papers, outcomes, counts, [papers, edges])
