@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli import _friendly, app
+from app.cli import _friendly, _settings, app
 
 
 @_friendly
@@ -74,6 +74,13 @@ def bulk(
             "before selecting (repeatable, in order)",
         ),
     ] = None,
+    update_to: Annotated[
+        str | None,
+        typer.Option(
+            help="With --state (and no RELEASE): download the diffs from the copy's release "
+            "to this one (or latest) through the Datasets API (S2_API_KEY) and apply them"
+        ),
+    ] = None,
     state: Annotated[
         Path | None,
         typer.Option(
@@ -123,9 +130,23 @@ def bulk(
     diffs = [locate_diff(d) for d in diff or []]
     where: str | Path | None = release
     release_id = None
+    settings = _settings()
+    store = cache or settings.data_dir / "s2ag"
     if release and release.startswith("datasets:"):
-        where, release_id, fetched = _download(release.removeprefix("datasets:"), cache)
-        diffs = fetched + diffs
+        from ingest.bulk.datasets import download_release
+
+        where, release_id = download_release(settings, release.removeprefix("datasets:"), store)
+    if update_to:
+        from ingest.bulk.datasets import download_diffs
+        from ingest.bulk.release import read_state
+
+        if state is None or release is not None:
+            raise typer.BadParameter("--update-to takes --state DIR and no RELEASE")
+        start = read_state(state).get("release_id")
+        if not start:
+            raise typer.BadParameter(f"{state} does not name its release; select afresh")
+        folders = download_diffs(settings, str(start), update_to, store)
+        diffs = [locate_diff(f) for f in folders] + diffs
     report = run_bulk(
         where,
         out,
@@ -150,17 +171,6 @@ def _years(text: str | None) -> tuple[int | None, int | None]:
     except ValueError as exc:
         raise typer.BadParameter(f"--year {text!r}: use 2019, 2019-2023, 2019- or -2010") from exc
     return (first, last) if sep else (first, first)
-
-
-def _download(release_id: str, cache: Path | None) -> tuple[Path, str, list]:  # type: ignore[type-arg]
-    """Download a release through the Datasets API (S2_API_KEY) into the cache."""
-    from ingest.bulk.datasets import download_release
-
-    from app.cli import _settings
-
-    settings = _settings()
-    folder, rid = download_release(settings, release_id, cache or settings.data_dir / "s2ag")
-    return folder, rid, []
 
 
 app.command("bulk")(bulk)
