@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -77,7 +78,9 @@ class BulkReport:
             for s in self.seeds
             if s.status not in (RESOLVED, "duplicate")
         ][:20]
-        out += self.snapshot.lines()
+        snap = self.snapshot
+        out.append(f"Snapshot written to {snap.path} ({snap.bytes / 1e6:.1f} MB)")
+        out += snap.lines()[1:2]
         out.append(
             f"  time {self.seconds:.1f}s; next: `litkg snapshot import "
             f"{self.snapshot.path}` then `litkg build`"
@@ -102,6 +105,10 @@ def java_missing() -> str | None:
 def spark_session(options: SparkOptions, name: str = "litkg-bulk") -> Iterator[SparkSession]:
     """A Spark session for the job (UI off); stopped on exit unless it already ran
     (``spark-submit`` or a test's shared session: that owner stops it)."""
+    # pyspark 4 warns on import that pandas 3 is untested; the job hands pandas nothing.
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - pyspark is a dependency
