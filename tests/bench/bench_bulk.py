@@ -173,9 +173,7 @@ def select(release: Path, out: Path, seeds: Path, *, extra: list[str]) -> dict[s
     cmd += [str(seeds), "--out", str(out)]
     cmd += ["--master", "local[2]", "--driver-memory", "4g", *extra]
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
     done = threading.Event()
 
