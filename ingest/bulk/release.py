@@ -139,19 +139,31 @@ def _typed(name: str, df: DataFrame) -> DataFrame:
 def materialise(spark: SparkSession, release: Release, state: Path) -> dict[str, Any]:
     """Write each dataset of ``release`` as Parquet under ``state`` (replacing what was
     there) and a ``release.json`` naming the release; returns that record."""
+    from pyspark.errors import AnalysisException
+
     state.mkdir(parents=True, exist_ok=True)
+    read: list[str] = []
     for name in SCHEMAS:
         target = state / name
+        shutil.rmtree(target, ignore_errors=True)
         if name not in release.datasets:
-            shutil.rmtree(target, ignore_errors=True)
             continue
-        read_dataset(spark, name, release.datasets[name]).write.mode("overwrite").parquet(
-            str(target)
-        )
+        try:
+            read_dataset(spark, name, release.datasets[name]).write.parquet(str(target))
+        except AnalysisException as exc:
+            # An object-store release is not listed beforehand: an optional dataset may
+            # simply be absent there.
+            if name in REQUIRED:
+                raise BulkError(
+                    f"cannot read the {name} dataset at {release.datasets[name]} ({exc}); "
+                    f"check the release URL and the object-store credentials."
+                ) from exc
+            continue
+        read.append(name)
     record = {
         "release_id": release.release_id,
         "root": release.root,
-        "datasets": sorted(release.datasets),
+        "datasets": sorted(read),
         "diffs": [],
     }
     _write_state(state, record)

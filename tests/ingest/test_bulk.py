@@ -360,3 +360,22 @@ def test_cli_bulk_writes_a_snapshot(spark: Any, release: Path, tmp_path: Path) -
     assert years and min(years) >= 2021
     bad = CliRunner().invoke(app, ["bulk", str(tmp_path / "nowhere"), str(seeds)])
     assert bad.exit_code == 2 and "no S2AG release" in bad.output
+
+
+def test_an_optional_dataset_missing_from_an_unlisted_release_is_skipped(
+    spark: Any, release: Path, tmp_path: Path
+) -> None:
+    """An object-store release is not listed beforehand: a missing optional dataset is
+    left out, a missing required one is named."""
+    from ingest.bulk.release import Release, materialise
+
+    found = {
+        "papers": str(release / "papers"),
+        "citations": str(release / "citations"),
+        "tldrs": str(tmp_path / "no-tldrs"),
+    }
+    record = materialise(spark, Release(str(release), found, "x"), tmp_path / "state")
+    assert record["datasets"] == ["citations", "papers"]
+    found["citations"] = str(tmp_path / "no-citations")
+    with pytest.raises(BulkError, match="cannot read the citations dataset"):
+        materialise(spark, Release(str(release), found, "x"), tmp_path / "state2")
