@@ -23,7 +23,8 @@ def bulk(
             help="The S2AG release: a folder of dataset folders (papers/, citations/, "
             "abstracts/, ...), an s3a:// (or other Spark) URL of one, or "
             "datasets:RELEASE_ID (datasets:latest) to download it with S2_API_KEY. "
-            "Leave it out with --state to select again from an earlier run's copy",
+            "Leave it out with --state to select again from an earlier run's copy (a file "
+            "given there is then the first seed source)",
             show_default=False,
         ),
     ] = None,
@@ -109,6 +110,10 @@ def bulk(
     from ingest.bulk.select import SelectionPolicy
     from ingest.pipeline import default_sources, load_sources
 
+    if state is not None and release and Path(release).is_file():
+        # `litkg bulk --state DIR seeds.txt`: no release, the file is a seed source.
+        sources = [Path(release), *(sources or [])]
+        release = None
     year_min, year_max = _years(year)
     policy = SelectionPolicy(
         depth=depth,

@@ -379,3 +379,47 @@ def test_an_optional_dataset_missing_from_an_unlisted_release_is_skipped(
     found["citations"] = str(tmp_path / "no-citations")
     with pytest.raises(BulkError, match="cannot read the citations dataset"):
         materialise(spark, Release(str(release), found, "x"), tmp_path / "state2")
+
+
+def test_cli_downloads_a_release_then_updates_it_through_the_datasets_api(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``datasets:RELEASE_ID`` downloads the release (S2_API_KEY), ``--update-to`` the
+    diffs from the state's release, against the local fake of the Datasets API."""
+    from app.cli import app
+    from tests.ingest.test_bulk_datasets import KEY, NEW, OLD, FakeDatasets
+
+    world = small_world()
+    newer = World([dict(p) for p in world.papers.values()], world.edges[:-3])
+    write_release(world, tmp_path / "served" / OLD)
+    write_release(newer, tmp_path / "served" / NEW)
+    write_diff(world, newer, tmp_path / "served" / "diff", from_release=OLD, to_release=NEW)
+    seeds = tmp_path / "ids.txt"
+    seeds.write_text("ARXIV:2209.11895\n", encoding="utf-8")
+    with FakeDatasets(tmp_path / "served") as fake:
+        monkeypatch.setenv("S2_API_URL", fake.url)
+        monkeypatch.setenv("S2_API_KEY", KEY)
+        monkeypatch.setenv("LITKG_S2_MIN_INTERVAL", "0")
+        state = tmp_path / "state"
+        first = CliRunner().invoke(
+            app,
+            [
+                "bulk", f"datasets:{OLD}", str(seeds), "--out", str(tmp_path / "old"),
+                "--state", str(state), "--master", "local[1]",
+            ],
+        )  # fmt: skip
+        assert first.exit_code == 0, first.output
+        assert f"Release {OLD}" in first.output
+        second = CliRunner().invoke(
+            app,
+            [
+                "bulk", "--state", str(state), "--update-to", "latest", "--out",
+                str(tmp_path / "new"), "--master", "local[1]", str(seeds),
+            ],
+        )  # fmt: skip
+    assert second.exit_code == 0, second.output
+    manifest = json.loads((tmp_path / "new" / "manifest.json").read_text())
+    assert manifest["bulk"]["release_id"] == NEW
+    assert manifest["bulk"]["diffs"][0]["from_release"] == OLD
+    dropped = {(e["citingPaperId"], e["citedPaperId"]) for e in world.edges[-3:]}
+    assert not dropped & ids_and_edges(tmp_path / "new")[1]
