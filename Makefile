@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run build ingest test lint bench clean
+.PHONY: setup java run build ingest test lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	@touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) java
+
+# Java 17 for the Spark bulk job (`litkg bulk`): apt-get installs it when `java` is missing.
+java:
+	@bash .ci/install-java
 
 ingest: setup
 	$(VENV)/bin/litkg ingest

@@ -319,6 +319,7 @@ def _register_command_modules() -> None:
         "app.cli_snapshot",
         "app.cli_zotero",
         "app.cli_watch",
+        "app.cli_bulk",
     ):
         try:
             importlib.import_module(name)

@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 GRAPH = "/graph/v1"
 RECOMMENDATIONS = "/recommendations/v1"
+DATASETS = "/datasets/v1"
 BATCH_MAX = 500
 PAGE_MAX = 1000
 #: Most nested ``references``/``citations`` entries one ``/paper/batch`` answer may hold.
@@ -206,6 +207,8 @@ def _endpoint_name(path: str) -> str:
         return "search"
     if path.startswith(RECOMMENDATIONS):
         return "recommendations"
+    if path.startswith(DATASETS):
+        return "datasets"
     return "paper"
 
 
@@ -459,6 +462,41 @@ class S2Client:
         log.log(level, "S2 %s at %s; retrying in %.1fs", problem, url, seconds)
         self.stats.waited_s += seconds
         self._sleep(seconds)
+
+    def download(self, url: str, dest: Path, *, chunk: int = 1 << 20) -> int:
+        """Stream a file (e.g. a bulk dataset shard from its signed URL) to ``dest``
+        through ``dest``'s ``.partial`` sibling, without the API key (the URL is signed;
+        the key stays with S2). Returns the bytes written. Raises :class:`S2Unavailable`
+        when it cannot be fetched whole (run again: the finished files are kept)."""
+        request = self._http.build_request("GET", url)
+        request.headers.pop("x-api-key", None)
+        partial = dest.with_name(dest.name + ".partial")
+        got = 0
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                if response.status_code != 200:
+                    raise S2Unavailable(
+                        f"{url.split('?')[0]} answered {response.status_code}; signed URLs "
+                        f"expire: run the command again for fresh ones.",
+                        url=url,
+                    )
+                with partial.open("wb") as out:
+                    for part in response.iter_bytes(chunk):
+                        out.write(part)
+                        got += len(part)
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            partial.unlink(missing_ok=True)
+            raise S2Unavailable(
+                f"could not download {url.split('?')[0]} ({exc}); run the command again "
+                f"(the files already downloaded are kept).",
+                url=url,
+            ) from exc
+        partial.replace(dest)
+        self.stats.http_requests += 1
+        return got
 
     # -- endpoints
     def paper(self, paper_id: str, fields: Sequence[str] = PAPER_FIELDS) -> dict[str, Any]:

@@ -24,7 +24,6 @@ are capped in size.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tarfile
@@ -37,198 +36,42 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from kg.core.errors import KGError
 from kg.core.fileio import writer_lock
 from kg.core.model import Author, Citation, Paper
 from kg.core.settings import Settings
+from kg.formats.snapshot import (
+    CHUNK,
+    FORMAT_VERSION,
+    LIST_LICENCE,
+    LOCAL_LICENCE,
+    MANIFEST,
+    MAX_DOWNLOAD_BYTES,
+    MAX_UNPACKED_BYTES,
+    S2_LICENCE,
+    SCHEMAS,
+    SPECTER_MODEL,
+    ExportReport,
+    ImportReport,
+    SnapshotError,
+    litkg_version,
+    publish,
+    read_manifest,
+    read_table,
+    sha256_of,
+    write_table,
+)
 from kg.graph.knowledge import MANIFEST as BUILD_MANIFEST
 from kg.store.corpus import CorpusStore, PaperRow, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
 from kg.text.embed import CACHE_FILENAME, EmbeddingCache, cache_key, equivalent_names, paper_text
 
 __all__ = [
-    "FORMAT_VERSION",
-    "MANIFEST",
-    "ExportReport",
-    "ImportReport",
-    "SnapshotError",
     "export_snapshot",
     "import_snapshot",
-    "read_manifest",
+    "opened",
+    "papers_from",
 ]
-
-#: The snapshot format this litkg writes and the newest it reads.
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-#: What an https download may weigh at most (a 200k-paper corpus is a few hundred MB).
-MAX_DOWNLOAD_BYTES = 4 << 30
-#: What an archive may unpack to at most.
-MAX_UNPACKED_BYTES = 16 << 30
-_MAX_MANIFEST_BYTES = 16 << 20
-_CHUNK = 1 << 20
-
-S2_LICENCE = "Semantic Scholar API, S2 licence (see api terms)"
-LOCAL_LICENCE = "the user's own file (its terms)"
-LIST_LICENCE = "the reading list's own terms (not recorded)"
-SPECTER_MODEL = "specter_v2"
-
-_STR = pa.string()
-_STRS = pa.list_(pa.string())
-_VEC = pa.list_(pa.float32())
-
-#: Each file of a snapshot and its columns, in order (``docs/snapshot-format.md``).
-SCHEMAS: dict[str, pa.Schema] = {
-    "papers.parquet": pa.schema(
-        [
-            ("paper_id", _STR),
-            ("title", _STR),
-            ("abstract", _STR),
-            ("tldr", _STR),
-            ("year", pa.int32()),
-            ("venue", _STR),
-            ("journal", _STR),
-            ("publication_date", _STR),
-            ("url", _STR),
-            ("external_ids", pa.map_(pa.string(), pa.string())),
-            ("publication_types", _STRS),
-            ("fields_of_study", _STRS),
-            ("citation_count", pa.int64()),
-            ("reference_count", pa.int64()),
-            ("influential_citation_count", pa.int64()),
-            ("is_open_access", pa.bool_()),
-            ("open_access_pdf", _STR),
-            ("tags", _STRS),
-            ("resolved", pa.bool_()),
-            ("detail", pa.int8()),
-            ("endpoint", _STR),
-            ("fetched_at", _STR),
-        ]
-    ),
-    "authors.parquet": pa.schema(
-        [("paper_id", _STR), ("position", pa.int32()), ("name", _STR), ("author_id", _STR)]
-    ),
-    "citations.parquet": pa.schema(
-        [
-            ("citing", _STR),
-            ("cited", _STR),
-            ("contexts", _STRS),
-            ("intents", _STRS),
-            ("is_influential", pa.bool_()),
-            ("endpoint", _STR),
-            ("fetched_at", _STR),
-        ]
-    ),
-    "seeds.parquet": pa.schema(
-        [
-            ("source", _STR),
-            ("position", pa.int32()),
-            ("title", _STR),
-            ("status", _STR),
-            ("paper_id", _STR),
-            ("url", _STR),
-            ("ids", _STRS),
-            ("section_path", _STRS),
-            ("note", _STR),
-            ("method", _STR),
-            ("match_score", pa.float64()),
-            ("reason", _STR),
-            ("updated_at", _STR),
-        ]
-    ),
-    "aliases.parquet": pa.schema([("alias", _STR), ("paper_id", _STR)]),
-    "same_as.parquet": pa.schema([("paper_id", _STR), ("canonical_id", _STR), ("reason", _STR)]),
-    "embeddings.parquet": pa.schema([("paper_id", _STR), ("model", _STR), ("vector", _VEC)]),
-    "specter.parquet": pa.schema([("paper_id", _STR), ("vector", _VEC)]),
-}
-
-
-class SnapshotError(KGError):
-    """A snapshot cannot be written or read (the message names the file and the fix)."""
-
-
-@dataclass(frozen=True)
-class ExportReport:
-    path: Path
-    counts: Mapping[str, int]
-    embedding_model: str | None
-    list_name: str | None = None
-    bytes: int = 0
-
-    def lines(self) -> list[str]:
-        what = (
-            f"reading list {self.list_name!r} and its neighbourhood"
-            if self.list_name
-            else ("the whole corpus")
-        )
-        out = [f"Snapshot of {what} written to {self.path} ({self.bytes / 1e6:.1f} MB)"]
-        out.append("  " + ", ".join(f"{k} {v}" for k, v in self.counts.items()))
-        out.append(f"  text embeddings: {self.embedding_model or 'none (run `litkg build`)'}")
-        return out
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    snapshot_id: str
-    origin: str
-    counts: Mapping[str, int]
-    #: Rows of the corpus store this import inserted or changed (0: it was all there).
-    rows_changed: int
-    embeddings_added: int
-    already_imported: bool
-    created_at: str | None = None
-    litkg_version: str | None = None
-    #: The embedder the snapshot's text embeddings came from (its cache-key name).
-    embedding_model: str | None = None
-
-    def lines(self) -> list[str]:
-        out = [
-            f"Snapshot {self.snapshot_id[:12]} (made {self.created_at or '?'} by litkg "
-            f"{self.litkg_version or '?'}) from {self.origin}"
-        ]
-        out.append("  " + ", ".join(f"{k} {v}" for k, v in self.counts.items()))
-        if self.rows_changed == 0 and self.embeddings_added == 0:
-            out.append("  nothing new: the corpus already held all of it")
-        else:
-            out.append(
-                f"  merged: {self.rows_changed} corpus rows added or enriched, "
-                f"{self.embeddings_added} text embeddings cached"
-            )
-        if self.embedding_model:
-            out.append(
-                f"  next: `litkg build` (no S2 calls; it reuses the snapshot's embeddings when "
-                f"its embedder is {self.embedding_model})"
-            )
-        else:
-            out.append("  next: `litkg build` (no S2 calls; the snapshot has no text embeddings)")
-        return out
-
-
-# --------------------------------------------------------------------------- helpers
-def _litkg_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("litkg")
-    except PackageNotFoundError:  # pragma: no cover - running from a checkout
-        return "unknown"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _write_table(path: Path, name: str, columns: Mapping[str, list[Any]]) -> int:
-    schema = SCHEMAS[name]
-    table = pa.Table.from_pydict({f.name: columns[f.name] for f in schema}, schema=schema)
-    pq.write_table(table, path / name, compression="zstd")
-    return table.num_rows
 
 
 # --------------------------------------------------------------------------- export
@@ -346,7 +189,6 @@ def export_snapshot(
     manifest over the computed ones (e.g. a fixed ``created_at`` and the ``sources``
     with their real licences, as ``data/starter/make_starter.py`` writes them)."""
     path = Path(path)
-    archive = _archive_kind(path)
     if path.exists():
         raise SnapshotError(f"{path} already exists; export to a new path (or remove it first).")
     with CorpusStore(settings.corpus_path, create=False) as store:
@@ -355,28 +197,13 @@ def export_snapshot(
     papers = [r.paper for r in sel.papers]
     vec_ids, vectors = _cached_vectors(settings, model, papers)
 
-    parent = path.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".litkg-snapshot-", dir=parent))
-    try:
-        counts = _write_files(work, sel, model, vec_ids, vectors)
-        manifest = _manifest(work, sel, counts, model, vectors) | dict(manifest_extra or {})
-        (work / MANIFEST).write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        if archive:
-            tmp = parent / f".{path.name}.partial"
-            _write_archive(work, tmp, gz=archive == "tar.gz")
-            tmp.replace(path)
-            size = path.stat().st_size
-        else:
-            size = sum(f.stat().st_size for f in work.iterdir())
-            work.replace(path)
-    except OSError as exc:
-        raise SnapshotError(f"cannot write the snapshot at {path} ({exc}); check the path") from exc
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+    counts: dict[str, int] = {}
+
+    def fill(work: Path) -> dict[str, Any]:
+        counts.update(_write_files(work, sel, model, vec_ids, vectors))
+        return _manifest(work, sel, counts, model, vectors) | dict(manifest_extra or {})
+
+    size = publish(path, fill)
     return ExportReport(path, counts, model, list_name, size)
 
 
@@ -389,7 +216,7 @@ def _write_files(
 ) -> dict[str, int]:
     papers = [r.paper for r in sel.papers]
     counts: dict[str, int] = {}
-    counts["papers"] = _write_table(
+    counts["papers"] = write_table(
         out,
         "papers.parquet",
         {
@@ -418,7 +245,7 @@ def _write_files(
         },
     )
     slots = [(p.paper_id, i, a) for p in papers for i, a in enumerate(p.authors)]
-    counts["authors"] = _write_table(
+    counts["authors"] = write_table(
         out,
         "authors.parquet",
         {
@@ -429,7 +256,7 @@ def _write_files(
         },
     )
     cites = sel.citations
-    counts["citations"] = _write_table(
+    counts["citations"] = write_table(
         out,
         "citations.parquet",
         {
@@ -443,7 +270,7 @@ def _write_files(
         },
     )
     seeds = sel.seeds
-    counts["seeds"] = _write_table(
+    counts["seeds"] = write_table(
         out,
         "seeds.parquet",
         {
@@ -462,12 +289,12 @@ def _write_files(
             "updated_at": [t for _, t in seeds],
         },
     )
-    counts["aliases"] = _write_table(
+    counts["aliases"] = write_table(
         out,
         "aliases.parquet",
         {"alias": [a for a, _ in sel.aliases], "paper_id": [p for _, p in sel.aliases]},
     )
-    counts["same_as"] = _write_table(
+    counts["same_as"] = write_table(
         out,
         "same_as.parquet",
         {
@@ -476,7 +303,7 @@ def _write_files(
             "reason": [r for _, _, r in sel.same_as],
         },
     )
-    counts["embeddings"] = _write_table(
+    counts["embeddings"] = write_table(
         out,
         "embeddings.parquet",
         {
@@ -486,7 +313,7 @@ def _write_files(
         },
     )
     spec = [r for r in sel.papers if r.specter is not None]
-    counts["specter"] = _write_table(
+    counts["specter"] = write_table(
         out,
         "specter.parquet",
         {
@@ -533,7 +360,7 @@ def _manifest(
     return {
         "format": "litkg.snapshot",
         "format_version": FORMAT_VERSION,
-        "litkg_version": _litkg_version(),
+        "litkg_version": litkg_version(),
         "created_at": now_iso(),
         "list": sel.list_name,
         # No citation edges: the snapshot gives the papers' text only.
@@ -548,29 +375,8 @@ def _manifest(
                 "dim": max(spec_dims) if spec_dims else None,
             },
         },
-        "files": {name: _sha256(out / name) for name in sorted(SCHEMAS)},
+        "files": {name: sha256_of(out / name) for name in sorted(SCHEMAS)},
     }
-
-
-def _archive_kind(path: Path) -> str | None:
-    name = path.name.lower()
-    if name.endswith((".tar.gz", ".tgz")):
-        return "tar.gz"
-    if name.endswith(".tar"):
-        return "tar"
-    return None
-
-
-def _write_archive(src: Path, dest: Path, *, gz: bool) -> None:
-    """The snapshot's files at the archive's root, in a fixed order."""
-    with tarfile.open(dest, "w:gz" if gz else "w", format=tarfile.PAX_FORMAT) as tar:
-        for name in [MANIFEST, *sorted(SCHEMAS)]:
-            info = tar.gettarinfo(str(src / name), arcname=name)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mode = 0o644
-            with (src / name).open("rb") as fh:
-                tar.addfile(info, fh)
 
 
 # --------------------------------------------------------------------------- reading
@@ -580,7 +386,7 @@ Opener = Callable[[str], IO[bytes]]
 def _default_opener(url: str) -> IO[bytes]:
     import urllib.request
 
-    request = urllib.request.Request(url, headers={"User-Agent": f"litkg/{_litkg_version()}"})
+    request = urllib.request.Request(url, headers={"User-Agent": f"litkg/{litkg_version()}"})
     return urllib.request.urlopen(request, timeout=60)
 
 
@@ -601,7 +407,7 @@ def _download(url: str, dest: Path, opener: Opener, max_bytes: int) -> Path:
     got = 0
     try:
         with opener(url) as response, target.open("wb") as out:
-            while chunk := response.read(_CHUNK):
+            while chunk := response.read(CHUNK):
                 got += len(chunk)
                 if got > max_bytes:
                     raise SnapshotError(
@@ -650,7 +456,7 @@ def _unpack(archive: Path, dest: Path, origin: str) -> Path:
                 if src is None:  # pragma: no cover - isfile() members always have data
                     continue
                 with src, target.open("wb") as out:
-                    shutil.copyfileobj(src, out, _CHUNK)
+                    shutil.copyfileobj(src, out, CHUNK)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise SnapshotError(
             f"{origin} is not a readable snapshot archive ({exc}); export it again, or "
@@ -665,9 +471,7 @@ def _unpack(archive: Path, dest: Path, origin: str) -> Path:
 
 
 @contextmanager
-def _opened(
-    source: Path | str, opener: Opener | None, max_bytes: int
-) -> Iterator[tuple[Path, str]]:
+def opened(source: Path | str, opener: Opener | None, max_bytes: int) -> Iterator[tuple[Path, str]]:
     """The snapshot's folder (unpacked or downloaded into a temp dir when needed)."""
     text = str(source)
     with tempfile.TemporaryDirectory(prefix="litkg-snapshot-") as tmp:
@@ -685,59 +489,7 @@ def _opened(
             raise SnapshotError(f"no snapshot at {path}; pass its folder, archive or https URL.")
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """A snapshot's manifest, checked: format, version, and every file's sha256."""
-    path = folder / MANIFEST
-    try:
-        if path.stat().st_size > _MAX_MANIFEST_BYTES:
-            raise SnapshotError(f"{path} is too large to be a snapshot manifest; refused")
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SnapshotError(
-            f"cannot read {path} ({exc}); is this a litkg snapshot? Export it again."
-        ) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != "litkg.snapshot":
-        raise SnapshotError(f"{path} is not a litkg snapshot manifest (no format 'litkg.snapshot')")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise SnapshotError(f"{path}: format_version {version!r} is not a version number")
-    if version > FORMAT_VERSION:
-        raise SnapshotError(
-            f"snapshot format {version} is newer than this litkg reads ({FORMAT_VERSION}): "
-            f"upgrade litkg"
-        )
-    files = manifest.get("files")
-    if not isinstance(files, dict):
-        raise SnapshotError(f"{path} lists no files; export the snapshot again")
-    for name in SCHEMAS:
-        if name not in files:
-            raise SnapshotError(f"{path} does not list {name}; export the snapshot again")
-        if not (folder / name).is_file():
-            raise SnapshotError(f"{name} is missing from the snapshot at {folder}")
-        if _sha256(folder / name) != files[name]:
-            raise SnapshotError(
-                f"{name} does not match its sha256 in the manifest: the snapshot is damaged "
-                f"or was changed. Download or copy it again."
-            )
-    return manifest
-
-
-def _read_table(folder: Path, name: str) -> list[dict[str, Any]]:
-    try:
-        table = pq.read_table(folder / name)
-    except (OSError, pa.ArrowException) as exc:
-        raise SnapshotError(f"{name} is not readable Parquet ({exc}); export it again") from exc
-    want = SCHEMAS[name]
-    missing = [f.name for f in want if f.name not in table.column_names]
-    if missing:
-        raise SnapshotError(f"{name} lacks the columns {', '.join(missing)}; export it again")
-    try:
-        return table.select(want.names).cast(want).to_pylist()
-    except (pa.ArrowException, ValueError) as exc:
-        raise SnapshotError(f"{name} has columns of the wrong type ({exc})") from exc
-
-
-def _papers_from(
+def papers_from(
     rows: Iterable[dict[str, Any]], authors: Iterable[dict[str, Any]]
 ) -> list[tuple[Paper, int, str | None, str | None]]:
     slots: dict[str, list[tuple[int, Author]]] = {}
@@ -787,11 +539,11 @@ def import_snapshot(
     over ``max_bytes`` is refused."""
     with (
         writer_lock(settings.data_dir, "snapshot import"),
-        _opened(source, opener, max_bytes) as (folder, origin),
+        opened(source, opener, max_bytes) as (folder, origin),
     ):
         manifest = read_manifest(folder)
-        snapshot_id = _sha256(folder / MANIFEST)
-        tables = {name: _read_table(folder, name) for name in SCHEMAS}
+        snapshot_id = sha256_of(folder / MANIFEST)
+        tables = {name: read_table(folder, name) for name in SCHEMAS}
         return _merge(settings, manifest, snapshot_id, origin, tables)
 
 
@@ -802,7 +554,7 @@ def _merge(
     origin: str,
     tables: Mapping[str, list[dict[str, Any]]],
 ) -> ImportReport:
-    papers = _papers_from(tables["papers.parquet"], tables["authors.parquet"])
+    papers = papers_from(tables["papers.parquet"], tables["authors.parquet"])
     specter = {r["paper_id"]: r["vector"] for r in tables["specter.parquet"]}
     counts = {k: len(v) for k, v in tables.items()}
     counts = {name.removesuffix(".parquet"): n for name, n in counts.items()}

@@ -20,15 +20,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from kg.core.settings import Settings
-from kg.portable.archive import (
-    MAX_DOWNLOAD_BYTES,
-    ImportReport,
-    _opened,
-    _papers_from,
-    _read_table,
-    import_snapshot,
-    read_manifest,
-)
+from kg.formats.snapshot import MAX_DOWNLOAD_BYTES, ImportReport, read_manifest, read_table
+from kg.portable.archive import import_snapshot, opened, papers_from
 from kg.store.corpus import CorpusStore, SnapshotImport
 
 __all__ = ["STARTER_SNAPSHOT", "StarterOutcome", "import_starter", "starter_papers"]
@@ -47,7 +40,7 @@ class StarterOutcome:
 
 
 def _snapshot_ids(source: Path) -> set[str]:
-    with _opened(source, None, MAX_DOWNLOAD_BYTES) as (folder, _):
+    with opened(source, None, MAX_DOWNLOAD_BYTES) as (folder, _):
         read_manifest(folder)
         table = pq.read_table(folder / "papers.parquet", columns=["paper_id"])
     return {str(p) for p in table.column("paper_id").to_pylist()}
@@ -57,9 +50,9 @@ def _restore(settings: Settings, source: Path) -> int:
     """Put back the starter's record of each paper an offline ingest re-stored barer
     (the seed page's link text, no abstract; later, so the import's merge kept it).
     Only called on a corpus holding nothing but starter papers; returns how many."""
-    with _opened(source, None, MAX_DOWNLOAD_BYTES) as (folder, _):
-        rows = _papers_from(
-            _read_table(folder, "papers.parquet"), _read_table(folder, "authors.parquet")
+    with opened(source, None, MAX_DOWNLOAD_BYTES) as (folder, _):
+        rows = papers_from(
+            read_table(folder, "papers.parquet"), read_table(folder, "authors.parquet")
         )
     restored = 0
     with CorpusStore(settings.corpus_path) as store, store.transaction():

@@ -14,7 +14,18 @@ import sys
 import time
 from datetime import UTC, datetime
 
-BENCHES = ("ingest", "embed", "graph", "build", "sparql", "topics", "recommend", "lists", "app")
+BENCHES = (
+    "ingest",
+    "embed",
+    "graph",
+    "build",
+    "sparql",
+    "topics",
+    "recommend",
+    "lists",
+    "app",
+    "bulk",
+)
 
 
 def main(argv: list[str]) -> int:

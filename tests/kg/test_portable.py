@@ -27,13 +27,9 @@ from hypothesis import strategies as st
 from kg.build import build
 from kg.core.model import Author, Citation, Paper
 from kg.core.settings import Settings
+from kg.formats.snapshot import MANIFEST, SnapshotError
 from kg.graph import snapshot as load_snapshot
-from kg.portable.archive import (
-    MANIFEST,
-    SnapshotError,
-    export_snapshot,
-    import_snapshot,
-)
+from kg.portable.archive import export_snapshot, import_snapshot
 from kg.rdf.stores import memory_graph, select
 from kg.rdf.sync import build_rdf
 from kg.rdf.vocab import PROV
