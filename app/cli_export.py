@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli import _friendly, _settings, app
-from kg.core.errors import ExportError, ReadingListError
+from kg.core.errors import ExportError
 
 
 def _store(settings: Any) -> Any:
@@ -27,9 +27,10 @@ def _store(settings: Any) -> Any:
 
 
 def _lists(settings: Any) -> Any:
-    from kg.store.readinglists import ReadingLists
+    """The reading lists, through the Python API's object for the data dir."""
+    import kg
 
-    return ReadingLists.open(settings)
+    return kg.open(settings=settings).lists
 
 
 def _split_ids(values: list[str] | None) -> list[str]:
@@ -37,28 +38,6 @@ def _split_ids(values: list[str] | None) -> list[str]:
     for value in values or []:
         out.extend(v for v in re.split(r"[\s,]+", value) if v)
     return out
-
-
-def _resolve(store: Any, ident: str) -> str:
-    """A paper id in the corpus for an S2 id, ``local:`` id, ``DOI:``, ``ARXIV:`` or
-    ``CorpusId:`` alias (bare DOIs and arXiv ids are recognised too)."""
-    ident = ident.strip()
-    if store.get_paper(ident) is not None:
-        return ident
-    candidates = [ident]
-    if re.match(r"^10\.\d{4,9}/", ident):
-        candidates.append("DOI:" + ident)
-    if re.match(r"^\d{4}\.\d{4,5}$", ident):
-        candidates.append("ARXIV:" + ident)
-    if ident.lower().startswith("arxiv:"):
-        candidates.append("ARXIV:" + ident[6:])
-    for alias in candidates:
-        if hit := store.lookup(alias):
-            return str(hit)
-    raise ReadingListError(
-        f"{ident} is not in the corpus; pass a paper id (40 hex), DOI:..., ARXIV:... or "
-        "CorpusId:..., and run `litkg ingest` first if the paper is new"
-    )
 
 
 def _write_out(text: str, output: str) -> None:
@@ -105,32 +84,19 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Export a reading list (or --ids papers) as BibTeX, RIS, CSL-JSON, Markdown or CSV."""
-    from kg.formats.registry import FORMATS, export, format_for, format_for_path
+    from kg.formats.registry import FORMATS, format_for, format_for_path
 
     wanted = _split_ids(ids)
     if (name is None) == (not wanted):
         raise ExportError("give a reading-list NAME or --ids ID ..., not both or neither")
     key = format_for(fmt) if fmt else (format_for_path(output) if output != "-" else None)
     key = key or "bibtex"
-    settings = _settings()
-    notes: dict[str, str] = {}
-    title = name
-    with _store(settings) as store:
-        if name is not None:
-            lst = _lists(settings).get(name)
-            paper_ids = list(lst.paper_ids)
-            notes = lst.notes
-            title = lst.name
-        else:
-            paper_ids = [_resolve(store, i) for i in wanted]
-        papers = []
-        for pid in paper_ids:
-            paper = store.get_paper(pid)
-            if paper is None:
-                typer.secho(f"warning: {pid} is not in the corpus (any more); left out", err=True)
-                continue
-            papers.append(paper)
-    text = export(papers, key, notes=notes, title=title)
+    import kg
+
+    done = kg.open(settings=_settings()).export(name if name is not None else wanted, key)
+    for pid in done.missing:
+        typer.secho(f"warning: {pid} is not in the corpus (any more); left out", err=True)
+    text, papers = done.text, done.papers
     _write_out(text, output)
     if output != "-":
         typer.echo(f"Wrote {len(papers)} papers to {output} ({FORMATS[key].label})", err=True)
@@ -201,10 +167,11 @@ def list_add(
     note: Annotated[str | None, typer.Option(help="A note on each added paper")] = None,
 ) -> None:
     """Add papers to a reading list (papers already on it are left as they are)."""
-    settings = _settings()
-    lists = _lists(settings)
-    with _store(settings) as store:
-        resolved = [_resolve(store, i) for i in _split_ids(ids)]
+    import kg
+
+    lib = kg.open(settings=_settings())
+    lists = lib.lists
+    resolved = [lib.stored_id(i) for i in _split_ids(ids)]
     existed = lists.find(name) is not None
     added = lists.add_many(name, resolved, dict.fromkeys(resolved, note), create=True)
     final = lists.get(name).name

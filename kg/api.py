@@ -37,8 +37,9 @@ from ingest.s2 import S2Client
 from ingest.watch import fetch_citing
 from kg.build import build, weights_status
 from kg.core.alerts import DEFAULT_MIN_CITES, default_since, parse_since
-from kg.core.errors import LitkgError, UnknownPaperError, WatchError
+from kg.core.errors import LitkgError, ReadingListError, UnknownPaperError, WatchError
 from kg.core.fileio import lock_holder, writer_lock
+from kg.core.ids import canonical_ids
 from kg.core.model import Paper, is_s2_paper_id
 from kg.core.settings import Settings
 from kg.formats.registry import export, format_for
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SEEDS",
+    "Exported",
     "Litkg",
     "Recommendations",
     "Recommended",
@@ -116,6 +118,17 @@ class SearchHit:
     paper: Paper
     #: The match score (title hits and the whole phrase count most); 0 for an empty query.
     score: float
+
+
+@dataclass(frozen=True)
+class Exported:
+    """:meth:`Litkg.export`'s answer: the text in ``format``, the papers it holds, and
+    the list members the corpus no longer holds (left out)."""
+
+    text: str
+    format: str
+    papers: tuple[Paper, ...]
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -344,27 +357,53 @@ class Litkg:
         text = canned.text if canned is not None else query
         return run_sparql(self.settings, text, params=params, canned=canned)
 
+    def stored_id(self, ref: str) -> str:
+        """The corpus id of ``ref`` (a paper id, ``local:`` id, or any identifier
+        :func:`kg.core.ids.canonical_ids` reads: DOI, arXiv, CorpusId, their URLs and
+        bare forms), from the corpus store: no build needed."""
+        ref = ref.strip()
+        with CorpusStore(self.settings.corpus_path, create=False) as store:
+            if store.get_paper(ref) is not None:
+                return ref
+            for alias in canonical_ids(ref):
+                if hit := store.lookup(alias):
+                    return str(hit)
+        raise ReadingListError(
+            f"{ref} is not in the corpus; pass a paper id (40 hex), DOI:..., ARXIV:... or "
+            "CorpusId:..., and run `litkg ingest` first if the paper is new"
+        )
+
     def export(
         self,
         papers: Iterable[str | Paper] | str,
         fmt: str = "bibtex",
         *,
         reasons: Mapping[str, str | Sequence[str]] | None = None,
-    ) -> str:
-        """Papers (ids, references or :class:`Paper` objects) or the name of a reading
-        list, as BibTeX, RIS, CSL-JSON, Markdown or CSV text."""
-
+    ) -> Exported:
+        """Papers (ids or references as :meth:`stored_id` takes them, or :class:`Paper`
+        objects) or the name of a reading list, as BibTeX, RIS, CSL-JSON, Markdown or CSV
+        text, read from the corpus store (no build needed). A list's notes go with it;
+        list members the corpus no longer holds are left out and named in ``missing``."""
         key = format_for(fmt)
-        notes: dict[str, str] | None = None
+        notes: dict[str, str] = {}
         title: str | None = None
         if isinstance(papers, str):
             lst = self.lists.get(papers)
-            title = lst.name
-            notes = lst.notes
-            chosen = [self.paper_or_stub(pid) for pid in lst.paper_ids]
+            title, notes = lst.name, dict(lst.notes)
+            wanted: list[str | Paper] = list(lst.paper_ids)
         else:
-            chosen = [p if isinstance(p, Paper) else self.paper(p) for p in papers]
-        return export(chosen, key, notes=notes, reasons=reasons, title=title)
+            wanted = [p if isinstance(p, Paper) else self.stored_id(p) for p in papers]
+        chosen: list[Paper] = []
+        missing: list[str] = []
+        with CorpusStore(self.settings.corpus_path, create=False) as store:
+            for item in wanted:
+                paper = item if isinstance(item, Paper) else store.get_paper(item)
+                if paper is None:
+                    missing.append(str(item))
+                else:
+                    chosen.append(paper)
+        text = export(chosen, key, notes=notes, reasons=reasons, title=title)
+        return Exported(text, key, tuple(chosen), tuple(missing))
 
     @property
     def lists(self) -> ReadingLists:

@@ -110,9 +110,13 @@ def test_paper_search_path_sparql_export_lists(lib: Litkg) -> None:
 
     lib.lists.add("to read", some.paper_id, note="start here", create=True)
     bib = lib.export("to read", "bibtex")
-    assert bib.startswith("@") and some.title.split()[0] in bib and "start here" in bib
+    assert bib.text.startswith("@") and "start here" in bib.text
+    assert [p.paper_id for p in bib.papers] == [some.paper_id] and not bib.missing
     md = lib.export([some.paper_id], "markdown")
-    assert some.title in md
+    assert some.title in md.text and md.format == "markdown"
+    assert lib.stored_id(some.paper_id) == some.paper_id
+    with pytest.raises(LitkgError, match="is not in the corpus"):
+        lib.stored_id("DOI:10.9999/nothing-here")
 
     status = lib.status()
     assert status.built and status.corpus is not None and status.corpus.papers > 0
