@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli import _friendly, _settings, app
+from app.cli import _friendly, _library, _settings, app
 from kg.core.errors import KGError, QueryParamError
 
 
@@ -75,13 +75,8 @@ def sparql(
     list_: Annotated[bool, typer.Option("--list", help="List the canned queries.")] = False,
 ) -> None:
     """Run a read-only SPARQL query over the knowledge graph."""
-    from kg.rdf.binding import parse_param_value
     from kg.rdf.canned import canned_queries
-    from kg.rdf.guard import check_service
-    from kg.rdf.pool import QueryPool
     from kg.rdf.results import format_result
-    from kg.rdf.sparql import run_query
-    from kg.rdf.stores import open_graph
 
     if list_:
         for name, cq in canned_queries().items():
@@ -96,32 +91,10 @@ def sparql(
     if not query:
         raise KGError("Give a query, a .rq file or a canned query name (`litkg sparql --list`).")
     text, canned = _query_text(query)
-    raw = _split_params(param)
-    bindings = (
-        canned.bind(raw)
-        if canned is not None
-        else {name: parse_param_value(value) for name, value in raw.items()}
+    answer = _library().sparql(
+        text, _split_params(param), canned=canned, timeout=timeout, max_rows=limit
     )
-    settings = _settings()
-    check_service(text, settings.sparql_allow_service)  # before the store is opened
-    dataset = open_graph(settings)
-    # parse and evaluation run in a worker process killed at the limit (kg.sparql_pool)
-    pool = QueryPool(
-        lambda _request: run_query(
-            dataset,
-            text,
-            bindings=bindings,
-            timeout_s=0,
-            max_rows=settings.sparql_max_rows if limit is None else limit,
-            allow_service=settings.sparql_allow_service,
-        ),
-        size=1,
-    )
-    try:
-        result = pool.run(None, settings.sparql_timeout if timeout is None else timeout)
-    finally:
-        pool.close()
-        dataset.close()
+    result = answer.result
     typer.echo(format_result(result, fmt), nl=False)
     if result.truncated and fmt != "table":
         typer.secho(

@@ -44,7 +44,8 @@ from kg.core.model import Paper, is_s2_paper_id
 from kg.core.settings import Settings
 from kg.formats.registry import export, format_for
 from kg.graph.knowledge import MANIFEST, KnowledgeGraph
-from kg.rdf.canned import find_canned
+from kg.rdf.canned import CannedQuery, find_canned
+from kg.rdf.guard import check_service
 from kg.recommend.index import RecommendIndex
 from kg.recommend.rank import DEFAULT_DIVERSITY, Recommender
 from kg.recommend.watch import WatchItem, WatchRun, WatchState, new_run_stamp, rank_new
@@ -347,15 +348,32 @@ class Litkg:
             for row in found.rows
         ]
 
-    def sparql(self, query: str, params: Mapping[str, str] | None = None) -> SparqlAnswer:
+    def sparql(
+        self,
+        query: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        canned: CannedQuery | None = None,
+        timeout: float | None = None,
+        max_rows: int | None = None,
+    ) -> SparqlAnswer:
         """A read-only SPARQL query with the configured time and row limits
-        (``LITKG_SPARQL_TIMEOUT``, ``LITKG_SPARQL_MAX_ROWS``); ``params`` are bound as
-        single RDF terms, never spliced into the text. A canned query (``litkg sparql
-        --list``) may be named instead of written."""
-
-        canned = find_canned(query) if "\n" not in query and " " not in query else None
-        text = canned.text if canned is not None else query
-        return run_sparql(self.settings, text, params=params, canned=canned)
+        (``LITKG_SPARQL_TIMEOUT``, ``LITKG_SPARQL_MAX_ROWS``; ``timeout`` and ``max_rows``
+        override them, 0 meaning none); ``params`` are bound as single RDF terms, never
+        spliced into the text (typed by ``canned``'s declarations when the query is a
+        canned one). A canned query (``litkg sparql --list``) may be named instead of
+        written. SERVICE is refused before the store is opened, unless allowed."""
+        if canned is None and "\n" not in query and " " not in query:
+            canned = find_canned(query)
+            if canned is not None:
+                query = canned.text
+        settings = self.settings
+        if timeout is not None:
+            settings = replace(settings, sparql_timeout=timeout)
+        if max_rows is not None:
+            settings = replace(settings, sparql_max_rows=max_rows)
+        check_service(query, settings.sparql_allow_service)
+        return run_sparql(settings, query, params=params, canned=canned)
 
     def stored_id(self, ref: str) -> str:
         """The corpus id of ``ref`` (a paper id, ``local:`` id, or any identifier
