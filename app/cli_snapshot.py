@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli import _friendly, _settings, app
+from app.cli import _friendly, _library, app
 
 snapshot_app = typer.Typer(
     name="snapshot",
@@ -38,9 +38,7 @@ def snapshot_export(
     ] = None,
 ) -> None:
     """Write the corpus (or one reading list and its neighbourhood) as a snapshot."""
-    from kg.portable.archive import export_snapshot
-
-    report = export_snapshot(_settings(), path, list_name=list_name)
+    report = _library().export_snapshot(path, list_name=list_name)
     for line in report.lines():
         typer.echo(line)
 
@@ -53,12 +51,7 @@ def snapshot_import(
     ],
 ) -> None:
     """Check a snapshot (format, checksums) and merge it into the corpus (idempotent)."""
-    from kg.core.fileio import writer_lock
-    from kg.portable.archive import import_snapshot
-
-    settings = _settings()
-    with writer_lock(settings.data_dir, "snapshot import"):
-        report = import_snapshot(settings, source)
+    report = _library().import_snapshot(source)
     for line in report.lines():
         typer.echo(line)
 
@@ -73,6 +66,4 @@ def snapshot_starter(
 ) -> None:
     """Import the bundled starter snapshot into an empty corpus (never over one you built);
     says in one line what it did. `make run` calls it after the ingest."""
-    from kg.portable.starter import STARTER_SNAPSHOT, import_starter
-
-    typer.echo(import_starter(_settings(), source or STARTER_SNAPSHOT).message)
+    typer.echo(_library().import_starter(source).message)

@@ -43,7 +43,10 @@ from kg.core.ids import canonical_ids
 from kg.core.model import Paper, is_s2_paper_id
 from kg.core.settings import Settings
 from kg.formats.registry import export, format_for
+from kg.formats.snapshot import ExportReport, ImportReport
 from kg.graph.knowledge import MANIFEST, KnowledgeGraph
+from kg.portable.archive import export_snapshot, import_snapshot
+from kg.portable.starter import STARTER_SNAPSHOT, StarterOutcome, import_starter
 from kg.rdf.canned import CannedQuery, find_canned
 from kg.rdf.guard import check_service
 from kg.recommend.index import RecommendIndex
@@ -422,6 +425,27 @@ class Litkg:
                     chosen.append(paper)
         text = export(chosen, key, notes=notes, reasons=reasons, title=title)
         return Exported(text, key, tuple(chosen), tuple(missing))
+
+    def export_snapshot(self, path: str | Path, *, list_name: str | None = None) -> ExportReport:
+        """Write the corpus (or one reading list and its neighbourhood) as a portable
+        snapshot: a folder, or a ``.tar``/``.tar.gz`` file (docs/snapshot-format.md)."""
+        return export_snapshot(self.settings, Path(path), list_name=list_name)
+
+    def import_snapshot(self, source: str | Path) -> ImportReport:
+        """Check a snapshot (format, checksums) and merge it into the corpus; a second
+        import of the same snapshot changes nothing. ``source``: a folder, an archive or
+        an https:// URL."""
+        with writer_lock(self.settings.data_dir, "snapshot import"):
+            report = import_snapshot(self.settings, str(source))
+        self._forget()
+        return report
+
+    def import_starter(self, source: str | Path | None = None) -> StarterOutcome:
+        """The bundled starter snapshot, into a corpus holding nothing the user built
+        (never over one); ``.message`` says what was done."""
+        report = import_starter(self.settings, Path(source) if source else STARTER_SNAPSHOT)
+        self._forget()
+        return report
 
     @property
     def lists(self) -> ReadingLists:
