@@ -231,23 +231,19 @@ def eval_command(
 ) -> None:
     """Every signal, the fused recommender and baselines side by side, on the graph's
     curated lists (default) or a citation hold-out."""
-    from kg.build import save_weights
-    from kg.recommend.evaluate import evaluate_holdout, evaluate_lists
+    from kg.graph.knowledge import WEIGHTS
     from kg.recommend.protocols import SPLITS
-    from kg.recommend.tuning import auto_tune
-    from kg.store.readinglists import ReadingLists
 
     _check_format(fmt)
     if protocol not in ("lists", "holdout"):
         raise typer.BadParameter(f"--protocol must be lists or holdout, not {protocol!r}")
     if split not in SPLITS:
         raise typer.BadParameter(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
-    kg = load_graph()
-    reading = {rl.name: list(rl.paper_ids) for rl in ReadingLists.open(_settings()).all()}
+    lib = load_library()
     if auto or (tune and protocol == "lists"):
         lines: list[str] = []
-        outcome = auto_tune(kg, lists=reading, echo=lines.append)
-        path = save_weights(_settings(), outcome.weights) if outcome is not None else None
+        outcome = lib.tune(echo=lines.append)
+        path = lib.settings.graph_dir / WEIGHTS if outcome is not None else None
         if fmt == "json":
             data = {
                 "message": " ".join(lines),
@@ -263,11 +259,10 @@ def eval_command(
                 f"Saved the tuned weights to {path}; `litkg recommend` uses them from now on."
             )
         return
-    if protocol == "lists":
-        report = evaluate_lists(kg, reading)
-    else:
-        report = evaluate_holdout(kg, queries=queries, min_refs=min_refs, tune=tune, split=split)
-    saved = save_weights(_settings(), dict(report.tuned)) if report.tuned is not None else None
+    report = lib.evaluate(
+        protocol=protocol, split=split, queries=queries, min_refs=min_refs, tune=tune
+    )
+    saved = lib.settings.graph_dir / WEIGHTS if report.tuned is not None else None
     if fmt == "json":
         data = report.as_dict()
         data["saved_weights"] = str(saved) if saved else None

@@ -35,9 +35,9 @@ from ingest.crawl import CrawlPolicy
 from ingest.pipeline import run_ingest
 from ingest.s2 import S2Client
 from ingest.watch import fetch_citing
-from kg.build import build, weights_status
+from kg.build import build, save_weights, weights_status
 from kg.core.alerts import DEFAULT_MIN_CITES, default_since, parse_since
-from kg.core.errors import LitkgError, ReadingListError, UnknownPaperError, WatchError
+from kg.core.errors import ConfigError, LitkgError, ReadingListError, UnknownPaperError, WatchError
 from kg.core.fileio import lock_holder, writer_lock
 from kg.core.ids import canonical_ids
 from kg.core.model import Paper, is_s2_paper_id
@@ -49,8 +49,11 @@ from kg.portable.archive import export_snapshot, import_snapshot
 from kg.portable.starter import STARTER_SNAPSHOT, StarterOutcome, import_starter
 from kg.rdf.canned import CannedQuery, find_canned
 from kg.rdf.guard import check_service
+from kg.recommend.evaluate import EvaluationReport, evaluate_holdout, evaluate_lists
 from kg.recommend.index import RecommendIndex
+from kg.recommend.protocols import SPLITS
 from kg.recommend.rank import DEFAULT_DIVERSITY, Recommender
+from kg.recommend.tuning import TuneOutcome, auto_tune
 from kg.recommend.watch import WatchItem, WatchRun, WatchState, new_run_stamp, rank_new
 from kg.store.corpus import CorpusStore
 from kg.store.readinglists import ReadingLists
@@ -377,6 +380,47 @@ class Litkg:
             settings = replace(settings, sparql_max_rows=max_rows)
         check_service(query, settings.sparql_allow_service)
         return run_sparql(settings, query, params=params, canned=canned)
+
+    def evaluate(
+        self,
+        *,
+        protocol: str = "lists",
+        split: str = "random",
+        queries: int = 200,
+        min_refs: int = 8,
+        tune: bool = False,
+    ) -> EvaluationReport:
+        """Every signal, the fused recommender and baselines side by side: on the graph's
+        curated lists (``lists``: seed-page sections, keywords, the user's reading lists)
+        or a citation hold-out (``holdout``, a diagnostic; ``tune`` fits weights on it
+        first). Weights fitted here are stored with the graph."""
+        if protocol not in ("lists", "holdout"):
+            raise ConfigError(f"protocol must be lists or holdout, not {protocol!r}")
+        if split not in SPLITS:
+            raise ConfigError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+        if protocol == "lists":
+            report = evaluate_lists(self.graph, self._reading())
+        else:
+            report = evaluate_holdout(
+                self.graph, queries=queries, min_refs=min_refs, tune=tune, split=split
+            )
+        if report.tuned is not None:
+            save_weights(self.settings, dict(report.tuned))
+            self._recommender = None
+        return report
+
+    def tune(self, echo: Callable[[str], None] | None = None) -> TuneOutcome | None:
+        """Fit the fusion weights as ``litkg build`` does (curated lists, adopted only
+        beyond the noise) and store them when they are adopted; ``None``: the defaults
+        stay (``echo`` hears why)."""
+        outcome = auto_tune(self.graph, lists=self._reading(), echo=echo)
+        if outcome is not None:
+            save_weights(self.settings, outcome.weights)
+            self._recommender = None
+        return outcome
+
+    def _reading(self) -> dict[str, list[str]]:
+        return {rl.name: list(rl.paper_ids) for rl in self.lists.all()}
 
     def stored_id(self, ref: str) -> str:
         """The corpus id of ``ref`` (a paper id, ``local:`` id, or any identifier
