@@ -49,6 +49,7 @@ from kg.recommend.index import RecommendIndex
 from kg.recommend.tuning import auto_tune
 from kg.store.corpus import CorpusStore, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
+from kg.text.ann import ANN_FILE, TextAnnIndex
 from kg.text.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
 from kg.topics.model import TopicModel
 from kg.topics.schemes import build_topic_model
@@ -310,6 +311,17 @@ def _build(
         )
         atomic_savez(graph_dir / SPECTER, ids=np.array(spec_ids), vectors=spec)
         report.seconds["embeddings"] = time.perf_counter() - t0
+
+        # -- field scale: the approximate index the recommender's text signal reads
+        text_index = None
+        if len(papers) > settings.ann_min_papers:
+            t0 = time.perf_counter()
+            step(f"indexing {len(papers)} text vectors for approximate search")
+            TextAnnIndex.build(vectors).save(graph_dir / ANN_FILE)
+            text_index = {"file": ANN_FILE, "neighbours": settings.ann_neighbours}
+            report.seconds["text index"] = time.perf_counter() - t0
+        else:
+            (graph_dir / ANN_FILE).unlink(missing_ok=True)
         if report.text_vectors == SPECTER_TEXT:
             say(
                 f"text vectors: S2's SPECTER ({report.text_missing} papers without one "
@@ -354,6 +366,7 @@ def _build(
             "citations": report.citations,
             "embedder": vectors_name,
             "text_vectors": report.text_vectors,
+            "text_index": text_index,
             "corpus": str(settings.corpus_path),
             "last_ingest": (store.last_run() or {}).get("finished_at"),
             "topics_digest": digest,

@@ -4,7 +4,9 @@ embedded locally) and the approximate text index the recommender reads above a s
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +15,9 @@ import kg
 from kg.build import MINILM_TEXT, SPECTER_TEXT, BuildError, KnowledgeGraph, build, text_vectors_for
 from kg.core.errors import ConfigError
 from kg.core.settings import Settings
+from kg.recommend.index import RecommendIndex
 from kg.store.corpus import DETAIL_FULL, CorpusStore
+from kg.text.ann import ANN_FILE, TextAnnIndex
 from kg.text.embed import FakeEmbedder
 from kg.views.search import SemanticSearchUnavailable, query_embedder
 
@@ -96,3 +100,76 @@ def test_minilm_build_records_its_text_vectors(ingested: Settings) -> None:
     manifest = json.loads((ingested.graph_dir / "manifest.json").read_text())
     assert manifest["text_vectors"] == MINILM_TEXT
     assert isinstance(query_embedder(ingested, KnowledgeGraph.load(ingested)), FakeEmbedder)
+
+
+# --------------------------------------------------------------------------- the index
+def _clustered(n: int, dim: int, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((20, dim))
+    vectors = centres[rng.integers(0, 20, n)] + 0.4 * rng.standard_normal((n, dim))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32)
+
+
+def test_index_finds_the_exact_nearest_neighbours() -> None:
+    vectors = _clustered(3000, 64)
+    index = TextAnnIndex.build(vectors)
+    found = 0
+    for q in range(0, 3000, 100):
+        exact = set(np.argsort(-(vectors @ vectors[q]))[:20].tolist())
+        found += len(exact & set(index.neighbours(vectors[q], 20).tolist()))
+    assert found / (30 * 20) >= 0.98  # recall@20
+    both = index.neighbours(vectors[[0, 1500]], 20)
+    assert both.size <= 40 and {0, 1500} <= set(both.tolist())  # a union, sorted
+    assert np.all(np.diff(both) > 0)
+
+
+def test_damaged_index_is_named_and_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    vectors = _clustered(500, 32)
+    path = tmp_path / ANN_FILE
+    TextAnnIndex.build(vectors).save(path)
+    assert TextAnnIndex.load(path, vectors).rows == 500 and not caplog.records
+    path.write_bytes(b"not an index" * 100)
+    with caplog.at_level(logging.WARNING):
+        again = TextAnnIndex.load(path, vectors)
+    assert str(path) in caplog.text and "rebuilt" in caplog.text
+    assert 7 in again.neighbours(vectors[7], 5).tolist()
+    caplog.clear()
+    assert TextAnnIndex.load(path, vectors).rows == 500 and not caplog.records  # saved back
+    with caplog.at_level(logging.WARNING):
+        TextAnnIndex.load(path, vectors[:400])  # made for other vectors
+    assert "made for 500 vectors" in caplog.text
+
+
+def test_build_writes_the_index_above_the_threshold_only(ingested: Settings) -> None:
+    build(ingested, embedder=FakeEmbedder(dim=16), progress=False, tune=False, rdf=False)
+    assert not (ingested.graph_dir / ANN_FILE).exists()
+    graph = KnowledgeGraph.load(ingested)
+    assert graph.text_index_path is None and RecommendIndex.of(graph).text_ann() is None
+    forced = replace(ingested, ann_min_papers=0, ann_neighbours=7)
+    build(forced, embedder=FakeEmbedder(dim=16), progress=False, tune=False, rdf=False)
+    graph = KnowledgeGraph.load(forced)
+    assert graph.text_index_path == forced.graph_dir / ANN_FILE and graph.text_neighbours == 7
+    assert graph.text_index_path.exists()
+    build(ingested, embedder=FakeEmbedder(dim=16), progress=False, tune=False, rdf=False)
+    assert not (ingested.graph_dir / ANN_FILE).exists()  # below again: no stale index
+
+
+def test_recommender_with_the_index_matches_exact(ingested: Settings) -> None:
+    _give_specter(ingested, leave_out=0)
+    settings = replace(ingested, text_vectors="specter", ann_min_papers=0, ann_neighbours=10**6)
+    build(settings, embedder=RefusingEmbedder(), progress=False, tune=False, rdf=False)
+    approx = KnowledgeGraph.load(settings)
+    exact = KnowledgeGraph.load(settings)
+    exact.text_index_path = None
+    ids = sorted(approx.papers)
+    for read in (ids[:1], ids[1:3], ids[-2:]):
+        got = kg.open(settings=settings, graph=approx).recommend(read, k=5)
+        want = kg.open(settings=settings, graph=exact).recommend(read, k=5)
+        assert [r.paper.paper_id for r in got.items] == [r.paper.paper_id for r in want.items]
+        for a, b in zip(got.items, want.items, strict=True):
+            assert a.signals["text"] == pytest.approx(b.signals["text"], abs=1e-5)
+    assert RecommendIndex.of(approx).text_ann() is not None  # the index was used
+    assert RecommendIndex.of(exact).text_ann() is None
