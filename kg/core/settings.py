@@ -20,6 +20,10 @@ sparql_query_url           ``LITKG_SPARQL_QUERY_URL``          unset: the embedd
                                                                store under the data dir
 sparql_update_url          ``LITKG_SPARQL_UPDATE_URL``         unset (defaults to the query
                                                                URL when that is set)
+sparql_bulk_url            ``LITKG_SPARQL_BULK_URL`` (the      unset: graphs are written
+                           server's bulk-load endpoint, e.g.   by SPARQL UPDATE batches
+                           Oxigraph's ``/store``: the build
+                           POSTs N-Quads there)
 sparql_timeout             ``LITKG_SPARQL_TIMEOUT`` (seconds)  ``10``
 sparql_max_rows            ``LITKG_SPARQL_MAX_ROWS``           ``10000``
 sparql_allow_service       ``LITKG_SPARQL_ALLOW_SERVICE``      ``0``: a query with SERVICE
@@ -127,6 +131,7 @@ class Settings:
     match_threshold: float = 0.85
     sparql_query_url: str | None = None
     sparql_update_url: str | None = None
+    sparql_bulk_url: str | None = None
     sparql_timeout: float = 10.0
     sparql_max_rows: int = 10_000
     sparql_allow_service: bool = False
@@ -156,6 +161,7 @@ class Settings:
             sparql_update_url=env.get("LITKG_SPARQL_UPDATE_URL")
             or env.get("LITKG_SPARQL_QUERY_URL")
             or None,
+            sparql_bulk_url=env.get("LITKG_SPARQL_BULK_URL") or None,
             sparql_timeout=_float(env, "LITKG_SPARQL_TIMEOUT", 10.0),
             sparql_max_rows=_int(env, "LITKG_SPARQL_MAX_ROWS", 10_000),
             sparql_allow_service=_flag(env, "LITKG_SPARQL_ALLOW_SERVICE"),
