@@ -132,6 +132,10 @@ def _blend_all(sims: np.ndarray | None, n: int, max_share: float = TEXT_MAX_SHAR
     return np.asarray(max_share * sims.max(axis=1) + (1 - max_share) * sims.mean(axis=1))
 
 
+#: Rows sampled for the typical cosine of the rows the approximate index leaves out.
+_FLOOR_SAMPLE = 4096
+
+
 def _cosines(
     vectors: np.ndarray,
     rows: np.ndarray,
@@ -142,7 +146,7 @@ def _cosines(
     """(cosines of every vector row to the ``nodes`` that have a vector, their positions in
     ``nodes``): one dense product over all vectors. With ``ann`` (field scale), exact
     cosines on the rows among the ``neighbours`` nearest of any of the nodes only; every
-    other row gets, per column, the least cosine found (it is at most that close)."""
+    other row gets, per column, the median cosine of a sample of all rows."""
     cols = np.flatnonzero(rows[nodes] >= 0)
     if cols.size == 0 or vectors.size == 0:
         return None, cols
@@ -151,8 +155,12 @@ def _cosines(
         return vectors @ query.T, cols
     near = ann.neighbours(query, neighbours)
     part = vectors[near] @ query.T
+    # Rows the index did not return are far from every read paper: they get the median
+    # cosine of an even sample of all rows (per column), so that the text signal's floor
+    # (the median over the candidates, :func:`_scale_floor`) stays near the exact one.
+    sample = np.unique(np.linspace(0, vectors.shape[0] - 1, _FLOOR_SAMPLE).astype(np.int64))
     sims = np.empty((vectors.shape[0], cols.size), dtype=part.dtype)
-    sims[:] = part.min(axis=0)
+    sims[:] = np.median(vectors[sample] @ query.T, axis=0)
     sims[near] = part
     return sims, cols
 
