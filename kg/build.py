@@ -49,6 +49,7 @@ from kg.recommend.index import RecommendIndex
 from kg.recommend.tuning import auto_tune
 from kg.store.corpus import CorpusStore, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
+from kg.text.ann import ANN_FILE, TextAnnIndex
 from kg.text.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
 from kg.topics.model import TopicModel
 from kg.topics.schemes import build_topic_model
@@ -57,6 +58,15 @@ if TYPE_CHECKING:
     pass
 
 log = logging.getLogger(__name__)
+
+#: ``manifest["text_vectors"]``: the ``text`` signal's vectors are MiniLM's (embedded by
+#: the build) or S2's SPECTER v2 ones (read from the corpus store, nothing embedded).
+MINILM_TEXT = "minilm"
+SPECTER_TEXT = "specter"
+#: The ``embedder`` a graph built on SPECTER text vectors records.
+SPECTER_TEXT_NAME = "s2-specter-v2"
+#: ``auto`` takes the SPECTER vectors when at least this share of the papers has one.
+SPECTER_MIN_SHARE = 0.9
 
 
 class WeightsOutcome(StrEnum):
@@ -111,6 +121,10 @@ class BuildReport:
     embedded_cached: int = 0
     title_only: int = 0
     with_specter: int = 0
+    #: What the ``text`` signal's vectors are: ``minilm`` (embedded here) or ``specter``
+    #: (S2's, from the corpus store); ``text_missing`` papers had none (a zero vector).
+    text_vectors: str = MINILM_TEXT
+    text_missing: int = 0
     topics: dict[str, int] = field(default_factory=dict)
     triples: int | None = None
     weights: WeightsChoice | None = None
@@ -122,11 +136,20 @@ class BuildReport:
         return out
 
     def lines(self) -> list[str]:
+        if self.text_vectors == SPECTER_TEXT:
+            vectors = (
+                f"Text vectors: S2's SPECTER, nothing embedded here ({self.text_missing} "
+                f"papers without one: zero vector); SPECTER vectors for {self.with_specter}"
+            )
+        else:
+            vectors = (
+                f"Embeddings: {self.embedded_new} new, {self.embedded_cached} from cache "
+                f"({self.title_only} title-only: no abstract); SPECTER vectors kept for "
+                f"{self.with_specter}"
+            )
         out = [
             f"Papers: {self.papers}, citation edges: {self.citations}",
-            f"Embeddings: {self.embedded_new} new, {self.embedded_cached} from cache "
-            f"({self.title_only} title-only: no abstract); SPECTER vectors kept for "
-            f"{self.with_specter}",
+            vectors,
             "Topics: " + ", ".join(f"{n} {scheme}" for scheme, n in self.topics.items()),
         ]
         if self.triples is not None:
@@ -135,6 +158,56 @@ class BuildReport:
             out.append(f"Fusion weights: {self.weights.text()}")
         out.append("Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()))
         return out
+
+
+def text_vectors_for(settings: Settings, papers: int, with_specter: int) -> str:
+    """Which vectors the ``text`` signal uses (``LITKG_TEXT_VECTORS``): ``auto`` takes S2's
+    SPECTER vectors above ``field_scale`` papers when >= 90% of them have one, else MiniLM.
+    A forced ``specter`` on a corpus without any SPECTER vector is a :class:`BuildError`."""
+    choice = settings.text_vectors
+    if choice == SPECTER_TEXT:
+        if with_specter == 0:
+            raise BuildError(
+                "LITKG_TEXT_VECTORS=specter, but no paper in the corpus has a SPECTER "
+                "vector: import a bulk snapshot (`litkg bulk`, `litkg snapshot import`) or "
+                "set LITKG_TEXT_VECTORS=minilm."
+            )
+        return SPECTER_TEXT
+    at_field_scale = papers > settings.field_scale
+    if choice == "auto" and at_field_scale and with_specter >= SPECTER_MIN_SHARE * papers:
+        return SPECTER_TEXT
+    return MINILM_TEXT
+
+
+def _specter_vectors(store: CorpusStore, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The ids with a SPECTER vector in the store, and those vectors L2-normalised
+    (float32, one row per id)."""
+    kept: list[str] = []
+    rows: list[np.ndarray] = []
+    for pid in ids:
+        v = store.specter(pid)
+        if v is not None:
+            kept.append(pid)
+            rows.append(np.asarray(v, dtype=np.float32))
+    spec = np.stack(rows) if rows else np.zeros((0, 768), dtype=np.float32)
+    del rows
+    norms = np.linalg.norm(spec, axis=1, keepdims=True)
+    spec /= np.where(norms > 0, norms, 1.0)
+    return kept, spec.astype(np.float32, copy=False)
+
+
+def _specter_text(ids: Sequence[str], spec_ids: Sequence[str], spec: np.ndarray) -> np.ndarray:
+    """The ``text`` vectors from SPECTER ones: row i is paper ``ids[i]``'s (a zero vector
+    for a paper without one)."""
+    if len(spec_ids) == len(ids) and list(spec_ids) == list(ids):
+        return spec
+    where = {pid: i for i, pid in enumerate(spec_ids)}
+    out = np.zeros((len(ids), spec.shape[1]), dtype=np.float32)
+    for i, pid in enumerate(ids):
+        r = where.get(pid)
+        if r is not None:
+            out[i] = spec[r]
+    return out
 
 
 def default_embedder(settings: Settings) -> Embedder:
@@ -204,39 +277,58 @@ def _build(
         report.papers = len(papers)
         report.citations = store.status().citations
         ids = [p.paper_id for p in papers]
-        specter_rows = [(p.paper_id, store.specter(p.paper_id)) for p in papers]
+        # S2's vectors are not unit length (its SPECTER ones have norms of 70-100, varying
+        # by paper): normalised, their dot products are cosines, as MiniLM's are (the
+        # recommender compares them by dot product).
+        spec_ids, spec = _specter_vectors(store, ids)
+        report.with_specter = len(spec_ids)
+        report.text_vectors = text_vectors_for(settings, len(papers), len(spec_ids))
 
         # -- embeddings (content-hashed cache: only new or changed texts are embedded)
         t0 = time.perf_counter()
         texts, title_only = zip(*(paper_text(p.title, p.abstract) for p in papers), strict=True)
-        embedder = embedder or default_embedder(settings)
-        with EmbeddingCache(graph_dir) as cache:
-            before = len(cache)
-            vectors = embed_cached(embedder, list(texts), cache, progress=progress)
-            report.embedded_new = len(cache) - before
-        report.embedded_cached = len(papers) - report.embedded_new
         report.title_only = int(sum(title_only))
+        if report.text_vectors == SPECTER_TEXT:
+            # Field scale: the text signal reads the release's SPECTER vectors; nothing is
+            # embedded here (hours for 10^5 abstracts on a laptop's cores).
+            vectors = _specter_text(ids, spec_ids, spec)
+            report.text_missing = len(papers) - len(spec_ids)
+            vectors_name = SPECTER_TEXT_NAME
+        else:
+            embedder = embedder or default_embedder(settings)
+            with EmbeddingCache(graph_dir) as cache:
+                before = len(cache)
+                vectors = embed_cached(embedder, list(texts), cache, progress=progress)
+                report.embedded_new = len(cache) - before
+            report.embedded_cached = len(papers) - report.embedded_new
+            vectors_name = embedder.name
         atomic_savez(
             graph_dir / EMBEDDINGS,
             ids=np.array(ids),
             vectors=vectors.astype(np.float32),
             title_only=np.array(title_only, dtype=bool),
-            model=np.array(embedder.name),
+            model=np.array(vectors_name),
         )
-        kept = [(pid, v) for pid, v in specter_rows if v is not None]
-        report.with_specter = len(kept)
-        # S2's vectors are not unit length (its SPECTER ones have norms of 70-100, varying
-        # by paper): normalised, their dot products are cosines, as MiniLM's are (the
-        # recommender compares them by dot product).
-        spec = np.stack([v for _, v in kept]) if kept else np.zeros((0, 768))
-        norms = np.linalg.norm(spec, axis=1, keepdims=True)
-        atomic_savez(
-            graph_dir / SPECTER,
-            ids=np.array([pid for pid, _ in kept]),
-            vectors=(spec / np.where(norms > 0, norms, 1.0)).astype(np.float32),
-        )
+        atomic_savez(graph_dir / SPECTER, ids=np.array(spec_ids), vectors=spec)
         report.seconds["embeddings"] = time.perf_counter() - t0
-        say(f"embedded {report.embedded_new} new papers ({report.embedded_cached} cached)")
+
+        # -- field scale: the approximate index the recommender's text signal reads
+        text_index = None
+        if len(papers) > settings.ann_min_papers:
+            t0 = time.perf_counter()
+            step(f"indexing {len(papers)} text vectors for approximate search")
+            TextAnnIndex.build(vectors).save(graph_dir / ANN_FILE)
+            text_index = {"file": ANN_FILE, "neighbours": settings.ann_neighbours}
+            report.seconds["text index"] = time.perf_counter() - t0
+        else:
+            (graph_dir / ANN_FILE).unlink(missing_ok=True)
+        if report.text_vectors == SPECTER_TEXT:
+            say(
+                f"text vectors: S2's SPECTER ({report.text_missing} papers without one "
+                "get a zero vector)"
+            )
+        else:
+            say(f"embedded {report.embedded_new} new papers ({report.embedded_cached} cached)")
 
         # -- topics (recomputed only when what they are made from changed)
         t0 = time.perf_counter()
@@ -272,7 +364,9 @@ def _build(
             "built_at": now_iso(),
             "papers": report.papers,
             "citations": report.citations,
-            "embedder": embedder.name,
+            "embedder": vectors_name,
+            "text_vectors": report.text_vectors,
+            "text_index": text_index,
             "corpus": str(settings.corpus_path),
             "last_ingest": (store.last_run() or {}).get("finished_at"),
             "topics_digest": digest,
@@ -526,6 +620,8 @@ def save_weights(settings: Settings, weights: dict[str, float]) -> Path:
 
 
 __all__: Sequence[str] = [
+    "MINILM_TEXT",
+    "SPECTER_TEXT",
     "BuildError",
     "BuildReport",
     "KnowledgeGraph",
@@ -535,6 +631,7 @@ __all__: Sequence[str] = [
     "build",
     "read_weights",
     "save_weights",
+    "text_vectors_for",
     "tune_weights",
     "weights_status",
     "write_snapshot",

@@ -11,7 +11,7 @@ from app import charts, state
 from kg.views.explorer import Explorer, SearchFilters, authors_text, paper_choices
 from kg.views.lists import sync_lists_rdf
 from kg.views.paper import Linked, ego_view, paper_view
-from kg.views.search import SORTS, search
+from kg.views.search import SEMANTIC_UNAVAILABLE, SORTS, search, semantic_available
 
 state.page("Explore", "🔎")
 
@@ -106,6 +106,9 @@ def results_section(ex: Explorer) -> None:
     field = c2.selectbox("Search in", list(FIELDS), format_func=FIELDS.__getitem__, key="field")
     sort = c3.selectbox("Sort by", SORTS, key="sort")
     filters = filters_widgets(ex)
+    if field == "semantic" and not semantic_available(ex.kg.manifest):
+        st.info(SEMANTIC_UNAVAILABLE)
+        field = "text"
     emb = state.embedder() if field == "semantic" and query.strip() else None
     res = search(ex, query, field=field, filters=filters, sort=sort, limit=200, embedder=emb)
     ids = [r["paper_id"] for r in res.rows]

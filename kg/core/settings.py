@@ -20,12 +20,28 @@ sparql_query_url           ``LITKG_SPARQL_QUERY_URL``          unset: the embedd
                                                                store under the data dir
 sparql_update_url          ``LITKG_SPARQL_UPDATE_URL``         unset (defaults to the query
                                                                URL when that is set)
+sparql_bulk_url            ``LITKG_SPARQL_BULK_URL`` (the      unset: graphs are written
+                           server's bulk-load endpoint, e.g.   by SPARQL UPDATE batches
+                           Oxigraph's ``/store``: the build
+                           POSTs N-Quads there)
 sparql_timeout             ``LITKG_SPARQL_TIMEOUT`` (seconds)  ``10``
 sparql_max_rows            ``LITKG_SPARQL_MAX_ROWS``           ``10000``
 sparql_allow_service       ``LITKG_SPARQL_ALLOW_SERVICE``      ``0``: a query with SERVICE
                            (``1`` allows federated queries:    is refused (it would make
                            trusted use only)                   this machine fetch URLs)
 embed_backend              ``LITKG_EMBED_BACKEND``             see ``kg.text.embed``
+text_vectors               ``LITKG_TEXT_VECTORS`` (``auto``,   ``auto``: S2's SPECTER
+                           ``minilm`` or ``specter``: the      vectors when the corpus
+                           vectors of the ``text`` signal)     has more than
+                                                               ``field_scale`` papers and
+                                                               >= 90% of them have one
+field_scale                ``LITKG_FIELD_SCALE`` (papers)      ``50000``
+ann_min_papers             ``LITKG_ANN_MIN_PAPERS`` (papers    ``100000``
+                           above which the build writes an
+                           approximate text index)
+ann_neighbours             ``LITKG_ANN_NEIGHBOURS`` (the       ``2000``
+                           neighbours of each read paper the
+                           index returns)
 =========================  ==================================  ==========================
 
 The API key is a secret: it is read from the environment only and never
@@ -42,6 +58,8 @@ from pathlib import Path
 from kg.core.errors import ConfigError
 
 DEFAULT_S2_API_URL = "https://api.semanticscholar.org"
+#: Values of ``LITKG_TEXT_VECTORS``.
+TEXT_VECTORS = ("auto", "minilm", "specter")
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -90,6 +108,16 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name}={raw!r}: set it to 1 (on) or 0 (off)")
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when unset); a :class:`ConfigError` naming them else."""
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r}: set it to one of {', '.join(choices)}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -103,10 +131,15 @@ class Settings:
     match_threshold: float = 0.85
     sparql_query_url: str | None = None
     sparql_update_url: str | None = None
+    sparql_bulk_url: str | None = None
     sparql_timeout: float = 10.0
     sparql_max_rows: int = 10_000
     sparql_allow_service: bool = False
     embed_backend: str | None = None
+    text_vectors: str = "auto"
+    field_scale: int = 50_000
+    ann_min_papers: int = 100_000
+    ann_neighbours: int = 2_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -128,10 +161,15 @@ class Settings:
             sparql_update_url=env.get("LITKG_SPARQL_UPDATE_URL")
             or env.get("LITKG_SPARQL_QUERY_URL")
             or None,
+            sparql_bulk_url=env.get("LITKG_SPARQL_BULK_URL") or None,
             sparql_timeout=_float(env, "LITKG_SPARQL_TIMEOUT", 10.0),
             sparql_max_rows=_int(env, "LITKG_SPARQL_MAX_ROWS", 10_000),
             sparql_allow_service=_flag(env, "LITKG_SPARQL_ALLOW_SERVICE"),
             embed_backend=env.get("LITKG_EMBED_BACKEND") or None,
+            text_vectors=_choice(env, "LITKG_TEXT_VECTORS", TEXT_VECTORS),
+            field_scale=_int(env, "LITKG_FIELD_SCALE", 50_000),
+            ann_min_papers=_int(env, "LITKG_ANN_MIN_PAPERS", 100_000),
+            ann_neighbours=max(1, _int(env, "LITKG_ANN_NEIGHBOURS", 2_000)),
         )
         return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
 

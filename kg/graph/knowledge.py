@@ -100,6 +100,10 @@ class KnowledgeGraph:
     lexical_ids: list[str] = field(default_factory=list)
     row: dict[str, int] = field(default_factory=dict)
     specter_row: dict[str, int] = field(default_factory=dict)
+    #: The build's approximate index over ``embeddings`` (field scale; ``None`` below
+    #: ``LITKG_ANN_MIN_PAPERS``), loaded on first use, and how many neighbours to ask.
+    text_index_path: Path | None = None
+    text_neighbours: int = 0
 
     def __post_init__(self) -> None:
         self.row = {pid: i for i, pid in enumerate(self.ids)}
@@ -170,6 +174,7 @@ class KnowledgeGraph:
             manifest=manifest,
             weights=weights,
             **load_lexical(graph_dir / LEXICAL, key),
+            **_text_index(graph_dir, manifest),
         )
 
     def vector(self, paper_id: str) -> np.ndarray | None:
@@ -178,6 +183,18 @@ class KnowledgeGraph:
 
     def seed_ids(self) -> list[str]:
         return sorted({s.paper_id for s in self.seeds if s.paper_id and s.status == "resolved"})
+
+
+def _text_index(graph_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The approximate text index the build recorded in the manifest (none below the
+    field-scale threshold)."""
+    entry = manifest.get("text_index")
+    if not isinstance(entry, dict) or not entry.get("file"):
+        return {}
+    return {
+        "text_index_path": graph_dir / str(entry["file"]),
+        "text_neighbours": int(entry.get("neighbours") or 0),
+    }
 
 
 def read_weights(path: Path) -> dict[str, float] | None:

@@ -37,7 +37,14 @@ _ACCEPT_RESULTS = "application/sparql-results+json, application/n-triples;q=0.9"
 class RemoteStore(SPARQLUpdateStore):
     """A SPARQL 1.1 server: rdflib's update store, with our own HTTP for reads and updates."""
 
-    def __init__(self, query_url: str, update_url: str | None, timeout: float):
+    def __init__(
+        self,
+        query_url: str,
+        update_url: str | None,
+        timeout: float,
+        *,
+        bulk_url: str | None = None,
+    ):
         super().__init__(
             query_endpoint=query_url,
             update_endpoint=update_url or query_url,
@@ -49,6 +56,9 @@ class RemoteStore(SPARQLUpdateStore):
         self.query_url = query_url
         self.update_url = update_url or query_url
         self.timeout = timeout or None
+        #: The server's bulk-load endpoint (Oxigraph: ``/store``; ``None``: graphs are
+        #: written by SPARQL UPDATE batches).
+        self.bulk_url = bulk_url
         self._graphs: tuple[float, list[str]] | None = None
         #: Where builds keep the snapshots of this server's graphs (None: in memory).
         self.snapshot_dir: Path | None = None
@@ -102,6 +112,15 @@ class RemoteStore(SPARQLUpdateStore):
         names = sorted(found | {str(G_META)})
         self._graphs = (now, names)
         return names
+
+    def bulk_load(self, nquads: bytes) -> None:
+        """POST N-Quads to the bulk-load endpoint: a field-scale build sends each graph
+        this way, in pieces of a few MB, instead of as ``INSERT DATA`` updates (the server
+        parses them once, without SPARQL)."""
+        if self.bulk_url is None:
+            raise GraphStoreError("No bulk-load endpoint: set LITKG_SPARQL_BULK_URL.")
+        self._post(self.bulk_url, nquads, "application/n-quads", "*/*")
+        self._graphs = None
 
     def update_text(self, update: str) -> None:
         self._post(self.update_url, update.encode("utf-8", "replace"), _UPDATE_TYPE, "*/*")

@@ -315,7 +315,10 @@ def open_graph(settings: Settings, *, writable: bool = False, rebuild: bool = Fa
     """
     if settings.sparql_query_url:
         remote = RemoteStore(
-            settings.sparql_query_url, settings.sparql_update_url, settings.sparql_timeout
+            settings.sparql_query_url,
+            settings.sparql_update_url,
+            settings.sparql_timeout,
+            bulk_url=settings.sparql_bulk_url,
         )
         key = hashlib.sha256(remote.update_url.encode()).hexdigest()[:16]
         remote.snapshot_dir = snapshot_dir(Path(settings.rdf_path)).with_name(

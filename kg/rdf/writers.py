@@ -148,7 +148,10 @@ class _RemoteWriter:
     def add(self, graphs: Sequence[GraphData]) -> None:
         for g in graphs:
             for chunk in g.chunks(4 << 20):
-                self._send("INSERT", g.iri, chunk)
+                if self.store.bulk_url:
+                    self.store.bulk_load(chunk)  # N-Quads as they are: no SPARQL to parse
+                else:
+                    self._send("INSERT", g.iri, chunk)
 
     def patch(self, graph: URIRef, added: bytes, removed: bytes) -> None:
         for piece in split_lines(removed, 4 << 20):

@@ -24,6 +24,7 @@ from kg.core.ids import canonical_ids, s2_id_from_url
 from kg.core.model import Paper, is_s2_paper_id
 from kg.core.text import title_words
 from kg.graph.algorithms import GraphView
+from kg.text.ann import TextAnnIndex
 from kg.text.lexical import LexicalIndex, _LexicalTexts
 
 if TYPE_CHECKING:
@@ -160,7 +161,23 @@ class RecommendIndex:
         else:
             self.lexical = LexicalIndex(_LexicalTexts(self.paper))
         self.view: GraphView = g.view
+        #: Field scale: the build's approximate index over ``embeddings`` (loaded on first
+        #: use, :meth:`text_ann`) and the neighbours per read paper the text signal asks.
+        self.text_index_path = kg.text_index_path
+        self.text_neighbours = kg.text_neighbours
+        self._text_ann: TextAnnIndex | None = None
+        #: The text vectors are S2's SPECTER ones (a field-scale build): the ``specter``
+        #: signal is then the text signal's cosines, not a second product.
+        self.specter_is_text = kg.manifest.get("text_vectors") == "specter"
         self.signature = _signature(kg)
+
+    def text_ann(self) -> TextAnnIndex | None:
+        """The approximate text index (``None``: the graph has none, use exact cosines)."""
+        if self.text_index_path is None or self.embeddings.ndim != 2 or not self.embeddings.size:
+            return None
+        if self._text_ann is None:
+            self._text_ann = TextAnnIndex.load(self.text_index_path, self.embeddings)
+        return self._text_ann
 
     def _build_topics(self, kg: KnowledgeGraph) -> None:
         topics = kg.topics

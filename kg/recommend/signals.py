@@ -12,6 +12,7 @@ import numpy as np
 from kg.graph.algorithms import FLOAT as _F
 from kg.graph.algorithms import GraphView
 from kg.recommend.index import RecommendIndex
+from kg.text.ann import TextAnnIndex
 from kg.text.lexical import LEXICAL_MAX_SHARE
 
 #: The signals, in the order of :func:`signal_matrix` columns.
@@ -94,13 +95,18 @@ def raw_signals(
     raw["coupling"] = cpl[:, 0]
     raw["ppr"] = view.ppr(read)
     both = read if dis is None else np.concatenate([read, dis])
-    sims, cols = _cosines(index.embeddings, index.emb_row, both)
+    ann = index.text_ann()
+    sims, cols = _cosines(index.embeddings, index.emb_row, both, ann, index.text_neighbours)
     mine = cols < read.size
     raw["text"] = _blend(sims, cols, mine, index.emb_row, index.emb_identity)
     lex, lcols = index.lexical.similarities(read)
     raw["lexical"] = _blend_all(lex, index.n, LEXICAL_MAX_SHARE)
-    spec, scols = _cosines(index.specter, index.spec_row, read)
-    raw["specter"] = _blend(spec, scols, scols >= 0, index.spec_row, False)
+    if index.specter_is_text:
+        # The text vectors are the SPECTER ones: the same cosines (NaN where S2 has none).
+        raw["specter"] = np.where(index.spec_row >= 0, raw["text"], np.nan)
+    else:
+        spec, scols = _cosines(index.specter, index.spec_row, read)
+        raw["specter"] = _blend(spec, scols, scols >= 0, index.spec_row, False)
     profile = np.asarray(index.topic_vectors[read].sum(axis=0)).ravel() / max(1, read.size)
     raw["topic"] = index.topic_vectors @ profile
     raw["influence"] = np.log1p(view.centrality())
@@ -126,15 +132,37 @@ def _blend_all(sims: np.ndarray | None, n: int, max_share: float = TEXT_MAX_SHAR
     return np.asarray(max_share * sims.max(axis=1) + (1 - max_share) * sims.mean(axis=1))
 
 
+#: Rows sampled for the typical cosine of the rows the approximate index leaves out.
+_FLOOR_SAMPLE = 4096
+
+
 def _cosines(
-    vectors: np.ndarray, rows: np.ndarray, nodes: np.ndarray
+    vectors: np.ndarray,
+    rows: np.ndarray,
+    nodes: np.ndarray,
+    ann: TextAnnIndex | None = None,
+    neighbours: int = 0,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """(cosines of every vector row to the ``nodes`` that have a vector, their positions in
-    ``nodes``): one dense product over all vectors."""
+    ``nodes``): one dense product over all vectors. With ``ann`` (field scale), exact
+    cosines on the rows among the ``neighbours`` nearest of any of the nodes only; every
+    other row gets, per column, the median cosine of a sample of all rows."""
     cols = np.flatnonzero(rows[nodes] >= 0)
     if cols.size == 0 or vectors.size == 0:
         return None, cols
-    return vectors @ vectors[rows[nodes[cols]]].T, cols
+    query = vectors[rows[nodes[cols]]]
+    if ann is None:
+        return vectors @ query.T, cols
+    near = ann.neighbours(query, neighbours)
+    part = vectors[near] @ query.T
+    # Rows the index did not return are far from every read paper: they get the median
+    # cosine of an even sample of all rows (per column), so that the text signal's floor
+    # (the median over the candidates, :func:`_scale_floor`) stays near the exact one.
+    sample = np.unique(np.linspace(0, vectors.shape[0] - 1, _FLOOR_SAMPLE).astype(np.int64))
+    sims = np.empty((vectors.shape[0], cols.size), dtype=part.dtype)
+    sims[:] = np.median(vectors[sample] @ query.T, axis=0)
+    sims[near] = part
+    return sims, cols
 
 
 def _blend(

@@ -47,6 +47,24 @@ def _has_onnxruntime() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
 
 
+class SemanticSearchUnavailable(ExploreError):
+    """The graph's text vectors are S2's SPECTER ones (a field-scale build): there is no
+    local SPECTER query encoder, so a query cannot be put in their space."""
+
+
+#: What semantic search says on a graph built on SPECTER text vectors.
+SEMANTIC_UNAVAILABLE = (
+    "Semantic search is unavailable for this graph: its text vectors are S2's SPECTER "
+    "vectors (a field-scale build), and litkg has no local SPECTER query encoder. Search "
+    "the text (field `text`) instead, or rebuild with LITKG_TEXT_VECTORS=minilm."
+)
+
+
+def semantic_available(manifest: Mapping[str, Any]) -> bool:
+    """Whether semantic search can embed a query for a graph with this manifest."""
+    return str(manifest.get("text_vectors") or "minilm") != "specter"
+
+
 def query_embedder(
     settings: Settings, kg: KnowledgeGraph | None = None, *, prefer_fast: bool = True
 ) -> Embedder:
@@ -65,6 +83,8 @@ def query_embedder(
             manifest = json.loads((settings.graph_dir / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             manifest = {}
+    if not semantic_available(manifest):
+        raise SemanticSearchUnavailable(SEMANTIC_UNAVAILABLE)
     built = str(manifest.get("embedder") or "")
     dim = int(kg.embeddings.shape[1]) if kg is not None and kg.embeddings.ndim == 2 else 16
     backend = (settings.embed_backend or "").strip().lower()
@@ -125,6 +145,8 @@ def search(
     query = query.strip()
     score = np.zeros(ex.n)
     if query and field == "semantic":
+        if not semantic_available(ex.kg.manifest):
+            raise SemanticSearchUnavailable(SEMANTIC_UNAVAILABLE)
         if embedder is None:
             raise ExploreError("Semantic search needs an embedder (see query_embedder).")
         qv = np.asarray(embedder.embed([query]), dtype=np.float32)[0]
@@ -168,8 +190,11 @@ def search(
 
 __all__ = [
     "SEARCH_FIELDS",
+    "SEMANTIC_UNAVAILABLE",
     "SORTS",
     "SearchResult",
+    "SemanticSearchUnavailable",
     "query_embedder",
     "search",
+    "semantic_available",
 ]

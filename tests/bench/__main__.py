@@ -25,6 +25,7 @@ BENCHES = (
     "lists",
     "app",
     "bulk",
+    "field",
 )
 
 

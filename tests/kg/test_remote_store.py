@@ -22,6 +22,7 @@ from kg.rdf import mapping as rdf
 from kg.rdf.canned import canned_queries
 from kg.rdf.export import export_graph
 from kg.rdf.mapping import paper_from_graph
+from kg.rdf.remote import RemoteStore
 from kg.rdf.sparql import run_query
 from kg.rdf.stores import memory_graph, open_graph
 from kg.rdf.sync import build_rdf, load_triples
@@ -53,6 +54,16 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def bulk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second, empty server, for the bulk-load path."""
+    yield from _serve(tmp_path_factory)
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = oxigraph_binary()
     if binary is None:
         pytest.skip("the Oxigraph server binary is missing: pip install oxigraph (a dev extra)")
@@ -281,3 +292,54 @@ def test_server_reloads_only_the_graph_that_needs_it(
         build_rdf(corpus, writer, TOPICS, MEMBERSHIPS, progress=False)
         writer.close()
         edited.close()
+
+
+def test_field_scale_build_bulk_loads_n_quads(
+    bulk_server: str,
+    corpus: CorpusStore,
+    local: Dataset,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With LITKG_SPARQL_BULK_URL the graphs go to the server's bulk-load endpoint
+    (Oxigraph's ``/store``) as N-Quads, not as INSERT DATA updates; the server then
+    answers as the embedded store does."""
+    settings = Settings.from_env(
+        {
+            "LITKG_DATA_DIR": str(tmp_path),
+            "LITKG_SPARQL_QUERY_URL": f"{bulk_server}/query",
+            "LITKG_SPARQL_UPDATE_URL": f"{bulk_server}/update",
+            "LITKG_SPARQL_BULK_URL": f"{bulk_server}/store",
+        }
+    )
+    updates: list[str] = []
+    loads: list[int] = []
+    real_update, real_load = RemoteStore.update_text, RemoteStore.bulk_load
+
+    def update_text(self: RemoteStore, update: str) -> None:
+        updates.append(update)
+        real_update(self, update)
+
+    def bulk_load(self: RemoteStore, nquads: bytes) -> None:
+        loads.append(len(nquads))
+        real_load(self, nquads)
+
+    monkeypatch.setattr(RemoteStore, "update_text", update_text)
+    monkeypatch.setattr(RemoteStore, "bulk_load", bulk_load)
+    writer = open_graph(settings, writable=True)
+    try:
+        build_rdf(corpus, writer, TOPICS, MEMBERSHIPS, progress=False)
+    finally:
+        writer.close()
+    assert loads and sum(loads) > 1000
+    assert not [u for u in updates if u.lstrip().startswith("INSERT DATA")]
+    reader = open_graph(settings)
+    try:
+        cq = canned_queries()["papers-citing"]
+        bindings = cq.bind(PARAMS["papers-citing"])
+        there = run_query(reader, cq.text, bindings=bindings)
+        here = run_query(local, cq.text, bindings=bindings)
+        assert there.rows and normalised(there.rows) == normalised(here.rows)
+        assert paper_from_graph(reader, paper_iri(ID["circuits"])) == PAPERS[0]
+    finally:
+        reader.close()
