@@ -171,7 +171,7 @@ def list_add(
 
     lib = kg.open(settings=_settings())
     lists = lib.lists
-    resolved = [lib.stored_id(i) for i in _split_ids(ids)]
+    resolved = lib.stored_ids(_split_ids(ids))
     existed = lists.find(name) is not None
     added = lists.add_many(name, resolved, dict.fromkeys(resolved, note), create=True)
     final = lists.get(name).name

@@ -37,7 +37,7 @@ from ingest.s2 import S2Client
 from ingest.watch import fetch_citing
 from kg.build import build, save_weights, weights_status
 from kg.core.alerts import DEFAULT_MIN_CITES, default_since, parse_since
-from kg.core.errors import ConfigError, LitkgError, ReadingListError, UnknownPaperError, WatchError
+from kg.core.errors import ConfigError, ReadingListError, UnknownPaperError, WatchError
 from kg.core.fileio import lock_holder, writer_lock
 from kg.core.ids import canonical_ids
 from kg.core.model import Paper, is_s2_paper_id
@@ -316,10 +316,9 @@ class Litkg:
             diversity=DEFAULT_DIVERSITY if diversity is None else diversity,
             external=external,
         )
-        index = rec.index
         items = tuple(
             Recommended(
-                paper=self._paper_of(index, r.paper_id),
+                paper=self.paper_or_stub(r.paper_id),
                 score=r.score,
                 reasons=tuple(r.reasons),
                 signals=dict(result.signals.get(r.paper_id, {})),
@@ -420,23 +419,18 @@ class Litkg:
         return outcome
 
     def _reading(self) -> dict[str, list[str]]:
-        return {rl.name: list(rl.paper_ids) for rl in self.lists.all()}
+        return self.lists.paper_ids_by_name()
 
     def stored_id(self, ref: str) -> str:
         """The corpus id of ``ref`` (a paper id, ``local:`` id, or any identifier
         :func:`kg.core.ids.canonical_ids` reads: DOI, arXiv, CorpusId, their URLs and
         bare forms), from the corpus store: no build needed."""
-        ref = ref.strip()
+        return self.stored_ids([ref])[0]
+
+    def stored_ids(self, refs: Iterable[str]) -> list[str]:
+        """:meth:`stored_id` of each of ``refs``, in order, with one open store."""
         with CorpusStore(self.settings.corpus_path, create=False) as store:
-            if store.get_paper(ref) is not None:
-                return ref
-            for alias in canonical_ids(ref):
-                if hit := store.lookup(alias):
-                    return str(hit)
-        raise ReadingListError(
-            f"{ref} is not in the corpus; pass a paper id (40 hex), DOI:..., ARXIV:... or "
-            "CorpusId:..., and run `litkg ingest` first if the paper is new"
-        )
+            return [_stored_id(store, ref) for ref in refs]
 
     def export(
         self,
@@ -457,10 +451,12 @@ class Litkg:
             title, notes = lst.name, dict(lst.notes)
             wanted: list[str | Paper] = list(lst.paper_ids)
         else:
-            wanted = [p if isinstance(p, Paper) else self.stored_id(p) for p in papers]
+            wanted = list(papers)
         chosen: list[Paper] = []
         missing: list[str] = []
         with CorpusStore(self.settings.corpus_path, create=False) as store:
+            if not isinstance(papers, str):
+                wanted = [p if isinstance(p, Paper) else _stored_id(store, p) for p in wanted]
             for item in wanted:
                 paper = item if isinstance(item, Paper) else store.get_paper(item)
                 if paper is None:
@@ -527,9 +523,10 @@ class Litkg:
         least ``min_cites`` papers of the reading list ``list_name`` (or of the seeds),
         ranked with reasons; what was shown before is left out, what is shown now is
         remembered (see :func:`run_watch`)."""
-        client = self._s2 or S2Client(self.settings)
-        try:
-            with writer_lock(self.settings.data_dir, "watch"):
+        # The lock is taken before the S2 cache is opened, as in :meth:`ingest`.
+        with writer_lock(self.settings.data_dir, "watch"):
+            client = self._s2 or S2Client(self.settings)
+            try:
                 return run_watch(
                     self.settings,
                     self.graph,
@@ -541,9 +538,9 @@ class Litkg:
                     include_shown=include_shown,
                     embedder=self._embedder,
                 )
-        finally:
-            if self._s2 is None:
-                client.close()
+            finally:
+                if self._s2 is None:
+                    client.close()
 
     # ------------------------------------------------------------------ helpers
     def _forget(self) -> None:
@@ -563,18 +560,26 @@ class Litkg:
                 self._explorer = Explorer(kg, self.settings)
             return self._explorer
 
-    @staticmethod
-    def _paper_of(index: RecommendIndex, paper_id: str) -> Paper:
+    def paper_or_stub(self, paper_id: str) -> Paper:
+        """The graph's record of ``paper_id`` (a graph id, twins folded), or a stand-in
+        titled with the id when the graph has none."""
+        index = self.recommender.index
         j = index.pos.get(index.canon(paper_id))
         paper = index.paper[j] if j is not None else None
         return paper if paper is not None else Paper(paper_id=paper_id, title=paper_id)
 
-    def paper_or_stub(self, paper_id: str) -> Paper:
-        """:meth:`paper`, or a stand-in titled with the id when the graph has no record."""
-        try:
-            return self.paper(paper_id)
-        except LitkgError:
-            return Paper(paper_id=paper_id, title=paper_id)
+
+def _stored_id(store: CorpusStore, ref: str) -> str:
+    ref = ref.strip()
+    if store.get_paper(ref) is not None:
+        return ref
+    for alias in canonical_ids(ref):
+        if hit := store.lookup(alias):
+            return str(hit)
+    raise ReadingListError(
+        f"{ref} is not in the corpus; pass a paper id (40 hex), DOI:..., ARXIV:... or "
+        "CorpusId:..., and run `litkg ingest` first if the paper is new"
+    )
 
 
 def open_library(

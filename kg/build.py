@@ -529,7 +529,7 @@ def tune_weights(
             WeightsOutcome.KEPT, state.source, "the graph has not changed since they were chosen"
         )
     lines: list[str] = []
-    reading = {rl.name: list(rl.paper_ids) for rl in ReadingLists.open(settings).all()}
+    reading = ReadingLists.open(settings).paper_ids_by_name()
     outcome = auto_tune(kg or KnowledgeGraph.load(settings), lists=reading, echo=lines.append)
     for line in lines:
         (echo or (lambda _m: None))(line)

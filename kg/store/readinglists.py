@@ -171,6 +171,11 @@ class ReadingLists:
     def names(self) -> list[str]:
         return [lst.name for lst in self._load()]
 
+    def paper_ids_by_name(self) -> dict[str, list[str]]:
+        """Every list's paper ids in order, by list name (what the curated-list
+        evaluation and the build's tuning take)."""
+        return {lst.name: list(lst.paper_ids) for lst in self._load()}
+
     def get(self, name: str) -> ReadingList:
         """The list called ``name`` (case-insensitive when no exact match);
         :class:`ReadingListError` naming the existing lists when there is none."""

@@ -115,6 +115,9 @@ def test_paper_search_path_sparql_export_lists(lib: Litkg) -> None:
     md = lib.export([some.paper_id], "markdown")
     assert some.title in md.text and md.format == "markdown"
     assert lib.stored_id(some.paper_id) == some.paper_id
+    other = lib.graph.ids[1]
+    assert lib.stored_ids([other, f"  {some.paper_id} "]) == [other, some.paper_id]
+    assert lib.paper_or_stub("f" * 40) == Paper(paper_id="f" * 40, title="f" * 40)
     with pytest.raises(LitkgError, match="is not in the corpus"):
         lib.stored_id("DOI:10.9999/nothing-here")
 

@@ -57,6 +57,7 @@ def test_create_add_and_reopen(store: ReadingLists, tmp_path: Path) -> None:
     store.create("Later")
     again = ReadingLists(tmp_path / FILE_NAME)  # a fresh instance reads the file
     assert again.names() == ["MI basics", "Later"]
+    assert again.paper_ids_by_name() == {"MI basics": [A, B], "Later": []}
     lst = again.get("MI basics")
     assert lst.paper_ids == (A, B) and lst.notes == {A: "start here"}
     assert lst.items[0] == ReadingItem(A, "start here", "2024-05-01T12:02:00+00:00")
