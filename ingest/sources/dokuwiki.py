@@ -41,10 +41,6 @@ _DOKUWIKI = Syntax(
 )
 
 
-def _bare_link(m: re.Match[str]) -> Link:
-    return Link(m.group(0), None, True)
-
-
 def _dw_link(m: re.Match[str]) -> Link:
     target = m.group("target").strip()
     text = m.group("text")
