@@ -138,6 +138,12 @@ def recommend(
         + (" (as a reading path)" if steps else "")
         + f", in {recs.seconds * 1000:.0f} ms"
     )
+    if recs.graph_trust < 1.0:
+        typer.echo(
+            "Few papers of this graph cite your papers together with others, so the ranking "
+            f"leans on content (graph trust {recs.graph_trust:.2f}); `litkg ingest --depth 2` "
+            "or more seed papers give the graph more to say."
+        )
     step_of = {s.paper_id: s for s in steps}
     for i, rec in enumerate(ranked, 1):
         title, year = rec.paper.title, rec.paper.year
@@ -155,6 +161,7 @@ def _as_json(recs: Recommendations, ranked: list[Recommended], steps: list[Any])
         "disliked": list(recs.disliked),
         "candidates": recs.candidates,
         "weights": dict(recs.weights),
+        "graph_trust": recs.graph_trust,
         "reading_path": bool(steps),
         "recommendations": [
             {

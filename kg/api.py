@@ -104,7 +104,9 @@ class Recommended:
 class Recommendations(Sequence[Recommended]):
     """:meth:`Litkg.recommend`'s answer: the items in rank order (it is a sequence of
     them), the read set as resolved, how many candidates passed the filters, the
-    weights used and the wall time."""
+    weights used, the wall time, and how far the graph statistics were trusted for this
+    read set (``graph_trust``, 0..1: below 1, few papers of the graph cite the read papers
+    together with others, and the default weights leaned on content instead)."""
 
     items: tuple[Recommended, ...]
     read: tuple[str, ...]
@@ -112,6 +114,7 @@ class Recommendations(Sequence[Recommended]):
     candidates: int
     weights: Mapping[str, float]
     seconds: float
+    graph_trust: float = 1.0
 
     def __len__(self) -> int:
         return len(self.items)
@@ -332,6 +335,7 @@ class Litkg:
             result.candidates,
             dict(result.weights),
             result.seconds,
+            result.graph_trust,
         )
 
     def reading_path(self, papers: Iterable[str]) -> list[PathStep]:

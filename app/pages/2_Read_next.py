@@ -148,6 +148,12 @@ def main() -> None:
     c1.caption(
         f"{len(result.rows)} recommendations from {result.candidates:,} candidates "
         f"({result.seconds * 1000:.0f} ms)."
+        + (
+            " Few papers of this graph cite your papers together with others, so the "
+            f"ranking leans on content (graph trust {result.graph_trust:.2f})."
+            if result.graph_trust < 1.0
+            else ""
+        )
     )
     target = c2.selectbox("Add to", names, key="target_list")
     msg = st.session_state.pop("_added_msg", None)

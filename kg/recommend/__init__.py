@@ -20,6 +20,9 @@ signal          what (for candidate ``c`` and read set ``R``)
 ``cocitation``  co-citation with ``R``, summed over ``R``: Salton-normalised, each citing
                 paper weighted 1 / log(2 + its reference count) (Adamic/Adar: a survey
                 citing 300 papers says less about any two of them than a short list)
+``cocited``     how many times ``c`` is cited together with a paper of ``R``, counted
+                (``log(1 + count)``): the central papers of ``R``'s topic, which the
+                normalised ``cocitation`` discounts for being cited by many
 ``coupling``    bibliographic coupling with ``R`` (the same two normalisations)
 ``ppr``         personalised PageRank restarting at ``R``, on the undirected citation graph
 ``text``        MiniLM cosine to ``R`` (the mean over ``R``); where
@@ -44,7 +47,13 @@ The fused score (:func:`~kg.recommend.fusion.fuse`) is the weighted evidence ``E
 signal but the :data:`~kg.recommend.signals.PRIORS`) raised by the weighted priors ``Q``:
 ``E * (1 + Q)`` (weights sum to 1), so a paper with no link or closeness to ``R`` scores 0
 however cited or recent, and every recommendation names its evidence among its reasons.
-Disliked papers subtract :data:`~kg.recommend.fusion.DISLIKE_WEIGHT` times a candidate's
+With the default weights, the graph statistics (``cocitation``, ``cocited``, ``coupling``,
+``ppr``) keep their weight as far as the graph knows ``R``
+(:func:`~kg.recommend.fusion.graph_trust` of :func:`~kg.recommend.signals.graph_support`,
+the mean co-citation count of the 20 most co-cited candidates): a read set few papers of
+the graph cite (new preprints, a corner the crawl barely reached) gives their weight to
+``text`` and ``lexical``, whose evidence does not depend on citations; direct links
+(``cites``, ``cited_by``) keep theirs. Disliked papers subtract :data:`~kg.recommend.fusion.DISLIKE_WEIGHT` times a candidate's
 closeness to them (the larger of text similarity and co-citation/coupling, scaled the same
 way). The weights are fitted on the graph's own curated lists at build time
 (:func:`kg.recommend.tuning.auto_tune`: seed-page sections, keywords, reading lists) and

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kg.core.errors import EvaluationError
-from kg.recommend.fusion import fuse_matrix, resolve_weights
+from kg.recommend.fusion import fuse_matrix, gate_vector, resolve_weights, uses_defaults
 from kg.recommend.index import RecommendIndex
 from kg.recommend.metrics import ranking_metrics
 from kg.recommend.protocols import (
@@ -181,7 +181,10 @@ def _score_methods(
     k_ndcg: int,
     seed: int,
     diversity: float,
+    gated: bool = True,
 ) -> tuple[list[MethodScore], dict[str, np.ndarray]]:
+    """Every method on ``preps``; the fused ones with ``weights``, gated by each query's
+    graph trust where they are the defaults (``gated``), as a recommendation is."""
     methods = [*SINGLE_METHODS, FUSED, FUSED_MMR, *BASELINES]
     per: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     w = np.array([weights.get(s, 0.0) for s in SIGNALS], dtype=np.float32)
@@ -192,7 +195,7 @@ def _score_methods(
             col = p.raw[:, i]
             order = _order(col, p.noise)
             per[name].append(ranking_metrics(p.relevant[order], n_rel, k_recall, k_ndcg))
-        fused = fuse_matrix(p.scaled, w)
+        fused = fuse_matrix(p.scaled, gate_vector(w, p.trust) if gated else w)
         order = _order(fused.astype(np.float64), p.noise)
         per[FUSED].append(ranking_metrics(p.relevant[order], n_rel, k_recall, k_ndcg))
         full = np.full(index.n, -np.inf)
@@ -276,6 +279,7 @@ def evaluate_prepared(
         k_ndcg=k_ndcg,
         seed=seed,
         diversity=diversity,
+        gated=uses_defaults(kg.weights, weights),
     )
     return EvaluationReport(
         kind=kind,
@@ -400,7 +404,14 @@ def evaluate_groups(
     preps = prepare_queries(kg, qs, time_cut=False, seed=seed)
     used = resolve_weights(kg.weights, weights)
     methods, arrays = _score_methods(
-        index, preps, used, k_recall=k_recall, k_ndcg=k_ndcg, seed=seed, diversity=diversity
+        index,
+        preps,
+        used,
+        k_recall=k_recall,
+        k_ndcg=k_ndcg,
+        seed=seed,
+        diversity=diversity,
+        gated=uses_defaults(kg.weights, weights),
     )
     rows = []
     names = [m.method for m in methods]

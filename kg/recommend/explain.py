@@ -84,6 +84,20 @@ def _reasons(
                 f"co-cited with {index.label(best[1])} in {best[0]} "
                 f"paper{'s' if best[0] > 1 else ''}",
             )
+    if scaled["cocited"][j] > 0:
+        together = set().union(*(row_set(view.AT, q) for q in read)) & citers
+        named = next((i for i, r in enumerate(found) if r[0] == "cocitation"), None)
+        if named is not None:
+            # One fact, two measures: the co-citation reason carries both contributions.
+            signal, value, text = found[named]
+            extra = weights.get("cocited", 0.0) * float(scaled["cocited"][j])
+            found[named] = (signal, value + extra, text)
+        elif together:
+            add(
+                "cocited",
+                f"cited alongside your papers by {len(together)} "
+                f"paper{'s' if len(together) > 1 else ''} of this graph",
+            )
     if scaled["coupling"][j] > 0:
         best = max(((len(refs & row_set(view.A, q)), q) for q in read), key=lambda t: (t[0], -t[1]))
         if best[0] > 0:

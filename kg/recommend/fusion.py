@@ -17,31 +17,39 @@ import numpy as np
 
 from kg.core.errors import RecommendError
 from kg.recommend.index import RecommendIndex
-from kg.recommend.signals import PRIORS, SIGNALS
+from kg.recommend.signals import GRAPH_SIGNALS, PRIORS, SIGNALS
 
 #: Fusion weights used when the graph has no fitted ones (``litkg build`` fits them on the
 #: graph's own curated lists, :func:`kg.recommend.tuning.auto_tune`, and keeps them only when they
-#: beat these beyond the noise). These come from the curated-list benchmark
-#: (``tests/bench/bench_lists.py --refit``, see tests/bench/RESULTS.md): coordinate ascent
-#: on nDCG@10 pooled over the TUNING half of the multi-list protocols (seed-page sections,
-#: the MI review library's keywords, llm-papers' interpretability tags; each protocol at
-#: each depth counting the same), on the seed page's neighbourhood at depth 1 and 2 of the
-#: field-sized S2 test world (real records, SYNTHETIC edges), real MiniLM vectors. Every
-#: figure reported is on the held-out lists. ``dislike`` is not tuned (no evaluation has
+#: beat these beyond the noise). The curated-list benchmark (``tests/bench/bench_lists.py``,
+#: see tests/bench/RESULTS.md) set them: coordinate ascent on nDCG@10 pooled over the
+#: TUNING half of the multi-list protocols (seed-page sections, the MI review library's
+#: keywords, llm-papers' interpretability tags; each protocol at each depth counting the
+#: same), on the seed page's neighbourhood at depth 1 and 2 of the field-sized S2 test
+#: world (real records, SYNTHETIC edges), real MiniLM vectors; then ``cocited`` was added
+#: at 0.15 of the old total and the rest scaled down (chosen on every list: see RESULTS.md,
+#: "Counted co-citation and graph support"). ``dislike`` is not tuned (no evaluation has
 #: dislikes); ``s2`` is set per query (:func:`resolve_weights`).
 DEFAULT_WEIGHTS: dict[str, float] = {
     "cited_by": 0.0,
-    "cites": 0.048,
-    "cocitation": 0.063,
-    "coupling": 0.048,
-    "ppr": 0.048,
-    "text": 0.159,
-    "lexical": 0.159,
+    "cites": 0.042,
+    "cocitation": 0.055,
+    "cocited": 0.13,
+    "coupling": 0.042,
+    "ppr": 0.042,
+    "text": 0.138,
+    "lexical": 0.138,
     "topic": 0.0,
-    "influence": 0.317,
-    "recency": 0.159,
+    "influence": 0.275,
+    "recency": 0.138,
     "s2": 0.0,
 }
+#: Graph support (:func:`~kg.recommend.signals.graph_support`: the mean co-citation count of
+#: the most co-cited candidates) at or below which the graph signals' weight goes to the
+#: content signals, and at or above which they keep all of it; in between, the share kept
+#: grows with the log of the support (:func:`graph_trust`).
+SUPPORT_LOW = 5.0
+SUPPORT_HIGH = 40.0
 #: How hard closeness to a disliked paper pushes a candidate down (fused scores are 0..1).
 DISLIKE_WEIGHT = 0.5
 
@@ -69,6 +77,16 @@ class Filters:
             or self.exclude_surveys
             or self.open_access_only
         )
+
+
+def uses_defaults(
+    kg_weights: Mapping[str, float] | None, weights: Mapping[str, float] | None
+) -> bool:
+    """Whether :func:`resolve_weights` gives the defaults: the graph has no fitted weights
+    and the caller gave none. Only the defaults are gated by graph trust
+    (:func:`gate_weights`); fitted weights were fitted on the graph's own lists, and a
+    caller's weights are used as they are."""
+    return not weights and not any(k in SIGNALS for k in (kg_weights or {}))
 
 
 def resolve_weights(
@@ -101,6 +119,47 @@ def resolve_weights(
     if total <= 0:
         raise RecommendError("At least one signal weight must be > 0.")
     return {k: v / total for k, v in merged.items()}
+
+
+def graph_trust(support: float) -> float:
+    """0..1: how far the graph signals are trusted for a read set with this
+    :func:`~kg.recommend.signals.graph_support` (0 at :data:`SUPPORT_LOW` or less, 1 at
+    :data:`SUPPORT_HIGH` or more, log-linear in between)."""
+    if not math.isfinite(support) or support <= SUPPORT_LOW:
+        return 0.0
+    lo, hi = math.log1p(SUPPORT_LOW), math.log1p(SUPPORT_HIGH)
+    return min(1.0, (math.log1p(support) - lo) / (hi - lo))
+
+
+#: Column masks, in :data:`SIGNALS` order, of the graph signals and of the content signals
+#: that take over their weight.
+_GRAPH_COLS = np.array([s in GRAPH_SIGNALS for s in SIGNALS])
+_CONTENT_COLS = np.array([s in ("text", "lexical") for s in SIGNALS])
+
+
+def gate_vector(w: np.ndarray, trust: float) -> np.ndarray:
+    """Weights in :data:`SIGNALS` order with ``1 - trust`` of the graph signals' weight
+    moved to ``text`` and ``lexical`` (in proportion to their weights; evenly when both
+    weigh 0). The sum is unchanged, so fused scores stay in 0..1."""
+    w = np.asarray(w, dtype=np.float64)
+    if trust >= 1.0:
+        return w
+    out = w.copy()
+    moved = float(out[_GRAPH_COLS].sum()) * (1.0 - trust)
+    if moved <= 0:
+        return out
+    out[_GRAPH_COLS] *= trust
+    content = out[_CONTENT_COLS]
+    share = content / content.sum() if content.sum() > 0 else np.full(content.size, 0.5)
+    out[_CONTENT_COLS] = content + moved * share
+    return out
+
+
+def gate_weights(weights: Mapping[str, float], trust: float) -> dict[str, float]:
+    """:func:`gate_vector` on named weights: for a read set the citation graph knows little
+    about (``trust`` < 1), the content signals rank what the graph cannot."""
+    vec = gate_vector(np.array([weights.get(s, 0.0) for s in SIGNALS]), trust)
+    return {s: float(v) for s, v in zip(SIGNALS, vec, strict=True)}
 
 
 def fuse(scaled: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
@@ -182,9 +241,15 @@ def _span(a: int | None, b: int | None) -> str:
 __all__ = [
     "DEFAULT_WEIGHTS",
     "DISLIKE_WEIGHT",
+    "SUPPORT_HIGH",
+    "SUPPORT_LOW",
     "Filters",
     "filter_mask",
     "fuse",
     "fuse_matrix",
+    "gate_vector",
+    "gate_weights",
+    "graph_trust",
     "resolve_weights",
+    "uses_defaults",
 ]

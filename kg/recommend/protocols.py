@@ -19,9 +19,15 @@ from kg.core.errors import EvaluationError
 from kg.core.model import Citation, Paper
 from kg.graph.citations import CitationGraph
 from kg.graph.knowledge import KnowledgeGraph
-from kg.recommend.fusion import DEFAULT_WEIGHTS, fuse_matrix
+from kg.recommend.fusion import DEFAULT_WEIGHTS, fuse_matrix, gate_vector, graph_trust
 from kg.recommend.index import RecommendIndex
-from kg.recommend.signals import SIGNALS, raw_signals, scaled_signals, signal_matrix
+from kg.recommend.signals import (
+    SIGNALS,
+    graph_support,
+    raw_signals,
+    scaled_signals,
+    signal_matrix,
+)
 from kg.store.corpus import OFFLINE, RESOLVED
 from kg.topics.model import TopicModel
 from kg.topics.schemes import build_topic_model
@@ -178,6 +184,7 @@ class Prepared:
     cand: np.ndarray  # (n,) bool mask (empty in a pruned query)
     full_scaled: dict[str, np.ndarray]  # (empty in a pruned query)
     n_relevant: int = -1  # relevant candidates, pruned ones too (-1: relevant.sum())
+    trust: float = 1.0  # how far the graph signals are trusted (fusion.graph_trust)
 
     def __post_init__(self) -> None:
         if self.n_relevant < 0:
@@ -193,7 +200,8 @@ class Prepared:
         if m <= pool:
             return replace(self, cand=np.zeros(0, dtype=bool), full_scaled={})
         weights = DEFAULT_WEIGHTS if defaults is None else defaults
-        fused = fuse_matrix(self.scaled, np.array([weights[s] for s in SIGNALS]))
+        w = gate_vector(np.array([weights.get(s, 0.0) for s in SIGNALS]), self.trust)
+        fused = fuse_matrix(self.scaled, w)
         cols = [self.scaled[:, i] for i in range(self.scaled.shape[1])] + [fused]
         keep = np.zeros(m, dtype=bool)
         for col in cols:
@@ -209,6 +217,7 @@ class Prepared:
             cand=np.zeros(0, dtype=bool),
             full_scaled={},
             n_relevant=self.n_relevant,
+            trust=self.trust,
         )
 
 
@@ -253,6 +262,7 @@ def prepare(
         cand=base,
         full_scaled=scaled,
         n_relevant=int(rel_mask.sum()) + missing,
+        trust=graph_trust(graph_support(sig, base)),
     )
 
 

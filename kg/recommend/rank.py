@@ -18,13 +18,23 @@ import numpy as np
 from kg.core.errors import RecommendError
 from kg.core.model import Recommendation
 from kg.recommend.explain import dislike_reason, explain
-from kg.recommend.fusion import DISLIKE_WEIGHT, Filters, filter_mask, fuse, resolve_weights
+from kg.recommend.fusion import (
+    DISLIKE_WEIGHT,
+    Filters,
+    filter_mask,
+    fuse,
+    gate_weights,
+    graph_trust,
+    resolve_weights,
+    uses_defaults,
+)
 from kg.recommend.index import RecommendIndex
 from kg.recommend.path import PathStep, reading_path
 from kg.recommend.signals import (
     SIGNALS,
     Signals,
     dislike_penalty,
+    graph_support,
     raw_signals,
     scaled_signals,
 )
@@ -53,6 +63,12 @@ class RecommendationResult:
     disliked: tuple[str, ...]
     candidates: int
     seconds: float
+    #: How far the graph signals were trusted for this read set (0..1,
+    #: :func:`~kg.recommend.fusion.graph_trust`): below 1 their weight went in part to the
+    #: content signals, because few papers of the graph cite the read papers together
+    #: with others. Only the default weights are gated: fitted weights and weights given
+    #: by the caller are used as they are (1).
+    graph_trust: float = 1.0
 
 
 # --------------------------------------------------------------------------- the recommender
@@ -69,6 +85,7 @@ class _Scored:
     scaled: dict[str, np.ndarray]
     score: np.ndarray
     penalty: np.ndarray | None
+    trust: float
 
 
 class Recommender:
@@ -125,12 +142,18 @@ class Recommender:
         cand = filter_mask(index, base, filters or Filters())
         sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
         scaled = scaled_signals(sig, cand)
+        trust = 1.0
+        if uses_defaults(self.kg.weights, self.overrides):
+            # The default weights: the graph signals keep theirs as far as the graph knows
+            # the read set (a read set few papers cite is ranked by content).
+            trust = graph_trust(graph_support(sig, cand))
+            w = gate_weights(w, trust)
         score = fuse(scaled, w)
         penalty = None
         if dis_nodes.size:
             penalty = dislike_penalty(sig, cand)
             score = score - DISLIKE_WEIGHT * penalty
-        return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty)
+        return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty, trust)
 
     def _reasons(self, s: _Scored, j: int) -> list[str]:
         reasons = explain(self.index, s.sig, s.scaled, s.weights, j)
@@ -175,6 +198,7 @@ class Recommender:
             disliked=tuple(index.ids[j] for j in s.disliked),
             candidates=int(s.cand.sum()),
             seconds=time.perf_counter() - started,
+            graph_trust=round(s.trust, 3),
         )
 
     def explain(

@@ -20,6 +20,7 @@ SIGNALS: tuple[str, ...] = (
     "cited_by",
     "cites",
     "cocitation",
+    "cocited",
     "coupling",
     "ppr",
     "text",
@@ -34,6 +35,15 @@ SIGNALS: tuple[str, ...] = (
 #: set: they raise a candidate's evidence (:func:`kg.recommend.fusion.fuse`) and never rank
 #: a paper alone.
 PRIORS: tuple[str, ...] = ("influence", "recency")
+
+#: Signals that are statistics over the citation graph: how much weight they keep depends
+#: on how much co-citation evidence the read set has in the graph (:func:`graph_support`,
+#: :func:`kg.recommend.fusion.gate_weights`). A direct link (``cites``, ``cited_by``) is
+#: one fact, as telling in a small graph as in a large one, and keeps its weight.
+GRAPH_SIGNALS: tuple[str, ...] = ("cocitation", "cocited", "coupling", "ppr")
+
+#: :func:`graph_support` averages the co-citation counts of this many best candidates.
+SUPPORT_TOP = 20
 
 #: text = share * max cosine + (1 - share) * mean cosine over R. The mean (the cosine to
 #: R's summed vector) beat 0.25 and 0.5 on the tag/keyword evaluations (RESULTS.md).
@@ -92,6 +102,9 @@ def raw_signals(
     raw["cited_by"] = view.AT @ x[:, 0]
     raw["cites"] = view.A @ x[:, 0]
     raw["cocitation"] = coc[:, 0]
+    # How many times each paper is cited together with a read paper, counted, not
+    # normalised: the central papers of the read set's topic come first.
+    raw["cocited"] = np.asarray(view.AT @ (view.A @ x[:, 0]), dtype=np.float64)
     raw["coupling"] = cpl[:, 0]
     raw["ppr"] = view.ppr(read)
     both = read if dis is None else np.concatenate([read, dis])
@@ -215,6 +228,7 @@ def scaled_signals(sig: Signals, cand: np.ndarray) -> dict[str, np.ndarray]:
     raw = sig.raw
     out = {name: _scale_max(raw[name], cand) for name in ("cited_by", "cites", "ppr")}
     out["cocitation"] = _scale_max(raw["cocitation"], cand)
+    out["cocited"] = _scale_max(np.log1p(raw["cocited"]), cand)
     out["coupling"] = _scale_max(raw["coupling"], cand)
     text = _scale_floor(raw["text"], cand)
     spec = raw["specter"]
@@ -235,6 +249,18 @@ def scaled_signals(sig: Signals, cand: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+def graph_support(sig: Signals, cand: np.ndarray) -> float:
+    """How much the citation graph knows about the read set: the mean co-citation count
+    (``cocited``) of the :data:`SUPPORT_TOP` most co-cited candidates. Read papers that
+    few papers of the graph cite (new preprints, a corner of the field the crawl barely
+    reached) give little, and their graph signals are mostly noise."""
+    vals = np.nan_to_num(sig.raw["cocited"][cand])
+    if vals.size == 0:
+        return 0.0
+    top = min(SUPPORT_TOP, vals.size)
+    return float(np.partition(vals, vals.size - top)[vals.size - top :].mean())
+
+
 def signal_matrix(scaled: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
     """(len(rows), len(SIGNALS)) float32 matrix of the scaled signals at ``rows``."""
     return np.stack([scaled[s][rows] for s in SIGNALS], axis=1).astype(np.float32)
@@ -251,12 +277,15 @@ def dislike_penalty(sig: Signals, cand: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
+    "GRAPH_SIGNALS",
     "PRIORS",
     "RECENCY_HALF_LIFE",
     "SIGNALS",
+    "SUPPORT_TOP",
     "TEXT_MAX_SHARE",
     "Signals",
     "dislike_penalty",
+    "graph_support",
     "raw_signals",
     "scaled_signals",
     "signal_matrix",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kg.core.errors import EvaluationError
-from kg.recommend.fusion import DEFAULT_WEIGHTS, fuse_matrix
+from kg.recommend.fusion import DEFAULT_WEIGHTS, fuse_matrix, gate_vector
 from kg.recommend.index import RecommendIndex
 from kg.recommend.metrics import DISCOUNT, bootstrap_interval
 from kg.recommend.protocols import (
@@ -46,11 +46,15 @@ def _mean_ndcg(
     return float((values * share).sum())
 
 
-def _ndcg_each(preps: Sequence[Prepared], w: np.ndarray, k: int) -> np.ndarray:
-    """nDCG@k of the fused ranking of each prepared query with weights ``w``."""
+def _ndcg_each(
+    preps: Sequence[Prepared], w: np.ndarray, k: int, *, gated: bool = False
+) -> np.ndarray:
+    """nDCG@k of the fused ranking of each prepared query with weights ``w``; ``gated``:
+    as the default weights rank, by each query's graph trust
+    (:func:`kg.recommend.fusion.gate_vector`)."""
     values = np.empty(len(preps))
     for i, p in enumerate(preps):
-        s = fuse_matrix(p.scaled, w) + p.noise * 1e-7
+        s = fuse_matrix(p.scaled, gate_vector(w, p.trust) if gated else w) + p.noise * 1e-7
         m = min(k, s.size)
         top = np.argpartition(-s, m - 1)[:m]
         top = top[np.argsort(-s[top])]
@@ -313,7 +317,7 @@ def auto_tune(
     vec = np.array([weights[s] for s in SIGNALS])
     default = np.array([DEFAULT_WEIGHTS[s] for s in SIGNALS])
     tuned_each = _ndcg_each(test, vec / vec.sum(), 10)
-    default_each = _ndcg_each(test, default / default.sum(), 10)
+    default_each = _ndcg_each(test, default / default.sum(), 10, gated=True)
     _, lo, hi = bootstrap_interval(
         tuned_each - default_each, [str(p.query.group) for p in test], level=AUTO_LEVEL, seed=seed
     )

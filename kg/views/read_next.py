@@ -30,6 +30,9 @@ class ReadNext:
     disliked: list[str]
     candidates: int
     seconds: float
+    #: How far the graph statistics were trusted for this read set (0..1; see
+    #: :attr:`kg.recommend.rank.RecommendationResult.graph_trust`).
+    graph_trust: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,12 @@ def read_next(
             }
         )
     return ReadNext(
-        rows, list(result.read), list(result.disliked), result.candidates, result.seconds
+        rows,
+        list(result.read),
+        list(result.disliked),
+        result.candidates,
+        result.seconds,
+        result.graph_trust,
     )
 
 

@@ -436,9 +436,10 @@ def test_cli_eval_on_the_curated_lists_by_default(monkeypatch: pytest.MonkeyPatc
 
 
 # --------------------------------------------------------------------------- build-time tuning
-#: Defaults that cannot find a text cluster: a graph without citations gives them no
-#: evidence, so any weight on text or lexical beats them.
-BLIND = {s: (1.0 if s == "cites" else 0.0) for s in SIGNALS}
+#: Defaults that cannot find a text cluster: priors only (no evidence weighs anything, and
+#: graph trust moves only the graph signals' weight), so any weight on text or lexical
+#: beats them.
+BLIND = {s: (1.0 if s == "recency" else 0.0) for s in SIGNALS}
 
 
 def test_auto_tune_fits_on_curated_lists_and_is_deterministic(

@@ -140,7 +140,8 @@ def test_default_weights_are_used_unless_the_graph_has_tuned_ones() -> None:
     assert recommend(tuned, READ, k=1)[0].paper_id == "h1"
     older = {s: 1.0 for s in SIGNALS if s != "lexical"}  # tuned before lexical existed
     assert resolve_weights(older, None)["lexical"] == 0.0
-    assert resolve_weights(older, {"lexical": 9.0})["lexical"] == pytest.approx(0.5)
+    others = len(SIGNALS) - 2  # every signal but lexical and s2 (0 without S2's picks)
+    assert resolve_weights(older, {"lexical": 9.0})["lexical"] == pytest.approx(9 / (9 + others))
     with pytest.raises(RecommendError, match="Unknown signal weight"):
         resolve_weights(None, {"popularity": 1.0})
     with pytest.raises(RecommendError, match=">= 0"):
@@ -472,7 +473,8 @@ def test_s2_recommendations_are_an_optional_signal_with_a_reason(kg: KnowledgeGr
     external = {"s1": 1.0, "n1": 1 / 1.1, "not-in-graph": 1.0, "r1": 1.0}
     res = recommend_detailed(kg, READ, k=20, diversity=0, external=external)
     w = res.weights
-    assert w["s2"] == pytest.approx(max(w["text"], w["lexical"])) and w["s2"] > 0
+    before = resolve_weights(None, None, with_s2=True)  # before graph trust moved weight
+    assert w["s2"] == pytest.approx(max(before["text"], before["lexical"])) and w["s2"] > 0
     rec = {r.paper_id: r for r in res.recommendations}
     assert "Semantic Scholar recommends it for your papers (#1)" in rec["s1"].reasons
     assert res.signals["s1"]["s2"] == 1.0
