@@ -140,9 +140,9 @@ def recommend(
     )
     if recs.graph_trust < 1.0:
         typer.echo(
-            "Few papers of this graph cite your papers together with others, so the ranking "
-            f"leans on content (graph trust {recs.graph_trust:.2f}); `litkg ingest --depth 2` "
-            "or more seed papers give the graph more to say."
+            "Co-citation evidence for your papers is thin in this graph (graph trust "
+            f"{recs.graph_trust:.2f}), so the default weights lean on content; "
+            "`litkg ingest --depth 2` or more seed papers give the graph more to say."
         )
     step_of = {s.paper_id: s for s in steps}
     for i, rec in enumerate(ranked, 1):

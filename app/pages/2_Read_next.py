@@ -149,8 +149,8 @@ def main() -> None:
         f"{len(result.rows)} recommendations from {result.candidates:,} candidates "
         f"({result.seconds * 1000:.0f} ms)."
         + (
-            " Few papers of this graph cite your papers together with others, so the "
-            f"ranking leans on content (graph trust {result.graph_trust:.2f})."
+            " Co-citation evidence for your papers is thin in this graph (graph trust "
+            f"{result.graph_trust:.2f}), so the default weights lean on content."
             if result.graph_trust < 1.0
             else ""
         )

@@ -53,9 +53,10 @@ With the default weights, the graph statistics (``cocitation``, ``cocited``, ``c
 the mean co-citation count of the 20 most co-cited candidates): a read set few papers of
 the graph cite (new preprints, a corner the crawl barely reached) gives their weight to
 ``text`` and ``lexical``, whose evidence does not depend on citations; direct links
-(``cites``, ``cited_by``) keep theirs. Disliked papers subtract :data:`~kg.recommend.fusion.DISLIKE_WEIGHT` times a candidate's
-closeness to them (the larger of text similarity and co-citation/coupling, scaled the same
-way). The weights are fitted on the graph's own curated lists at build time
+(``cites``, ``cited_by``) keep theirs. Disliked papers subtract
+:data:`~kg.recommend.fusion.DISLIKE_WEIGHT` times a candidate's closeness to them (the
+larger of text similarity and co-citation/coupling, scaled the same way). The weights are
+fitted on the graph's own curated lists at build time
 (:func:`kg.recommend.tuning.auto_tune`: seed-page sections, keywords, reading lists) and
 stored with it only when they beat :data:`~kg.recommend.fusion.DEFAULT_WEIGHTS` on held-out
 lists beyond the noise; the defaults come from the curated-list benchmark (see there and

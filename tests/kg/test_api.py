@@ -82,7 +82,19 @@ def test_recommend_agrees_with_the_cli(lib: Litkg) -> None:
     out = subprocess.run(args, capture_output=True, text=True, env=env, check=True, cwd=REPO)
     cli = json.loads(out.stdout)
     cli_ids = [row["paper_id"] for row in cli["recommendations"]]
-    assert cli_ids == [item.paper_id for item in lib.recommend(read, k=3)]
+    recs = lib.recommend(read, k=3)
+    assert cli_ids == [item.paper_id for item in recs]
+    assert cli["graph_trust"] == recs.graph_trust and 0.0 <= recs.graph_trust <= 1.0
+    if recs.graph_trust < 1.0:  # the table says the ranking leans on content, and why
+        table = subprocess.run(
+            [a for a in args if a not in ("--format", "json")],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            cwd=REPO,
+        ).stdout
+        assert f"graph trust {recs.graph_trust:.2f}" in table
 
 
 def test_paper_search_path_sparql_export_lists(lib: Litkg) -> None:
