@@ -338,13 +338,14 @@ class S2Recs:
 
 
 # --------------------------------------------------------------------------- previous release
+#: Run with the previous release's own modules (its layout: kg/corpus.py, kg/evaluate.py,
+#: kg/recommend.py), so these names are that release's, not today's.
 _PREVIOUS_SCRIPT = r"""
 import json, sys
 import numpy as np
-from kg.store.corpus import CorpusStore
-from kg.recommend.protocols import in_memory_graph
-from kg.recommend.tuning import auto_tune
-from kg.recommend.rank import recommend
+from kg.corpus import CorpusStore
+from kg.evaluate import auto_tune, in_memory_graph
+from kg.recommend import recommend
 
 args = json.load(sys.stdin)
 with CorpusStore(args["corpus"], create=False) as store:
