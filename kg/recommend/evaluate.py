@@ -173,21 +173,24 @@ class EvaluationReport:
 
 
 def _score_methods(
-    index: RecommendIndex,
+    kg: KnowledgeGraph,
     preps: Sequence[Prepared],
-    weights: Mapping[str, float],
+    weights: Mapping[str, float] | None,
     *,
     k_recall: int,
     k_ndcg: int,
     seed: int,
     diversity: float,
-    gated: bool = True,
-) -> tuple[list[MethodScore], dict[str, np.ndarray]]:
-    """Every method on ``preps``; the fused ones with ``weights``, gated by each query's
-    graph trust where they are the defaults (``gated``), as a recommendation is."""
+) -> tuple[list[MethodScore], dict[str, np.ndarray], dict[str, float]]:
+    """Every method on ``preps``, and the weights the fused ones used (the graph's or the
+    defaults, overridden by ``weights``); the defaults are gated by each query's graph
+    trust, as a recommendation is."""
+    index = RecommendIndex.of(kg)
+    used = resolve_weights(kg.weights, weights)
+    gated = uses_defaults(kg.weights, weights)
     methods = [*SINGLE_METHODS, FUSED, FUSED_MMR, *BASELINES]
     per: dict[str, list[np.ndarray]] = {m: [] for m in methods}
-    w = np.array([weights.get(s, 0.0) for s in SIGNALS], dtype=np.float32)
+    w = np.array([used.get(s, 0.0) for s in SIGNALS], dtype=np.float32)
     rng = np.random.default_rng(seed + 7)
     for p in preps:
         n_rel = p.n_relevant
@@ -216,7 +219,7 @@ def _score_methods(
         arr = np.array(per[name]) if per[name] else np.zeros((0, 4))
         arrays[name] = arr
         out.append(MethodScore.of(name, arr))
-    return out, arrays
+    return out, arrays, used
 
 
 def evaluate_queries(
@@ -270,16 +273,8 @@ def evaluate_prepared(
         )
     if any(p.cand.size == 0 for p in preps):
         raise EvaluationError("Pruned queries are for tuning only; evaluate the full ones.")
-    used = resolve_weights(kg.weights, weights)
-    methods, _ = _score_methods(
-        RecommendIndex.of(kg),
-        preps,
-        used,
-        k_recall=k_recall,
-        k_ndcg=k_ndcg,
-        seed=seed,
-        diversity=diversity,
-        gated=uses_defaults(kg.weights, weights),
+    methods, _, used = _score_methods(
+        kg, preps, weights, k_recall=k_recall, k_ndcg=k_ndcg, seed=seed, diversity=diversity
     )
     return EvaluationReport(
         kind=kind,
@@ -402,16 +397,8 @@ def evaluate_groups(
             f"No group has {n_read + 2} or more papers; give bigger groups or lower n_read."
         )
     preps = prepare_queries(kg, qs, time_cut=False, seed=seed)
-    used = resolve_weights(kg.weights, weights)
-    methods, arrays = _score_methods(
-        index,
-        preps,
-        used,
-        k_recall=k_recall,
-        k_ndcg=k_ndcg,
-        seed=seed,
-        diversity=diversity,
-        gated=uses_defaults(kg.weights, weights),
+    methods, arrays, used = _score_methods(
+        kg, preps, weights, k_recall=k_recall, k_ndcg=k_ndcg, seed=seed, diversity=diversity
     )
     rows = []
     names = [m.method for m in methods]
