@@ -45,12 +45,12 @@ from kg.rdf.lists import write_rdf
 from kg.rdf.stores import open_graph
 from kg.rdf.sync import build_rdf
 from kg.recommend.fusion import DEFAULT_WEIGHTS, resolve_weights
-from kg.recommend.index import RecommendIndex
 from kg.recommend.tuning import auto_tune
 from kg.store.corpus import CorpusStore, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
 from kg.text.ann import ANN_FILE, TextAnnIndex
 from kg.text.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
+from kg.text.lexical import LexicalIndex, _LexicalTexts
 from kg.topics.model import TopicModel
 from kg.topics.schemes import build_topic_model
 
@@ -67,6 +67,11 @@ SPECTER_TEXT = "specter"
 SPECTER_TEXT_NAME = "s2-specter-v2"
 #: ``auto`` takes the SPECTER vectors when at least this share of the papers has one.
 SPECTER_MIN_SHARE = 0.9
+#: Rows of a vector matrix normalised at a time (bounds the temporaries).
+_BLOCK = 65_536
+#: Above ``LITKG_FIELD_SCALE`` papers the topics' k-means finds its centroids on this many
+#: random papers, then assigns every paper (:func:`kg.topics.cluster.sampled_kmeans`).
+TOPIC_SAMPLE = 100_000
 
 
 class WeightsOutcome(StrEnum):
@@ -181,19 +186,25 @@ def text_vectors_for(settings: Settings, papers: int, with_specter: int) -> str:
 
 def _specter_vectors(store: CorpusStore, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """The ids with a SPECTER vector in the store, and those vectors L2-normalised
-    (float32, one row per id)."""
+    (float32, one row per id). Rows are written into one matrix as they are read and
+    normalised a block at a time: no list of row arrays, no full-size temporary (at 1M
+    papers the matrix is 3 GB)."""
     kept: list[str] = []
-    rows: list[np.ndarray] = []
+    spec = np.zeros((0, 768), dtype=np.float32)
     for pid in ids:
         v = store.specter(pid)
-        if v is not None:
-            kept.append(pid)
-            rows.append(np.asarray(v, dtype=np.float32))
-    spec = np.stack(rows) if rows else np.zeros((0, 768), dtype=np.float32)
-    del rows
-    norms = np.linalg.norm(spec, axis=1, keepdims=True)
-    spec /= np.where(norms > 0, norms, 1.0)
-    return kept, spec.astype(np.float32, copy=False)
+        if v is None:
+            continue
+        if not kept:
+            spec = np.empty((len(ids), v.size), dtype=np.float32)
+        spec[len(kept)] = v
+        kept.append(pid)
+    spec = spec[: len(kept)]
+    for lo in range(0, spec.shape[0], _BLOCK):
+        block = spec[lo : lo + _BLOCK]
+        norms = np.linalg.norm(block, axis=1, keepdims=True)
+        block /= np.where(norms > 0, norms, 1.0)
+    return kept, spec
 
 
 def _specter_text(ids: Sequence[str], spec_ids: Sequence[str], spec: np.ndarray) -> np.ndarray:
@@ -305,7 +316,7 @@ def _build(
         atomic_savez(
             graph_dir / EMBEDDINGS,
             ids=np.array(ids),
-            vectors=vectors.astype(np.float32),
+            vectors=np.asarray(vectors, dtype=np.float32),
             title_only=np.array(title_only, dtype=bool),
             model=np.array(vectors_name),
         )
@@ -332,7 +343,11 @@ def _build(
 
         # -- topics (recomputed only when what they are made from changed)
         t0 = time.perf_counter()
-        digest = _topic_inputs(papers, texts, seeds, same_as, vectors)
+        # Field scale: k-means on samples and keywords from a sample of the texts
+        # (kg.topics.discover; the same clustering below the threshold).
+        sample = TOPIC_SAMPLE if len(papers) > settings.field_scale else None
+        digest = _topic_inputs(papers, texts, seeds, same_as, vectors, sample)
+        del texts  # the embedder's texts: the topics read their own, at field scale a sample
         topics = _reuse_topics(graph_dir, digest)
         if topics is None:
             step("computing topics")
@@ -340,7 +355,13 @@ def _build(
             # stay put across small ingests (kg.topics; a big change reclusters afresh).
             previous = None if rebuild else _previous_topics(graph_dir)
             topics = build_topic_model(
-                papers, seeds, ids=ids, embeddings=vectors, same_as=same_as, previous=previous
+                papers,
+                seeds,
+                ids=ids,
+                embeddings=vectors,
+                same_as=same_as,
+                previous=previous,
+                sample=sample,
             )
             topics.save(graph_dir / TOPICS)
             found = topics.params.get("discovered") or {}
@@ -373,6 +394,10 @@ def _build(
         }
         manifest.update(_previous_weights_note(graph_dir))
         atomic_write_text(graph_dir / MANIFEST, json.dumps(manifest, indent=2))
+    # What the steps above held (papers, texts, vectors, topics) is let go before the
+    # snapshot loads the graph from the files just written: at field scale each of them
+    # is gigabytes.
+    del papers, title_only, ids, spec_ids, spec, vectors, topics, seeds, same_as
 
     # -- the load snapshot: readers start in a fraction of the time (kg.snapshot)
     t0 = time.perf_counter()
@@ -399,8 +424,10 @@ def _topic_inputs(
     seeds: Sequence[SeedRow],
     same_as: dict[str, str],
     vectors: np.ndarray,
+    sample: int | None = None,
 ) -> str:
-    """A digest of everything the topic model is computed from (and of its code)."""
+    """A digest of everything the topic model is computed from (and of its code, and the
+    field-scale ``sample`` when there is one)."""
 
     h = hashlib.sha256()
     for source in sorted(Path(kg.topics.__file__).parent.glob("*.py")):
@@ -410,7 +437,11 @@ def _topic_inputs(
     for row in seeds:
         h.update(repr(row).encode())
     h.update(repr(sorted(same_as.items())).encode())
-    h.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    flat = np.ascontiguousarray(vectors, dtype=np.float32)
+    if flat.size:  # its bytes, not a copy of them (3 GB at 1M papers)
+        h.update(flat.data.cast("B"))
+    if sample is not None:
+        h.update(f"\x1esample {sample}".encode())
     return h.hexdigest()
 
 
@@ -485,19 +516,39 @@ def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | No
         if not lexical_ok(settings.graph_dir / LEXICAL, key):  # damaged or stale: remake
             _save_lexical(settings.graph_dir / LEXICAL, key, KnowledgeGraph.load(settings))
         return None
-    kg = KnowledgeGraph.load(settings, snapshot=False)
+    # the vectors are mapped, not read: neither the snapshot nor the lexical index reads them
+    kg = KnowledgeGraph.load(settings, snapshot=False, mmap=True)
     content = {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph}
     snap.save(path, key, content)
+    del content
     _save_lexical(settings.graph_dir / LEXICAL, key, kg)
     return kg
 
 
 def _save_lexical(path: Path, key: str, kg: KnowledgeGraph) -> None:
     """The recommender's lexical index (seconds to make: tokenising every abstract),
-    kept with the graph so readers load it instead."""
+    kept with the graph so readers load it instead, and kept on ``kg`` too (the
+    recommender index of the weights step takes it from there). Made over the citation
+    graph's nodes as :class:`kg.recommend.index.RecommendIndex` makes it, without
+    building the rest of that index (at field scale, gigabytes the build does not need)."""
+    ids = list(kg.graph.ids)
+    if kg.lexical is None or kg.lexical_ids != ids:
+        kg.lexical = LexicalIndex(_LexicalTexts(node_papers(kg, ids)))
+        kg.lexical_ids = ids
+    atomic_savez(path, key=np.array(key), ids=np.array(kg.lexical_ids), **kg.lexical.arrays())
 
-    index = RecommendIndex.of(kg)
-    atomic_savez(path, key=np.array(key), ids=np.array(index.ids), **index.lexical.arrays())
+
+def node_papers(kg: KnowledgeGraph, ids: Sequence[str]) -> list[Paper | None]:
+    """The paper record of each citation-graph node ``ids[j]`` (``None`` for a node that is
+    only a citation's end), as the recommender index picks it: the node's own record,
+    else its first twin's."""
+    pos = {pid: j for j, pid in enumerate(ids)}
+    out: list[Paper | None] = [None] * len(ids)
+    for pid, paper in kg.papers.items():
+        j = pos.get(kg.graph.canon(pid))
+        if j is not None and (out[j] is None or pid == ids[j]):
+            out[j] = paper
+    return out
 
 
 def tune_weights(
