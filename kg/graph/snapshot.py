@@ -23,18 +23,20 @@ It is a cache, never the truth:
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from kg.core.fileio import atomic_write_bytes
+from kg.core.fileio import READ_ONLY_ERRNOS, read_only_error
 from kg.core.model import Author, Paper
 from kg.graph.citations import CitationGraph
 from kg.store.corpus import CorpusStore, SeedRow
@@ -99,13 +101,26 @@ def _nodes(g: nx.Graph) -> tuple[list[str], dict[str, int], dict[str, list[Any]]
     return ids, {n: i for i, n in enumerate(ids)}, _records([g.nodes[n] for n in ids])
 
 
+class _Later:
+    """A part of the snapshot document made only when it is written (and let go after):
+    at field scale each adjacency list is hundreds of MB of Python objects."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
 def _encode_graph(cg: CitationGraph) -> dict[str, Any]:
     g = cg.graph
     ids, index, attrs = _nodes(g)
-    succ = [[index[v] for v in g._succ[u]] for u in ids]
-    edges = [d for u in ids for d in g._succ[u].values()]
-    position = {id(d): k for k, d in enumerate(edges)}  # an edge's dict is shared by both ends
-    pred = [[position[id(d)] for d in g._pred[v].values()] for v in ids]
+
+    def edges() -> list[dict[str, Any]]:
+        return [d for u in ids for d in g._succ[u].values()]
+
+    def pred() -> list[list[int]]:
+        # an edge's dict is shared by both ends: its position in the edge list by its id
+        position = {id(d): k for k, d in enumerate(edges())}
+        return [[position[id(d)] for d in g._pred[v].values()] for v in ids]
+
     tg = cg.topic_graph
     tids, tindex, tattrs = _nodes(tg)
     tadj = [[tindex[v] for v in tg._adj[u]] for u in tids]
@@ -114,10 +129,10 @@ def _encode_graph(cg: CitationGraph) -> dict[str, Any]:
         "canonical": cg.canonical,
         "nodes": ids,
         "attrs": attrs,
-        "succ": succ,
-        "pred": pred,
-        "intents": [list(d.get("intents", ())) for d in edges],
-        "influential": [d.get("is_influential") for d in edges],
+        "succ": _Later(lambda: [[index[v] for v in g._succ[u]] for u in ids]),
+        "pred": _Later(pred),
+        "intents": _Later(lambda: [list(d.get("intents", ())) for d in edges()]),
+        "influential": _Later(lambda: [d.get("is_influential") for d in edges()]),
         "topic_nodes": tids,
         "topic_attrs": tattrs,
         "topic_adj": tadj,
@@ -125,29 +140,85 @@ def _encode_graph(cg: CitationGraph) -> dict[str, Any]:
     }
 
 
-def _body(content: dict[str, Any]) -> bytes:
-    doc = {
-        "papers": _papers(content["papers"].values()),
+def _document(content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "papers": _Later(lambda: _papers(content["papers"].values())),
         "seeds": [asdict(s) for s in content["seeds"]],
         "same_as": content["same_as"],
-        "graph": _encode_graph(content["graph"]),
+        "graph": _Later(lambda: _encode_graph(content["graph"])),
     }
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=list).encode()
+
+
+_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"), default=list)
+#: Items of a long list encoded at a time.
+_CHUNK = 50_000
+
+
+def _pieces(obj: Any) -> Iterator[str]:
+    """``obj`` in JSON, the text ``json.dumps`` makes with the snapshot's options, in
+    pieces: objects with string keys and lists longer than :data:`_CHUNK` are written
+    part by part, :class:`_Later` parts made when reached. The whole text is never held
+    (at 1M papers it is gigabytes, and its bytes as many again)."""
+    if isinstance(obj, _Later):
+        yield from _pieces(obj.make())
+    elif isinstance(obj, dict) and all(isinstance(k, str) for k in obj):
+        yield "{"
+        for i, (k, v) in enumerate(obj.items()):
+            yield ("," if i else "") + _dumps(k) + ":"
+            yield from _pieces(v)
+        yield "}"
+    elif isinstance(obj, list) and len(obj) > _CHUNK:
+        yield "["
+        for lo in range(0, len(obj), _CHUNK):
+            yield ("," if lo else "") + _dumps(obj[lo : lo + _CHUNK])[1:-1]
+        yield "]"
+    else:
+        yield _dumps(obj)
+
+
+def _body(content: dict[str, Any]) -> bytes:
+    return "".join(_pieces(_document(content))).encode()
+
+
+def _header_line(snapshot_key: str, digest: str) -> bytes:
+    header = {"format": _MAGIC, "version": VERSION, "key": snapshot_key, "sha256": digest}
+    return json.dumps(header).encode() + b"\n"
 
 
 def save(path: Path, snapshot_key: str, content: dict[str, Any]) -> None:
     """Write the snapshot atomically (a failed write leaves none, never half of one).
     A header line (version, key, digest of the body) comes first, so :func:`stored_key`
     reads only that. ``content``: ``papers`` (id -> Paper), ``seeds``, ``same_as`` and
-    ``graph`` (a :class:`CitationGraph`)."""
-    body = _body(content)
-    header = {
-        "format": _MAGIC,
-        "version": VERSION,
-        "key": snapshot_key,
-        "sha256": hashlib.sha256(body).hexdigest(),
-    }
-    atomic_write_bytes(path, json.dumps(header).encode() + b"\n" + body)
+    ``graph`` (a :class:`CitationGraph`). The body is encoded and written piece by piece
+    (:func:`_pieces`) after a header of the same length, which is then written over with
+    the body's digest."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with tmp.open("wb") as fh:
+                placeholder = _header_line(snapshot_key, "0" * 64)
+                fh.write(placeholder)
+                digest = hashlib.sha256()
+                for piece in _pieces(_document(content)):
+                    data = piece.encode()
+                    digest.update(data)
+                    fh.write(data)
+                header = _header_line(snapshot_key, digest.hexdigest())
+                if len(header) != len(placeholder):  # pragma: no cover - a hex digest
+                    raise ValueError("the snapshot header changed length")
+                fh.seek(0)
+                fh.write(header)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno in READ_ONLY_ERRNOS:
+            raise read_only_error(path.parent, exc) from exc
+        raise
     for name in LEGACY:
         (path.parent / name).unlink(missing_ok=True)
 

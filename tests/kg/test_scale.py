@@ -4,6 +4,8 @@ made without the recommender's index), with the same results below the threshold
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,6 +18,7 @@ import kg.build
 import kg.topics.discover
 from kg.build import KnowledgeGraph, _specter_vectors, build
 from kg.core.settings import Settings
+from kg.graph import snapshot
 from kg.graph.knowledge import atomic_savez, mapped, npz
 from kg.recommend.index import RecommendIndex
 from kg.store.corpus import DETAIL_FULL, CorpusStore
@@ -177,3 +180,39 @@ def test_build_clusters_on_samples_only_above_the_field_scale(
     build(field, embedder=FakeEmbedder(dim=16), progress=False, tune=False, rdf=False, rebuild=True)
     above = KnowledgeGraph.load(field).topics.params[DISCOVERED]
     assert "samples of 5 papers" in above["method"]
+
+
+# --------------------------------------------------------------------------- snapshot
+def _made(obj: object) -> object:
+    """The snapshot document with every part made (what one ``json.dumps`` encoded)."""
+    if isinstance(obj, snapshot._Later):
+        return _made(obj.make())
+    if isinstance(obj, dict):
+        return {k: _made(v) for k, v in obj.items()}
+    return obj
+
+
+def test_the_snapshot_is_written_in_pieces_with_the_bytes_of_one_dump(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(ingested, embedder=FakeEmbedder(dim=16), progress=False, tune=False, rdf=False)
+    graph = KnowledgeGraph.load(ingested, snapshot=False)
+    content = {"papers": graph.papers, "seeds": graph.seeds, "same_as": graph.same_as}
+    content["graph"] = graph.graph
+    monkeypatch.setattr(snapshot, "_CHUNK", 3)  # long lists: several pieces each
+    whole = json.dumps(
+        _made(snapshot._document(content)),
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=list,
+    ).encode()
+    assert len(list(snapshot._pieces(snapshot._document(content)))) > 50
+    path = ingested.graph_dir / "again.json"
+    snapshot.save(path, "k", content)
+    head, body = path.read_bytes().split(b"\n", 1)
+    assert body == whole
+    assert json.loads(head)["sha256"] == hashlib.sha256(whole).hexdigest()
+    assert snapshot.stored_key(path, verify=True) == "k"
+    loaded = snapshot.load(path, "k")
+    assert loaded is not None and set(loaded["papers"]) == set(graph.papers)
+    assert sorted(loaded["graph"].graph.edges) == sorted(graph.graph.graph.edges)
