@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import kg.build
+import kg.text.lexical
 import kg.topics.discover
 from kg.build import KnowledgeGraph, _specter_vectors, build
 from kg.core.settings import Settings
@@ -23,6 +24,7 @@ from kg.graph.knowledge import atomic_savez, mapped, npz
 from kg.recommend.index import RecommendIndex
 from kg.store.corpus import DETAIL_FULL, CorpusStore
 from kg.text.embed import FakeEmbedder
+from kg.text.lexical import LexicalIndex
 from kg.topics.cluster import sampled_kmeans, spherical_kmeans, unit_rows
 from kg.topics.discover import discover_topics
 from kg.topics.model import DISCOVERED
@@ -216,3 +218,19 @@ def test_the_snapshot_is_written_in_pieces_with_the_bytes_of_one_dump(
     loaded = snapshot.load(path, "k")
     assert loaded is not None and set(loaded["papers"]) == set(graph.papers)
     assert sorted(loaded["graph"].graph.edges) == sorted(graph.graph.graph.edges)
+
+
+# --------------------------------------------------------------------------- lexical index
+def test_the_lexical_index_made_chunk_by_chunk_is_the_same_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, _, texts, _, _ = blobs(per_sub=6)
+    texts = [*texts, "", "Sparse autoencoders, sparse autoencoders and induction heads."]
+    whole = LexicalIndex(texts)  # one chunk
+    monkeypatch.setattr(kg.text.lexical, "_LEX_CHUNK", 5)
+    pieces = LexicalIndex(texts)
+    assert whole.X.nnz > 0 and whole.surface == pieces.surface
+    for name, value in whole.arrays().items():
+        got = pieces.arrays()[name]
+        assert got.dtype == value.dtype, name
+        np.testing.assert_array_equal(got, value, err_msg=name)
