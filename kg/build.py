@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -297,7 +297,11 @@ def _build(
 
         # -- embeddings (content-hashed cache: only new or changed texts are embedded)
         t0 = time.perf_counter()
-        texts, title_only = zip(*(paper_text(p.title, p.abstract) for p in papers), strict=True)
+        texts: Sequence[str] | None = None
+        if report.text_vectors == SPECTER_TEXT:  # the texts are not held: nothing to embed
+            title_only = tuple(paper_text(p.title, p.abstract)[1] for p in papers)
+        else:
+            texts, title_only = zip(*(paper_text(p.title, p.abstract) for p in papers), strict=True)
         report.title_only = int(sum(title_only))
         if report.text_vectors == SPECTER_TEXT:
             # Field scale: the text signal reads the release's SPECTER vectors; nothing is
@@ -309,7 +313,7 @@ def _build(
             embedder = embedder or default_embedder(settings)
             with EmbeddingCache(graph_dir) as cache:
                 before = len(cache)
-                vectors = embed_cached(embedder, list(texts), cache, progress=progress)
+                vectors = embed_cached(embedder, list(texts or ()), cache, progress=progress)
                 report.embedded_new = len(cache) - before
             report.embedded_cached = len(papers) - report.embedded_new
             vectors_name = embedder.name
@@ -346,6 +350,8 @@ def _build(
         # Field scale: k-means on samples and keywords from a sample of the texts
         # (kg.topics.discover; the same clustering below the threshold).
         sample = TOPIC_SAMPLE if len(papers) > settings.field_scale else None
+        if texts is None:  # made one at a time for the digest
+            texts = _LazyTexts(papers)
         digest = _topic_inputs(papers, texts, seeds, same_as, vectors, sample)
         del texts  # the embedder's texts: the topics read their own, at field scale a sample
         topics = _reuse_topics(graph_dir, digest)
@@ -402,8 +408,8 @@ def _build(
     # -- the load snapshot: readers start in a fraction of the time (kg.snapshot)
     t0 = time.perf_counter()
     step("writing the load snapshot (papers, projection, lexical index) if the corpus changed")
-    loaded = _refresh_snapshot(settings, force=rebuild)
-    if loaded is None:
+    written, loaded = _refresh_snapshot(settings, force=rebuild, keep=tune)
+    if not written:
         say("load snapshot unchanged")
     report.seconds["snapshot"] = time.perf_counter() - t0
 
@@ -443,6 +449,26 @@ def _topic_inputs(
     if sample is not None:
         h.update(f"\x1esample {sample}".encode())
     return h.hexdigest()
+
+
+class _LazyTexts(Sequence[str]):
+    """The embedder's text of each paper (:func:`kg.text.embed.paper_text`), made when read."""
+
+    def __init__(self, papers: Sequence[Paper]) -> None:
+        self.papers = papers
+
+    def __len__(self) -> int:
+        return len(self.papers)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [paper_text(p.title, p.abstract)[0] for p in self.papers[i]]
+        p = self.papers[i]
+        return paper_text(p.title, p.abstract)[0]
 
 
 def _previous_weights_note(graph_dir: Path) -> dict[str, Any]:
@@ -500,14 +526,17 @@ def write_snapshot(settings: Settings, *, force: bool = True) -> Path | None:
     """Write the load snapshot of the built graph (see :mod:`kg.graph.snapshot`); with
     ``force=False``, only when the one there was made for other data. Returns the path
     written, or ``None`` when the snapshot there was kept."""
-    if _refresh_snapshot(settings, force=force) is None:
+    if not _refresh_snapshot(settings, force=force, keep=False)[0]:
         return None
     return settings.graph_dir / snap.SNAPSHOT
 
 
-def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | None:
-    """:func:`write_snapshot`; returns the graph it loaded from the corpus to write it
-    (``None`` when the snapshot there was kept)."""
+def _refresh_snapshot(
+    settings: Settings, *, force: bool, keep: bool = True
+) -> tuple[bool, KnowledgeGraph | None]:
+    """:func:`write_snapshot`; returns whether it wrote one, and the graph it loaded from
+    the corpus to write it when ``keep`` (else ``None``: the projection is let go before
+    the lexical index is made, at field scale gigabytes)."""
     path = settings.graph_dir / snap.SNAPSHOT
     manifest = json.loads((settings.graph_dir / MANIFEST).read_text())
     with CorpusStore(settings.corpus_path, create=False) as store:
@@ -515,14 +544,23 @@ def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | No
     if not force and snap.stored_key(path, verify=True) == key:
         if not lexical_ok(settings.graph_dir / LEXICAL, key):  # damaged or stale: remake
             _save_lexical(settings.graph_dir / LEXICAL, key, KnowledgeGraph.load(settings))
-        return None
+        return False, None
     # the vectors are mapped, not read: neither the snapshot nor the lexical index reads them
     kg = KnowledgeGraph.load(settings, snapshot=False, mmap=True)
     content = {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph}
     snap.save(path, key, content)
     del content
-    _save_lexical(settings.graph_dir / LEXICAL, key, kg)
-    return kg
+    if keep:
+        _save_lexical(settings.graph_dir / LEXICAL, key, kg)
+        return True, kg
+    ids = list(kg.graph.ids)
+    papers = node_papers(kg, ids)
+    del kg
+    index = LexicalIndex(_LexicalTexts(papers))
+    atomic_savez(
+        settings.graph_dir / LEXICAL, key=np.array(key), ids=np.array(ids), **index.arrays()
+    )
+    return True, None
 
 
 def _save_lexical(path: Path, key: str, kg: KnowledgeGraph) -> None:
