@@ -355,8 +355,7 @@ def _decode_graph(doc: dict[str, Any]) -> CitationGraph:
     return CitationGraph.from_parts(canonical, g, tg)
 
 
-def _decode(body: bytes) -> dict[str, Any]:
-    doc = json.loads(body)
+def _decode(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise _SnapshotRejected("the body is not an object")
     papers = _decode_papers(doc["papers"])
@@ -383,7 +382,9 @@ def load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
             body = fh.read()
         if hashlib.sha256(body).hexdigest() != header["sha256"]:
             raise _SnapshotRejected("its content does not match the digest in its header")
-        return _decode(body)
+        doc = json.loads(body)
+        del body  # the file's bytes go before the papers and the graph are made
+        return _decode(doc)
     except FileNotFoundError:
         return None
     except Exception as exc:  # truncated, tampered, foreign: load from the store instead

@@ -31,6 +31,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -81,6 +82,27 @@ def field_corpus(n: int, shared: Path) -> Path:
     return out
 
 
+#: A child whose resident memory passes this many GiB stops (exit status 99): the
+#: machine is shared, and a run that big has failed its purpose anyway.
+CAP_GIB = float(os.environ.get("LITKG_BENCH_FIELD_CAP_GIB", "16"))
+CAPPED = 99
+
+
+def _cap() -> None:
+    """Stop this process when its RSS passes :data:`CAP_GIB` (checked twice a second)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def watch() -> None:
+        while True:
+            rss = int(Path("/proc/self/statm").read_text().split()[1]) * page / 2**30
+            if rss > CAP_GIB:
+                print(f"RSS {rss:.1f} GiB passed the cap of {CAP_GIB} GiB", file=sys.stderr)
+                os._exit(CAPPED)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def step_peaks(
     samples: list[tuple[float, float]], started: float, seconds: dict[str, float]
 ) -> dict[str, float]:
@@ -101,6 +123,7 @@ def step_peaks(
 def child(data_dir: Path) -> dict[str, Any]:
     """One build in this process (run as a child): its report, peak RSS and the peak of
     each step (RSS sampled every 0.2 s)."""
+    _cap()
     settings = Settings.from_env(dict(os.environ, LITKG_DATA_DIR=str(data_dir)))
     sampler = _RssSampler()
     started = time.perf_counter()
@@ -124,6 +147,7 @@ def child(data_dir: Path) -> dict[str, Any]:
 def recommend_child(data_dir: Path) -> dict[str, Any]:
     """:func:`recommend_latency` in this process (run as a child), with its peak RSS:
     what a reader of the graph holds."""
+    _cap()
     out = recommend_latency(data_dir)
     out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
@@ -229,12 +253,19 @@ def main() -> list[str]:
                 "print(json.dumps(child(Path(sys.argv[1]))))",
                 data,
             )
-            r = _run(
-                "import json, sys; from pathlib import Path; "
-                "from tests.bench.bench_field import recommend_child; "
-                "print(json.dumps(recommend_child(Path(sys.argv[1]))))",
-                data,
-            )
+            print(f"[field bench] built: {json.dumps(b)}", file=sys.stderr, flush=True)
+            try:
+                r = _run(
+                    "import json, sys; from pathlib import Path; "
+                    "from tests.bench.bench_field import recommend_child; "
+                    "print(json.dumps(recommend_child(Path(sys.argv[1]))))",
+                    data,
+                )
+            except RuntimeError as exc:  # the reader passed the cap: the build's row alone
+                print(f"[field bench] recommend failed: {exc}", file=sys.stderr, flush=True)
+                r = dict.fromkeys(("index", "exact"), "-")
+                r.update(index_first=float("nan"), exact_first=float("nan"), load=float("nan"))
+                r.update(peak_mib=float("nan"), overlap=float("nan"), text_recall=float("nan"))
             peaks = b["step_mib"]
             steps = ", ".join(
                 f"{k} {b['seconds'].get(k, 0):.0f} s / {peaks[k] / 1024:.1f} GiB" for k in peaks
