@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +29,7 @@ from kg.core.fileio import atomic_write_text, writer_lock
 from kg.core.model import Paper
 from kg.core.settings import Settings
 from kg.graph import snapshot as snap
+from kg.graph.citations import CitationGraph
 from kg.graph.knowledge import (
     EMBEDDINGS,
     LEXICAL,
@@ -38,6 +39,7 @@ from kg.graph.knowledge import (
     WEIGHTS,
     KnowledgeGraph,
     atomic_savez,
+    corpus_content,
     lexical_ok,
     read_weights,
 )
@@ -545,21 +547,29 @@ def _refresh_snapshot(
         if not lexical_ok(settings.graph_dir / LEXICAL, key):  # damaged or stale: remake
             _save_lexical(settings.graph_dir / LEXICAL, key, KnowledgeGraph.load(settings))
         return False, None
-    # the vectors are mapped, not read: neither the snapshot nor the lexical index reads them
-    kg = KnowledgeGraph.load(settings, snapshot=False, mmap=True)
-    content = {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph}
-    snap.save(path, key, content)
-    del content
     if keep:
+        # the vectors are mapped, not read: neither the snapshot nor the lexical index
+        # reads them
+        kg = KnowledgeGraph.load(settings, snapshot=False, mmap=True)
+        snap.save(
+            path,
+            key,
+            {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph},
+        )
         _save_lexical(settings.graph_dir / LEXICAL, key, kg)
         return True, kg
-    ids = list(kg.graph.ids)
-    papers = node_papers(kg, ids)
-    del kg
-    index = LexicalIndex(_LexicalTexts(papers))
-    atomic_savez(
-        settings.graph_dir / LEXICAL, key=np.array(key), ids=np.array(ids), **index.arrays()
-    )
+    # Only what the snapshot holds: no vectors, and the topic model let go once the
+    # projection has its memberships (at field scale each is gigabytes).
+    topics = TopicModel.load(settings.graph_dir / TOPICS)
+    with CorpusStore(settings.corpus_path, create=False) as store:
+        content = corpus_content(store, topics)
+    del topics
+    snap.save(path, key, content)
+    ids = list(content["graph"].graph.nodes)  # the order of CitationGraph.ids
+    papers = node_papers(content["papers"], content["graph"], ids)
+    del content
+    lexical = LexicalIndex(_LexicalTexts(papers)).arrays()
+    atomic_savez(settings.graph_dir / LEXICAL, key=np.array(key), ids=np.array(ids), **lexical)
     return True, None
 
 
@@ -571,19 +581,21 @@ def _save_lexical(path: Path, key: str, kg: KnowledgeGraph) -> None:
     building the rest of that index (at field scale, gigabytes the build does not need)."""
     ids = list(kg.graph.ids)
     if kg.lexical is None or kg.lexical_ids != ids:
-        kg.lexical = LexicalIndex(_LexicalTexts(node_papers(kg, ids)))
+        kg.lexical = LexicalIndex(_LexicalTexts(node_papers(kg.papers, kg.graph, ids)))
         kg.lexical_ids = ids
     atomic_savez(path, key=np.array(key), ids=np.array(kg.lexical_ids), **kg.lexical.arrays())
 
 
-def node_papers(kg: KnowledgeGraph, ids: Sequence[str]) -> list[Paper | None]:
+def node_papers(
+    papers: Mapping[str, Paper], graph: CitationGraph, ids: Sequence[str]
+) -> list[Paper | None]:
     """The paper record of each citation-graph node ``ids[j]`` (``None`` for a node that is
     only a citation's end), as the recommender index picks it: the node's own record,
     else its first twin's."""
     pos = {pid: j for j, pid in enumerate(ids)}
     out: list[Paper | None] = [None] * len(ids)
-    for pid, paper in kg.papers.items():
-        j = pos.get(kg.graph.canon(pid))
+    for pid, paper in papers.items():
+        j = pos.get(graph.canon(pid))
         if j is not None and (out[j] is None or pid == ids[j]):
             out[j] = paper
     return out

@@ -202,19 +202,12 @@ class KnowledgeGraph:
                 same_as = content["same_as"]
                 graph = content["graph"]
             else:
-                papers = {p.paper_id: p for p in store.papers()}
-                seeds = store.seeds()
-                same_as = store.same_as()
-                # Papers are decoded once, and citation sentences are left in the store
-                # (the paper view reads them per paper): this is most of the cold start.
-                graph = CitationGraph(
-                    papers.values(),
-                    store.citations(contexts=False),
-                    same_as=same_as,
-                    seeds=seeds,
-                    topics=topics.topics,
-                    memberships=topics.memberships,
-                )
+                content = corpus_content(store, topics)
+                papers = content["papers"]
+                seeds = content["seeds"]
+                same_as = content["same_as"]
+                graph = content["graph"]
+                del content
         return cls(
             papers=papers,
             graph=graph,
@@ -238,6 +231,25 @@ class KnowledgeGraph:
 
     def seed_ids(self) -> list[str]:
         return sorted({s.paper_id for s in self.seeds if s.paper_id and s.status == "resolved"})
+
+
+def corpus_content(store: CorpusStore, topics: TopicModel) -> dict[str, Any]:
+    """What a load snapshot holds (:mod:`kg.graph.snapshot`), made from the corpus store:
+    ``papers`` (id -> Paper), ``seeds``, ``same_as`` and the projection, ``graph``."""
+    papers = {p.paper_id: p for p in store.papers()}
+    seeds = store.seeds()
+    same_as = store.same_as()
+    # Papers are decoded once, and citation sentences are left in the store (the paper
+    # view reads them per paper): this is most of the cold start.
+    graph = CitationGraph(
+        papers.values(),
+        store.citations(contexts=False),
+        same_as=same_as,
+        seeds=seeds,
+        topics=topics.topics,
+        memberships=topics.memberships,
+    )
+    return {"papers": papers, "seeds": seeds, "same_as": same_as, "graph": graph}
 
 
 def _text_index(graph_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -331,6 +343,7 @@ __all__: Sequence[str] = [
     "KnowledgeGraph",
     "artefact",
     "atomic_savez",
+    "corpus_content",
     "lexical_ok",
     "load_lexical",
     "mapped",
