@@ -411,15 +411,18 @@ def _decode_graph(doc: dict[str, Any]) -> CitationGraph:
 def _decode(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise _SnapshotRejected("the body is not an object")
-    papers = _decode_papers(doc["papers"])
+    # each part is taken out of the document as it is decoded: its lists go once made into
+    # objects (at field scale, gigabytes each)
+    papers = {p.paper_id: p for p in _decode_papers(doc.pop("papers", None))}
     same_as = doc["same_as"]
     if not isinstance(same_as, dict):
         raise _SnapshotRejected("same_as is not an object")
+    seeds = [_decode_seed(s) for s in doc["seeds"]]
     return {
-        "papers": {p.paper_id: p for p in papers},
-        "seeds": [_decode_seed(s) for s in doc["seeds"]],
+        "papers": papers,
+        "seeds": seeds,
         "same_as": same_as,
-        "graph": _decode_graph(doc["graph"]),
+        "graph": _decode_graph(doc.pop("graph")),
     }
 
 
@@ -435,8 +438,11 @@ def load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
             body = fh.read()
         if hashlib.sha256(body).hexdigest() != header["sha256"]:
             raise _SnapshotRejected("its content does not match the digest in its header")
-        doc = json.loads(body)
-        del body  # the file's bytes go before the papers and the graph are made
+        # the bytes go before the text is parsed, the text before the objects are made
+        text = body.decode("utf-8")
+        del body
+        doc = json.loads(text)
+        del text
         return _decode(doc)
     except FileNotFoundError:
         return None
