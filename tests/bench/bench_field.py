@@ -89,12 +89,15 @@ CAPPED = 99
 
 
 def _cap() -> None:
-    """Stop this process when its RSS passes :data:`CAP_GIB` (checked twice a second)."""
+    """Stop this process when its RSS passes :data:`CAP_GIB` (checked twice a second).
+    Pages of mapped files (the vector matrices at field scale) are not counted: the
+    kernel can drop them."""
     page = os.sysconf("SC_PAGE_SIZE")
 
     def watch() -> None:
         while True:
-            rss = int(Path("/proc/self/statm").read_text().split()[1]) * page / 2**30
+            fields = Path("/proc/self/statm").read_text().split()
+            rss = (int(fields[1]) - int(fields[2])) * page / 2**30
             if rss > CAP_GIB:
                 print(f"RSS {rss:.1f} GiB passed the cap of {CAP_GIB} GiB", file=sys.stderr)
                 os._exit(CAPPED)
