@@ -15,11 +15,11 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from kg.core.fileio import atomic_write_text, writer_lock
 from kg.core.model import Paper
 from kg.core.settings import Settings
 from kg.graph import snapshot as snap
+from kg.graph.citations import CitationGraph
 from kg.graph.knowledge import (
     EMBEDDINGS,
     LEXICAL,
@@ -38,6 +39,7 @@ from kg.graph.knowledge import (
     WEIGHTS,
     KnowledgeGraph,
     atomic_savez,
+    corpus_content,
     lexical_ok,
     read_weights,
 )
@@ -45,12 +47,12 @@ from kg.rdf.lists import write_rdf
 from kg.rdf.stores import open_graph
 from kg.rdf.sync import build_rdf
 from kg.recommend.fusion import DEFAULT_WEIGHTS, resolve_weights
-from kg.recommend.index import RecommendIndex
 from kg.recommend.tuning import auto_tune
 from kg.store.corpus import CorpusStore, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
 from kg.text.ann import ANN_FILE, TextAnnIndex
 from kg.text.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
+from kg.text.lexical import LexicalIndex, _LexicalTexts
 from kg.topics.model import TopicModel
 from kg.topics.schemes import build_topic_model
 
@@ -67,6 +69,11 @@ SPECTER_TEXT = "specter"
 SPECTER_TEXT_NAME = "s2-specter-v2"
 #: ``auto`` takes the SPECTER vectors when at least this share of the papers has one.
 SPECTER_MIN_SHARE = 0.9
+#: Rows of a vector matrix normalised at a time (bounds the temporaries).
+_BLOCK = 65_536
+#: Above ``LITKG_FIELD_SCALE`` papers the topics' k-means finds its centroids on this many
+#: random papers, then assigns every paper (:func:`kg.topics.cluster.sampled_kmeans`).
+TOPIC_SAMPLE = 100_000
 
 
 class WeightsOutcome(StrEnum):
@@ -181,19 +188,25 @@ def text_vectors_for(settings: Settings, papers: int, with_specter: int) -> str:
 
 def _specter_vectors(store: CorpusStore, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """The ids with a SPECTER vector in the store, and those vectors L2-normalised
-    (float32, one row per id)."""
+    (float32, one row per id). Rows are written into one matrix as they are read and
+    normalised a block at a time: no list of row arrays, no full-size temporary (at 1M
+    papers the matrix is 3 GB)."""
     kept: list[str] = []
-    rows: list[np.ndarray] = []
+    spec = np.zeros((0, 768), dtype=np.float32)
     for pid in ids:
         v = store.specter(pid)
-        if v is not None:
-            kept.append(pid)
-            rows.append(np.asarray(v, dtype=np.float32))
-    spec = np.stack(rows) if rows else np.zeros((0, 768), dtype=np.float32)
-    del rows
-    norms = np.linalg.norm(spec, axis=1, keepdims=True)
-    spec /= np.where(norms > 0, norms, 1.0)
-    return kept, spec.astype(np.float32, copy=False)
+        if v is None:
+            continue
+        if not kept:
+            spec = np.empty((len(ids), v.size), dtype=np.float32)
+        spec[len(kept)] = v
+        kept.append(pid)
+    spec = spec[: len(kept)]
+    for lo in range(0, spec.shape[0], _BLOCK):
+        block = spec[lo : lo + _BLOCK]
+        norms = np.linalg.norm(block, axis=1, keepdims=True)
+        block /= np.where(norms > 0, norms, 1.0)
+    return kept, spec
 
 
 def _specter_text(ids: Sequence[str], spec_ids: Sequence[str], spec: np.ndarray) -> np.ndarray:
@@ -286,7 +299,11 @@ def _build(
 
         # -- embeddings (content-hashed cache: only new or changed texts are embedded)
         t0 = time.perf_counter()
-        texts, title_only = zip(*(paper_text(p.title, p.abstract) for p in papers), strict=True)
+        texts: Sequence[str] | None = None
+        if report.text_vectors == SPECTER_TEXT:  # the texts are not held: nothing to embed
+            title_only = tuple(paper_text(p.title, p.abstract)[1] for p in papers)
+        else:
+            texts, title_only = zip(*(paper_text(p.title, p.abstract) for p in papers), strict=True)
         report.title_only = int(sum(title_only))
         if report.text_vectors == SPECTER_TEXT:
             # Field scale: the text signal reads the release's SPECTER vectors; nothing is
@@ -298,14 +315,14 @@ def _build(
             embedder = embedder or default_embedder(settings)
             with EmbeddingCache(graph_dir) as cache:
                 before = len(cache)
-                vectors = embed_cached(embedder, list(texts), cache, progress=progress)
+                vectors = embed_cached(embedder, list(texts or ()), cache, progress=progress)
                 report.embedded_new = len(cache) - before
             report.embedded_cached = len(papers) - report.embedded_new
             vectors_name = embedder.name
         atomic_savez(
             graph_dir / EMBEDDINGS,
             ids=np.array(ids),
-            vectors=vectors.astype(np.float32),
+            vectors=np.asarray(vectors, dtype=np.float32),
             title_only=np.array(title_only, dtype=bool),
             model=np.array(vectors_name),
         )
@@ -332,7 +349,13 @@ def _build(
 
         # -- topics (recomputed only when what they are made from changed)
         t0 = time.perf_counter()
-        digest = _topic_inputs(papers, texts, seeds, same_as, vectors)
+        # Field scale: k-means on samples and keywords from a sample of the texts
+        # (kg.topics.discover; the same clustering below the threshold).
+        sample = TOPIC_SAMPLE if len(papers) > settings.field_scale else None
+        if texts is None:  # made one at a time for the digest
+            texts = _LazyTexts(papers)
+        digest = _topic_inputs(papers, texts, seeds, same_as, vectors, sample)
+        del texts  # the embedder's texts: the topics read their own, at field scale a sample
         topics = _reuse_topics(graph_dir, digest)
         if topics is None:
             step("computing topics")
@@ -340,7 +363,13 @@ def _build(
             # stay put across small ingests (kg.topics; a big change reclusters afresh).
             previous = None if rebuild else _previous_topics(graph_dir)
             topics = build_topic_model(
-                papers, seeds, ids=ids, embeddings=vectors, same_as=same_as, previous=previous
+                papers,
+                seeds,
+                ids=ids,
+                embeddings=vectors,
+                same_as=same_as,
+                previous=previous,
+                sample=sample,
             )
             topics.save(graph_dir / TOPICS)
             found = topics.params.get("discovered") or {}
@@ -373,12 +402,16 @@ def _build(
         }
         manifest.update(_previous_weights_note(graph_dir))
         atomic_write_text(graph_dir / MANIFEST, json.dumps(manifest, indent=2))
+    # What the steps above held (papers, texts, vectors, topics) is let go before the
+    # snapshot loads the graph from the files just written: at field scale each of them
+    # is gigabytes.
+    del papers, title_only, ids, spec_ids, spec, vectors, topics, seeds, same_as
 
     # -- the load snapshot: readers start in a fraction of the time (kg.snapshot)
     t0 = time.perf_counter()
     step("writing the load snapshot (papers, projection, lexical index) if the corpus changed")
-    loaded = _refresh_snapshot(settings, force=rebuild)
-    if loaded is None:
+    written, loaded = _refresh_snapshot(settings, force=rebuild, keep=tune)
+    if not written:
         say("load snapshot unchanged")
     report.seconds["snapshot"] = time.perf_counter() - t0
 
@@ -399,8 +432,10 @@ def _topic_inputs(
     seeds: Sequence[SeedRow],
     same_as: dict[str, str],
     vectors: np.ndarray,
+    sample: int | None = None,
 ) -> str:
-    """A digest of everything the topic model is computed from (and of its code)."""
+    """A digest of everything the topic model is computed from (and of its code, and the
+    field-scale ``sample`` when there is one)."""
 
     h = hashlib.sha256()
     for source in sorted(Path(kg.topics.__file__).parent.glob("*.py")):
@@ -410,8 +445,32 @@ def _topic_inputs(
     for row in seeds:
         h.update(repr(row).encode())
     h.update(repr(sorted(same_as.items())).encode())
-    h.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    flat = np.ascontiguousarray(vectors, dtype=np.float32)
+    if flat.size:  # its bytes, not a copy of them (3 GB at 1M papers)
+        h.update(flat.data.cast("B"))
+    if sample is not None:
+        h.update(f"\x1esample {sample}".encode())
     return h.hexdigest()
+
+
+class _LazyTexts(Sequence[str]):
+    """The embedder's text of each paper (:func:`kg.text.embed.paper_text`), made when read."""
+
+    def __init__(self, papers: Sequence[Paper]) -> None:
+        self.papers = papers
+
+    def __len__(self) -> int:
+        return len(self.papers)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [paper_text(p.title, p.abstract)[0] for p in self.papers[i]]
+        p = self.papers[i]
+        return paper_text(p.title, p.abstract)[0]
 
 
 def _previous_weights_note(graph_dir: Path) -> dict[str, Any]:
@@ -469,14 +528,17 @@ def write_snapshot(settings: Settings, *, force: bool = True) -> Path | None:
     """Write the load snapshot of the built graph (see :mod:`kg.graph.snapshot`); with
     ``force=False``, only when the one there was made for other data. Returns the path
     written, or ``None`` when the snapshot there was kept."""
-    if _refresh_snapshot(settings, force=force) is None:
+    if not _refresh_snapshot(settings, force=force, keep=False)[0]:
         return None
     return settings.graph_dir / snap.SNAPSHOT
 
 
-def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | None:
-    """:func:`write_snapshot`; returns the graph it loaded from the corpus to write it
-    (``None`` when the snapshot there was kept)."""
+def _refresh_snapshot(
+    settings: Settings, *, force: bool, keep: bool = True
+) -> tuple[bool, KnowledgeGraph | None]:
+    """:func:`write_snapshot`; returns whether it wrote one, and the graph it loaded from
+    the corpus to write it when ``keep`` (else ``None``: the projection is let go before
+    the lexical index is made, at field scale gigabytes)."""
     path = settings.graph_dir / snap.SNAPSHOT
     manifest = json.loads((settings.graph_dir / MANIFEST).read_text())
     with CorpusStore(settings.corpus_path, create=False) as store:
@@ -484,20 +546,59 @@ def _refresh_snapshot(settings: Settings, *, force: bool) -> KnowledgeGraph | No
     if not force and snap.stored_key(path, verify=True) == key:
         if not lexical_ok(settings.graph_dir / LEXICAL, key):  # damaged or stale: remake
             _save_lexical(settings.graph_dir / LEXICAL, key, KnowledgeGraph.load(settings))
-        return None
-    kg = KnowledgeGraph.load(settings, snapshot=False)
-    content = {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph}
+        return False, None
+    if keep:
+        # the vectors are mapped, not read: neither the snapshot nor the lexical index
+        # reads them
+        kg = KnowledgeGraph.load(settings, snapshot=False, mmap=True)
+        snap.save(
+            path,
+            key,
+            {"papers": kg.papers, "seeds": kg.seeds, "same_as": kg.same_as, "graph": kg.graph},
+        )
+        _save_lexical(settings.graph_dir / LEXICAL, key, kg)
+        return True, kg
+    # Only what the snapshot holds: no vectors, and the topic model let go once the
+    # projection has its memberships (at field scale each is gigabytes).
+    topics = TopicModel.load(settings.graph_dir / TOPICS)
+    with CorpusStore(settings.corpus_path, create=False) as store:
+        content = corpus_content(store, topics)
+    del topics
     snap.save(path, key, content)
-    _save_lexical(settings.graph_dir / LEXICAL, key, kg)
-    return kg
+    ids = list(content["graph"].graph.nodes)  # the order of CitationGraph.ids
+    papers = node_papers(content["papers"], content["graph"], ids)
+    del content
+    lexical = LexicalIndex(_LexicalTexts(papers)).arrays()
+    atomic_savez(settings.graph_dir / LEXICAL, key=np.array(key), ids=np.array(ids), **lexical)
+    return True, None
 
 
 def _save_lexical(path: Path, key: str, kg: KnowledgeGraph) -> None:
     """The recommender's lexical index (seconds to make: tokenising every abstract),
-    kept with the graph so readers load it instead."""
+    kept with the graph so readers load it instead, and kept on ``kg`` too (the
+    recommender index of the weights step takes it from there). Made over the citation
+    graph's nodes as :class:`kg.recommend.index.RecommendIndex` makes it, without
+    building the rest of that index (at field scale, gigabytes the build does not need)."""
+    ids = list(kg.graph.ids)
+    if kg.lexical is None or kg.lexical_ids != ids:
+        kg.lexical = LexicalIndex(_LexicalTexts(node_papers(kg.papers, kg.graph, ids)))
+        kg.lexical_ids = ids
+    atomic_savez(path, key=np.array(key), ids=np.array(kg.lexical_ids), **kg.lexical.arrays())
 
-    index = RecommendIndex.of(kg)
-    atomic_savez(path, key=np.array(key), ids=np.array(index.ids), **index.lexical.arrays())
+
+def node_papers(
+    papers: Mapping[str, Paper], graph: CitationGraph, ids: Sequence[str]
+) -> list[Paper | None]:
+    """The paper record of each citation-graph node ``ids[j]`` (``None`` for a node that is
+    only a citation's end), as the recommender index picks it: the node's own record,
+    else its first twin's."""
+    pos = {pid: j for j, pid in enumerate(ids)}
+    out: list[Paper | None] = [None] * len(ids)
+    for pid, paper in papers.items():
+        j = pos.get(graph.canon(pid))
+        if j is not None and (out[j] is None or pid == ids[j]):
+            out[j] = paper
+    return out
 
 
 def tune_weights(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from kg.core.errors import BuildError
-from kg.core.fileio import atomic_write_bytes
+from kg.core.fileio import READ_ONLY_ERRNOS, read_only_error
 from kg.core.model import Paper
 from kg.core.settings import Settings
 from kg.graph import snapshot as snap
@@ -42,11 +43,25 @@ LEXICAL = "lexical.npz"
 
 
 def atomic_savez(path: Path, **arrays: Any) -> None:
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue())
+    """``np.savez`` of ``arrays`` to ``path`` atomically (temp file + rename), written
+    straight to the temp file: no copy of the archive is held in memory (at 1M papers
+    the vectors alone are 3 GB)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with tmp.open("wb") as fh:
+                np.savez(fh, **arrays)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno in READ_ONLY_ERRNOS:
+            raise read_only_error(path.parent, exc) from exc
+        raise
 
 
 @contextmanager
@@ -77,6 +92,40 @@ def npz(path: Path) -> Iterator[Any]:
         fh.seek(0)
         with np.load(fh, allow_pickle=False) as archive:
             yield archive
+
+
+def mapped(path: Path, name: str) -> np.ndarray:
+    """Array ``name`` of the ``.npz`` archive at ``path`` (as :func:`atomic_savez` writes
+    them: stored, not compressed) memory-mapped read-only instead of read: its pages are
+    read from the file when touched and can be dropped again (field scale: the vector
+    matrices are 3 GB each at 1M papers). Arrays of objects (pickles) are refused."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError(f"{name} is compressed in {path.name}: it cannot be mapped")
+    with path.open("rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)  # the local file header: its name and extra field follow
+        if local[:4] != b"PK\x03\x04":
+            raise ValueError(f"{name}: not a zip member header")
+        start = info.header_offset + 30 + int.from_bytes(local[26:28], "little")
+        start += int.from_bytes(local[28:30], "little")
+        fh.seek(start)
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"{name}: .npy format {version} is not one litkg writes")
+        offset = fh.tell()
+    if dtype.hasobject:
+        raise ValueError(f"{name} holds objects: refused (nothing read may run code)")
+    if int(np.prod(shape)) == 0:
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(
+        path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C"
+    )
 
 
 @dataclass
@@ -110,10 +159,14 @@ class KnowledgeGraph:
         self.specter_row = {pid: i for i, pid in enumerate(self.specter_ids)}
 
     @classmethod
-    def load(cls, settings: Settings | None = None, *, snapshot: bool = True) -> KnowledgeGraph:
+    def load(
+        cls, settings: Settings | None = None, *, snapshot: bool = True, mmap: bool | None = None
+    ) -> KnowledgeGraph:
         """Load the built graph. The decoded papers and the projection come from the
         build's snapshot when it still matches the corpus (``snapshot=False``: always
-        from the corpus store)."""
+        from the corpus store). The vector matrices are memory-mapped (:func:`mapped`)
+        with ``mmap``, by default when the build wrote the approximate text index (field
+        scale: 3 GB per matrix at 1M papers), else read."""
         settings = settings or Settings.from_env()
         graph_dir = settings.graph_dir
         manifest_path = graph_dir / MANIFEST
@@ -125,13 +178,15 @@ class KnowledgeGraph:
             manifest = json.loads(manifest_path.read_text())
             if not isinstance(manifest, dict):
                 raise ValueError("not a JSON object")
+        if mmap is None:
+            mmap = bool(_text_index(graph_dir, manifest))
         with artefact(graph_dir / EMBEDDINGS), npz(graph_dir / EMBEDDINGS) as emb:
             ids = [str(x) for x in emb["ids"]]
-            vectors = emb["vectors"]
+            vectors = mapped(graph_dir / EMBEDDINGS, "vectors") if mmap else emb["vectors"]
             title_only = emb["title_only"]
         with artefact(graph_dir / SPECTER), npz(graph_dir / SPECTER) as sp:
             specter_ids = [str(x) for x in sp["ids"]]
-            specter = sp["vectors"]
+            specter = mapped(graph_dir / SPECTER, "vectors") if mmap else sp["vectors"]
         topics = TopicModel.load(graph_dir / TOPICS)
         try:
             weights = read_weights(graph_dir / WEIGHTS)
@@ -147,19 +202,12 @@ class KnowledgeGraph:
                 same_as = content["same_as"]
                 graph = content["graph"]
             else:
-                papers = {p.paper_id: p for p in store.papers()}
-                seeds = store.seeds()
-                same_as = store.same_as()
-                # Papers are decoded once, and citation sentences are left in the store
-                # (the paper view reads them per paper): this is most of the cold start.
-                graph = CitationGraph(
-                    papers.values(),
-                    store.citations(contexts=False),
-                    same_as=same_as,
-                    seeds=seeds,
-                    topics=topics.topics,
-                    memberships=topics.memberships,
-                )
+                content = corpus_content(store, topics)
+                papers = content["papers"]
+                seeds = content["seeds"]
+                same_as = content["same_as"]
+                graph = content["graph"]
+                del content
         return cls(
             papers=papers,
             graph=graph,
@@ -183,6 +231,25 @@ class KnowledgeGraph:
 
     def seed_ids(self) -> list[str]:
         return sorted({s.paper_id for s in self.seeds if s.paper_id and s.status == "resolved"})
+
+
+def corpus_content(store: CorpusStore, topics: TopicModel) -> dict[str, Any]:
+    """What a load snapshot holds (:mod:`kg.graph.snapshot`), made from the corpus store:
+    ``papers`` (id -> Paper), ``seeds``, ``same_as`` and the projection, ``graph``."""
+    papers = {p.paper_id: p for p in store.papers()}
+    seeds = store.seeds()
+    same_as = store.same_as()
+    # Papers are decoded once, and citation sentences are left in the store (the paper
+    # view reads them per paper): this is most of the cold start.
+    graph = CitationGraph(
+        papers.values(),
+        store.citations(contexts=False),
+        same_as=same_as,
+        seeds=seeds,
+        topics=topics.topics,
+        memberships=topics.memberships,
+    )
+    return {"papers": papers, "seeds": seeds, "same_as": same_as, "graph": graph}
 
 
 def _text_index(graph_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -276,8 +343,10 @@ __all__: Sequence[str] = [
     "KnowledgeGraph",
     "artefact",
     "atomic_savez",
+    "corpus_content",
     "lexical_ok",
     "load_lexical",
+    "mapped",
     "npz",
     "read_weights",
 ]

@@ -23,18 +23,21 @@ It is a cache, never the truth:
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
-from kg.core.fileio import atomic_write_bytes
+from kg.core.fileio import READ_ONLY_ERRNOS, read_only_error
 from kg.core.model import Author, Paper
 from kg.graph.citations import CitationGraph
 from kg.store.corpus import CorpusStore, SeedRow
@@ -71,15 +74,35 @@ _PAPER_FIELDS = tuple(f.name for f in fields(Paper))
 _TUPLE_FIELDS = ("publication_types", "fields_of_study", "tags")
 
 
-def _papers(papers: Iterable[Paper]) -> dict[str, list[Any]]:
-    """Papers as columns (one list per field): a third quicker to decode than objects."""
-    cols: dict[str, list[Any]] = {name: [] for name in _PAPER_FIELDS}
-    for p in papers:
-        for name in _PAPER_FIELDS:
-            cols[name].append(getattr(p, name))
-    cols["authors"] = [[[a.name, a.author_id] for a in v] for v in cols["authors"]]
-    cols["external_ids"] = [dict(v) for v in cols["external_ids"]]
-    return cols
+class _Later:
+    """A part of the snapshot document made only when it is written (and let go after):
+    at field scale each adjacency list is hundreds of MB of Python objects."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+class _Chunked:
+    """A long list made a chunk at a time as it is written: ``make(lo, hi)`` gives the
+    items of the nodes ``lo`` to ``hi`` (of ``size``), a list (empty when they have none)."""
+
+    def __init__(self, size: int, make: Callable[[int, int], list[Any]]) -> None:
+        self.size = size
+        self.make = make
+
+
+def _papers(papers: Collection[Paper]) -> dict[str, _Later]:
+    """Papers as columns (one list per field): a third quicker to decode than objects.
+    Each column is made when it is written."""
+
+    def column(name: str) -> Callable[[], list[Any]]:
+        if name == "authors":
+            return lambda: [[[a.name, a.author_id] for a in p.authors] for p in papers]
+        if name == "external_ids":
+            return lambda: [dict(p.external_ids) for p in papers]
+        return lambda: [getattr(p, name) for p in papers]
+
+    return {name: _Later(column(name)) for name in _PAPER_FIELDS}
 
 
 def _records(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -102,10 +125,38 @@ def _nodes(g: nx.Graph) -> tuple[list[str], dict[str, int], dict[str, list[Any]]
 def _encode_graph(cg: CitationGraph) -> dict[str, Any]:
     g = cg.graph
     ids, index, attrs = _nodes(g)
-    succ = [[index[v] for v in g._succ[u]] for u in ids]
-    edges = [d for u in ids for d in g._succ[u].values()]
-    position = {id(d): k for k, d in enumerate(edges)}  # an edge's dict is shared by both ends
-    pred = [[position[id(d)] for d in g._pred[v].values()] for v in ids]
+    n = len(ids)
+    succ_of = [g._succ[u] for u in ids]
+
+    def pred_positions() -> tuple[np.ndarray, np.ndarray]:
+        # An edge's position in the edge list (its source's edges in order, sources in node
+        # order) found by its (source, target) numbers: no map of every edge is held.
+        size = np.fromiter(map(len, succ_of), dtype=np.int64, count=n)
+        src = np.repeat(np.arange(n, dtype=np.int64), size)
+        dst = np.fromiter((index[v] for nbrs in succ_of for v in nbrs), np.int64, src.size)
+        keys = src * n + dst
+        del src, dst
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        indeg = np.fromiter((len(g._pred[v]) for v in ids), dtype=np.int64, count=n)
+        starts = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(indeg, out=starts[1:])
+        came = np.fromiter((index[u] for v in ids for u in g._pred[v]), np.int64, keys.size)
+        came *= n
+        came += np.repeat(np.arange(n, dtype=np.int64), indeg)
+        return order[np.searchsorted(keys, came)], starts
+
+    made: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def pred(lo: int, hi: int) -> list[list[int]]:
+        if not made:
+            made.append(pred_positions())
+        position, starts = made[0]
+        rows = [position[starts[j] : starts[j + 1]].tolist() for j in range(lo, hi)]
+        if hi >= n:
+            made.clear()
+        return rows
+
     tg = cg.topic_graph
     tids, tindex, tattrs = _nodes(tg)
     tadj = [[tindex[v] for v in tg._adj[u]] for u in tids]
@@ -114,10 +165,18 @@ def _encode_graph(cg: CitationGraph) -> dict[str, Any]:
         "canonical": cg.canonical,
         "nodes": ids,
         "attrs": attrs,
-        "succ": succ,
-        "pred": pred,
-        "intents": [list(d.get("intents", ())) for d in edges],
-        "influential": [d.get("is_influential") for d in edges],
+        "succ": _Chunked(n, lambda lo, hi: [[index[v] for v in nb] for nb in succ_of[lo:hi]]),
+        "pred": _Chunked(n, pred),
+        "intents": _Chunked(
+            n,
+            lambda lo, hi: [
+                list(d.get("intents", ())) for nb in succ_of[lo:hi] for d in nb.values()
+            ],
+        ),
+        "influential": _Chunked(
+            n,
+            lambda lo, hi: [d.get("is_influential") for nb in succ_of[lo:hi] for d in nb.values()],
+        ),
         "topic_nodes": tids,
         "topic_attrs": tattrs,
         "topic_adj": tadj,
@@ -125,29 +184,94 @@ def _encode_graph(cg: CitationGraph) -> dict[str, Any]:
     }
 
 
-def _body(content: dict[str, Any]) -> bytes:
-    doc = {
+def _document(content: dict[str, Any]) -> dict[str, Any]:
+    return {
         "papers": _papers(content["papers"].values()),
         "seeds": [asdict(s) for s in content["seeds"]],
         "same_as": content["same_as"],
-        "graph": _encode_graph(content["graph"]),
+        "graph": _Later(lambda: _encode_graph(content["graph"])),
     }
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=list).encode()
+
+
+_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"), default=list)
+#: Items of a long list encoded at a time.
+_CHUNK = 50_000
+
+
+def _pieces(obj: Any) -> Iterator[str]:
+    """``obj`` in JSON, the text ``json.dumps`` makes with the snapshot's options, in
+    pieces: objects with string keys and lists longer than :data:`_CHUNK` are written
+    part by part, :class:`_Later` parts made when reached. The whole text is never held
+    (at 1M papers it is gigabytes, and its bytes as many again)."""
+    if isinstance(obj, _Later):
+        yield from _pieces(obj.make())
+    elif isinstance(obj, _Chunked):
+        yield "["
+        first = True
+        for lo in range(0, obj.size, _CHUNK):
+            part = obj.make(lo, min(obj.size, lo + _CHUNK))
+            if part:
+                yield ("" if first else ",") + _dumps(part)[1:-1]
+                first = False
+        yield "]"
+    elif isinstance(obj, dict) and all(isinstance(k, str) for k in obj):
+        yield "{"
+        for i, (k, v) in enumerate(obj.items()):
+            yield ("," if i else "") + _dumps(k) + ":"
+            yield from _pieces(v)
+        yield "}"
+    elif isinstance(obj, list) and len(obj) > _CHUNK:
+        yield "["
+        for lo in range(0, len(obj), _CHUNK):
+            yield ("," if lo else "") + _dumps(obj[lo : lo + _CHUNK])[1:-1]
+        yield "]"
+    else:
+        yield _dumps(obj)
+
+
+def _body(content: dict[str, Any]) -> bytes:
+    return "".join(_pieces(_document(content))).encode()
+
+
+def _header_line(snapshot_key: str, digest: str) -> bytes:
+    header = {"format": _MAGIC, "version": VERSION, "key": snapshot_key, "sha256": digest}
+    return json.dumps(header).encode() + b"\n"
 
 
 def save(path: Path, snapshot_key: str, content: dict[str, Any]) -> None:
     """Write the snapshot atomically (a failed write leaves none, never half of one).
     A header line (version, key, digest of the body) comes first, so :func:`stored_key`
     reads only that. ``content``: ``papers`` (id -> Paper), ``seeds``, ``same_as`` and
-    ``graph`` (a :class:`CitationGraph`)."""
-    body = _body(content)
-    header = {
-        "format": _MAGIC,
-        "version": VERSION,
-        "key": snapshot_key,
-        "sha256": hashlib.sha256(body).hexdigest(),
-    }
-    atomic_write_bytes(path, json.dumps(header).encode() + b"\n" + body)
+    ``graph`` (a :class:`CitationGraph`). The body is encoded and written piece by piece
+    (:func:`_pieces`) after a header of the same length, which is then written over with
+    the body's digest."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with tmp.open("wb") as fh:
+                placeholder = _header_line(snapshot_key, "0" * 64)
+                fh.write(placeholder)
+                digest = hashlib.sha256()
+                for piece in _pieces(_document(content)):
+                    data = piece.encode()
+                    digest.update(data)
+                    fh.write(data)
+                header = _header_line(snapshot_key, digest.hexdigest())
+                if len(header) != len(placeholder):  # pragma: no cover - a hex digest
+                    raise ValueError("the snapshot header changed length")
+                fh.seek(0)
+                fh.write(header)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno in READ_ONLY_ERRNOS:
+            raise read_only_error(path.parent, exc) from exc
+        raise
     for name in LEGACY:
         (path.parent / name).unlink(missing_ok=True)
 
@@ -284,19 +408,21 @@ def _decode_graph(doc: dict[str, Any]) -> CitationGraph:
     return CitationGraph.from_parts(canonical, g, tg)
 
 
-def _decode(body: bytes) -> dict[str, Any]:
-    doc = json.loads(body)
+def _decode(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise _SnapshotRejected("the body is not an object")
-    papers = _decode_papers(doc["papers"])
+    # each part is taken out of the document as it is decoded: its lists go once made into
+    # objects (at field scale, gigabytes each)
+    papers = {p.paper_id: p for p in _decode_papers(doc.pop("papers", None))}
     same_as = doc["same_as"]
     if not isinstance(same_as, dict):
         raise _SnapshotRejected("same_as is not an object")
+    seeds = [_decode_seed(s) for s in doc["seeds"]]
     return {
-        "papers": {p.paper_id: p for p in papers},
-        "seeds": [_decode_seed(s) for s in doc["seeds"]],
+        "papers": papers,
+        "seeds": seeds,
         "same_as": same_as,
-        "graph": _decode_graph(doc["graph"]),
+        "graph": _decode_graph(doc.pop("graph")),
     }
 
 
@@ -312,7 +438,12 @@ def load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
             body = fh.read()
         if hashlib.sha256(body).hexdigest() != header["sha256"]:
             raise _SnapshotRejected("its content does not match the digest in its header")
-        return _decode(body)
+        # the bytes go before the text is parsed, the text before the objects are made
+        text = body.decode("utf-8")
+        del body
+        doc = json.loads(text)
+        del text
+        return _decode(doc)
     except FileNotFoundError:
         return None
     except Exception as exc:  # truncated, tampered, foreign: load from the store instead

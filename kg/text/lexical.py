@@ -60,6 +60,15 @@ def _lex_hash(codes: np.ndarray) -> np.ndarray:
     return (mixed >> np.uint64(64 - 26)).astype(np.int64)
 
 
+def _merge_counts(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct codes, summed counts) of several (distinct codes, counts) pairs."""
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    codes, where = np.unique(np.concatenate([c for c, _ in parts]), return_inverse=True)
+    counts = np.bincount(where, weights=np.concatenate([k for _, k in parts]))
+    return codes, counts.astype(np.int64)
+
+
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
@@ -126,36 +135,55 @@ class LexicalIndex:
             single = h[per == 1]
             twice[single[once[single]]] = True
             once[single] = True
-            chunks.append(((d + lo).astype(np.int32), c, t.astype(np.int32)))
+            chunks.append((d.astype(np.int32), c, t.astype(np.int32)))
         del self._vocab, self._raw_to_stem, self._stem_ids, once
-        kept = [twice[_lex_hash(c)] for _, c, _ in chunks]
+        # Chunk by chunk from here (each chunk's entries let go as it is done), so that no
+        # array of every (paper, term) entry is made: at 1M papers that is 200M entries.
+        # Document frequencies: the distinct terms of each chunk, counted, then summed.
+        seen: list[tuple[np.ndarray, np.ndarray]] = []
+        for k, (d, c, t) in enumerate(chunks):
+            kept = twice[_lex_hash(c)]
+            chunks[k] = (d[kept], c[kept], t[kept])
+            seen.append(np.unique(chunks[k][1], return_counts=True))
+            if len(seen) >= 16:  # merged as they come: bounded by the distinct terms
+                seen = [_merge_counts(seen)]
         del twice
-        doc_of = _concat([d[k] for (d, _, _), k in zip(chunks, kept, strict=True)], np.int32)
-        tf = _concat([t[k] for (_, _, t), k in zip(chunks, kept, strict=True)], np.int32)
-        code_of = _concat([c[k] for (_, c, _), k in zip(chunks, kept, strict=True)], np.int64)
-        del chunks, kept
-        col_codes, col_of, df = np.unique(code_of, return_inverse=True, return_counts=True)
-        del code_of
+        col_codes, df = _merge_counts(seen)
+        del seen
         keep_col = df >= 2
         if n >= 100:
             keep_col &= df <= LEXICAL_MAX_DF * n
         idf = np.log((n + 1) / np.maximum(df, 1)).astype(_F)
-        keep = keep_col[col_of]
-        col_of = col_of[keep]
         new_col = (np.cumsum(keep_col) - 1).astype(np.int32)
-        weight = np.log(tf[keep].astype(_F))
-        weight += 1.0
-        weight *= idf[col_of]
-        doc_of, col = doc_of[keep], new_col[col_of]
-        del keep, col_of, tf
         self.codes = col_codes[keep_col]
-        # the heaviest LEXICAL_DOC_TERMS terms of each node
-        order = np.lexsort((np.negative(weight), doc_of))
-        doc_of, col, weight = doc_of[order], col[order], weight[order]
-        del order
-        starts = np.searchsorted(doc_of, np.arange(n))
-        top = (np.arange(doc_of.size) - starts[doc_of]) < LEXICAL_DOC_TERMS
-        doc_of, col, weight = doc_of[top], col[top], weight[top]
+        # Each chunk's entries weighed, and the heaviest LEXICAL_DOC_TERMS terms of each
+        # node kept (a node's entries are all in its chunk, in the order one sort of all
+        # entries would give them).
+        docs, cols, weights = [], [], []
+        for k in range(len(chunks)):
+            d, c, t = chunks[k]
+            chunks[k] = (d[:0], c[:0], t[:0])
+            col_of = np.searchsorted(col_codes, c)
+            keep = keep_col[col_of]
+            col_of = col_of[keep]
+            weight = np.log(t[keep].astype(_F))
+            weight += 1.0
+            weight *= idf[col_of]
+            doc_of, col = d[keep] + np.int32(k * _LEX_CHUNK), new_col[col_of]
+            del d, c, t, keep, col_of
+            order = np.lexsort((np.negative(weight), doc_of))
+            doc_of, col, weight = doc_of[order], col[order], weight[order]
+            lo = k * _LEX_CHUNK
+            starts = np.searchsorted(doc_of, np.arange(lo, min(n, lo + _LEX_CHUNK)))
+            top = (np.arange(doc_of.size) - starts[doc_of - lo]) < LEXICAL_DOC_TERMS
+            docs.append(doc_of[top])
+            cols.append(col[top])
+            weights.append(weight[top])
+        del chunks
+        doc_of = _concat(docs, np.int32)
+        col = _concat(cols, np.int32)
+        weight = _concat(weights, _F)
+        del docs, cols, weights
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(doc_of, minlength=n), out=indptr[1:])
         norms = np.sqrt(np.bincount(doc_of, weights=weight * weight, minlength=n))

@@ -76,6 +76,51 @@ def spherical_kmeans(
     return remap[labels], centroids[order]
 
 
+def sampled_kmeans(
+    x: np.ndarray, k: int, sample: int, *, seed: int = 0, n_init: int = 4, block: int = 65_536
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`spherical_kmeans` for field-scale data: the centroids are found on ``sample``
+    rows drawn at random (deterministic for ``seed``), then every row is given its nearest
+    centroid, ``block`` rows at a time (no full-size temporary). Clusters numbered by size
+    (largest first), as :func:`spherical_kmeans` numbers them; ``x``: unit rows, float32.
+    With ``sample`` rows or fewer this is :func:`spherical_kmeans` itself."""
+    n = x.shape[0]
+    if n <= sample:
+        return spherical_kmeans(x, k, seed=seed, n_init=n_init)
+    picked = np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
+    _, centroids = spherical_kmeans(x[picked], k, seed=seed, n_init=n_init)
+    centroids = centroids.astype(np.float32)
+    labels = np.empty(n, dtype=np.int64)
+    for lo in range(0, n, block):
+        labels[lo : lo + block] = (np.asarray(x[lo : lo + block]) @ centroids.T).argmax(axis=1)
+    k = centroids.shape[0]
+    sizes = np.bincount(labels, minlength=k)
+    first = np.array([np.flatnonzero(labels == c)[0] if sizes[c] else n for c in range(k)])
+    order = np.lexsort((first, -sizes))
+    order = order[sizes[order] > 0]
+    remap = np.full(k, -1)
+    remap[order] = np.arange(order.size)
+    return remap[labels], centroids[order]
+
+
+def unit_rows(x: np.ndarray, block: int = 16_384) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, unit)``: the rows of ``x`` that are not zero and those rows L2-normalised
+    (float32), a ``block`` of rows at a time. ``x`` itself is returned (no copy) when it
+    is float32 with every row already of unit length, as the build's text vectors are."""
+    n = x.shape[0]
+    norms = np.empty(n, dtype=np.float64)
+    for lo in range(0, n, block):
+        norms[lo : lo + block] = np.linalg.norm(np.asarray(x[lo : lo + block], np.float64), axis=1)
+    rows = np.flatnonzero(norms > 0)
+    if x.dtype == np.float32 and rows.size == n and np.abs(norms - 1.0).max(initial=0) < 1e-5:
+        return rows, x
+    out = np.empty((rows.size, x.shape[1]), dtype=np.float32)
+    for lo in range(0, rows.size, block):
+        part = rows[lo : lo + block]
+        out[lo : lo + block] = np.asarray(x[part], np.float64) / norms[part, None]
+    return rows, out
+
+
 def _kmeanspp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     n = x.shape[0]
     chosen = [int(rng.integers(n))]
@@ -169,7 +214,9 @@ __all__ = [
     "fine_raw",
     "hold_k",
     "normalise_rows",
+    "sampled_kmeans",
     "softmax",
     "spherical_kmeans",
+    "unit_rows",
     "warm_kmeans",
 ]

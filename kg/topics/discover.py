@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -55,8 +55,10 @@ from kg.topics.cluster import (
     fine_raw,
     hold_k,
     normalise_rows,
+    sampled_kmeans,
     softmax,
     spherical_kmeans,
+    unit_rows,
     warm_kmeans,
 )
 from kg.topics.label import ctfidf, label_from, terms, top_keywords
@@ -68,6 +70,12 @@ MAX_CHANGE = 0.2
 #: A continuing topic keeps its label and keywords while its papers overlap the
 #: previous ones by at least this Jaccard index.
 KEEP_LABEL = 0.8
+#: Field scale (``sample=`` given, more papers than that): the texts the keywords of the
+#: coarse topics are counted on, and those of each coarse topic's sub-topics (a random
+#: sample of the topic's papers; every text held split into terms at once would take
+#: gigabytes at 1M papers).
+KEYWORD_SAMPLE = 30_000
+SUB_KEYWORD_SAMPLE = 10_000
 
 
 # --------------------------------------------------------------------------- discovery
@@ -104,6 +112,7 @@ def discover_topics(
     previous: TopicModel | None = None,
     max_change: float = MAX_CHANGE,
     keep_label: float = KEEP_LABEL,
+    sample: int | None = None,
 ) -> DiscoveredTopics:
     """Two-level topics from precomputed embeddings (rows aligned with ``ids``) and
     the papers' texts (for keywords). See the module docstring for the method.
@@ -113,21 +122,34 @@ def discover_topics(
     matches papers by id: ``ids`` should be unique, as
     :func:`kg.topics.schemes.build_topic_model` makes them);
     ``max_change`` and ``keep_label`` are its two thresholds. ``params["warm_start"]``
-    says which way the topics were made, ``params["fresh_reason"]`` why not warm."""
+    says which way the topics were made, ``params["fresh_reason"]`` why not warm.
+
+    ``sample`` (field scale): with more papers than that, the memory-lean path: the vectors
+    are normalised in float32 a block at a time (not copied at all when already unit rows),
+    a fresh k-means finds its centroids on ``sample`` random papers and then assigns every
+    paper (:func:`kg.topics.cluster.sampled_kmeans`, on each level), and keywords are
+    counted on :data:`KEYWORD_SAMPLE` random texts (:data:`SUB_KEYWORD_SAMPLE` per coarse
+    topic for its sub-topics), split when needed and not kept. ``texts`` may then be a
+    lazy sequence: only the sampled ones are read."""
     x = np.asarray(embeddings)
     if x.ndim != 2 or x.shape[0] != len(ids) or len(texts) != len(ids):
         raise TopicError(
             f"embeddings must be an (n, d) array aligned with the ids and texts: got shape "
             f"{x.shape} for {len(ids)} ids and {len(texts)} texts"
         )
-    if not np.isfinite(x).all():
+    lean = sample is not None and x.shape[0] > sample
+    if not all(np.isfinite(x[lo : lo + 16_384]).all() for lo in range(0, x.shape[0], 16_384)):
         raise TopicError("embeddings contain NaN or infinity; recompute them (`litkg build`)")
     if not temperature > 0:
         raise TopicError(f"temperature must be > 0, got {temperature}")
-    keep = np.flatnonzero(np.linalg.norm(x, axis=1) > 0)  # zero vectors: nothing to place
+    if lean:
+        keep, x = unit_rows(x)  # zero vectors: nothing to place
+        texts = _Subset(texts, keep) if keep.size < len(texts) else texts
+    else:
+        keep = np.flatnonzero(np.linalg.norm(x, axis=1) > 0)  # zero vectors: nothing to place
+        texts = [texts[i] for i in keep.tolist()]
+        x = normalise_rows(x[keep])
     ids = [ids[i] for i in keep.tolist()]
-    texts = [texts[i] for i in keep.tolist()]
-    x = normalise_rows(x[keep])
     n = len(ids)
     dim = int(x.shape[1])
     prior = _Prior.of(previous) if previous is not None else None
@@ -145,7 +167,10 @@ def discover_topics(
         retired += gone
     else:
         plan.k1 = k1 if k1 is not None else coarse_k(n)
-        coarse, centroids = spherical_kmeans(x, plan.k1, seed=seed, n_init=n_init)
+        if lean and sample is not None:
+            coarse, centroids = sampled_kmeans(x, plan.k1, sample, seed=seed, n_init=n_init)
+        else:
+            coarse, centroids = spherical_kmeans(x, plan.k1, seed=seed, n_init=n_init)
         coarse_ids = [f"{DISCOVERED}/{c}" for c in range(centroids.shape[0])]
     k = len(coarse_ids)
     warm_prior = prior if warm is not None else None
@@ -171,14 +196,20 @@ def discover_topics(
             retired += before
             continue
         row_ids = [ids[i] for i in rows.tolist()]
+        xr = x[rows]
         sub_warm = None
         if warm_prior is not None and len(before) == kk:
-            sub_warm = warm_kmeans(x[rows], row_ids, warm_prior.fine_of, before, need=kk)
+            sub_warm = warm_kmeans(xr, row_ids, warm_prior.fine_of, before, need=kk)
         if sub_warm is not None and len(sub_warm[2]) >= 2:
             sub, sub_centroids, local_ids, gone = sub_warm
             retired += gone
         else:
-            sub, sub_centroids = spherical_kmeans(x[rows], kk, seed=seed + 1 + c, n_init=n_init)
+            if lean and sample is not None:
+                sub, sub_centroids = sampled_kmeans(
+                    xr, kk, sample, seed=seed + 1 + c, n_init=n_init
+                )
+            else:
+                sub, sub_centroids = spherical_kmeans(xr, kk, seed=seed + 1 + c, n_init=n_init)
             if sub_centroids.shape[0] < 2:
                 retired += before
                 continue
@@ -189,7 +220,8 @@ def discover_topics(
         fine[rows] = sub + len(fine_ids)
         fine_ids += local_ids
         fine_parent += [c] * len(local_ids)
-        sub_scores = softmax(x[rows] @ sub_centroids.T, temperature)
+        sub_scores = softmax(xr @ sub_centroids.T, temperature)
+        del xr
         memberships += _memberships(row_ids, sub_scores, sub, local_ids, min_score, max_topics)
 
     # labels: a continuing topic whose papers barely changed keeps its label and keywords
@@ -204,6 +236,8 @@ def discover_topics(
     docs: list[list[str] | None] = [None] * n
 
     def split(rows: Sequence[int]) -> list[list[str]]:
+        if lean:  # split when needed, not kept
+            return [terms(texts[i]) for i in rows]
         out: list[list[str]] = []
         for i in rows:
             d = docs[i]
@@ -213,7 +247,13 @@ def discover_topics(
         return out
 
     if n and any(cid not in kept for cid in coarse_ids):
-        w, vocab = ctfidf(texts, coarse, k, docs=split(range(n)))
+        picked = _sample(np.arange(n), KEYWORD_SAMPLE if lean else n, seed)
+        w, vocab = ctfidf(
+            [texts[i] for i in picked.tolist()] if not lean else (),
+            coarse[picked],
+            k,
+            docs=split(picked.tolist()),
+        )
         for c, cid in enumerate(coarse_ids):
             if cid not in kept:
                 keywords[cid] = top_keywords(w[c], vocab, n_keywords)
@@ -223,9 +263,14 @@ def discover_topics(
         if all(fine_ids[f] in kept for f in subs.tolist()):
             continue
         rows = np.flatnonzero(coarse == c)
+        if lean:
+            rows = _sample(rows, SUB_KEYWORD_SAMPLE, seed + 1 + c)
         local = fine[rows] - subs[0]
         wf, vocab_f = ctfidf(
-            [texts[i] for i in rows.tolist()], local, subs.size, docs=split(rows.tolist())
+            [texts[i] for i in rows.tolist()] if not lean else (),
+            local,
+            subs.size,
+            docs=split(rows.tolist()),
         )
         for j, f in enumerate(subs.tolist()):
             if fine_ids[f] not in kept:
@@ -257,7 +302,9 @@ def discover_topics(
             if warm is not None
             else "spherical k-means (k-means++)"
         )
-        + ", 2 levels; c-TF-IDF keywords",
+        + (f" on samples of {sample} papers" if lean else "")
+        + ", 2 levels; c-TF-IDF keywords"
+        + (f" on {KEYWORD_SAMPLE} sampled texts" if lean else ""),
         "warm_start": warm is not None,
         "fresh_reason": plan.fresh_reason,
         "changed": None if plan.changed is None else round(plan.changed, 6),
@@ -265,6 +312,34 @@ def discover_topics(
         "retired": sorted({*retired, *(warm_prior.retired if warm_prior is not None else [])}),
     }
     return DiscoveredTopics(topics, memberships, keywords, ids, coarse, fine, fine_ids, params)
+
+
+class _Subset(Sequence[str]):
+    """``texts[rows[i]]`` for each ``i``, read when asked for (texts may be lazy too)."""
+
+    def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
+        self.texts = texts
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self.texts[j] for j in self.rows[i].tolist()]
+        return self.texts[int(self.rows[i])]
+
+
+def _sample(rows: np.ndarray, most: int, seed: int) -> np.ndarray:
+    """``rows`` when there are at most ``most`` of them, else ``most`` of them drawn at
+    random (deterministic for ``seed``), in their order."""
+    if rows.size <= most:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, most, replace=False))
 
 
 def _memberships(

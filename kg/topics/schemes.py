@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -174,6 +174,28 @@ def link_topics(
 
 
 # --------------------------------------------------------------------------- all schemes
+class _PaperTexts(Sequence[str]):
+    """The keyword text (:func:`kg.topics.label.paper_text`) of each paper id, made when
+    asked for: at field scale only a sample of them is read."""
+
+    def __init__(self, ids: Sequence[str], papers: Mapping[str, Paper]) -> None:
+        self.ids = ids
+        self.papers = papers
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        p = self.papers.get(self.ids[i])
+        return paper_text(p) if p is not None else ""
+
+
 def build_topic_model(
     papers: Sequence[Paper],
     seeds: Iterable[SeedRow] = (),
@@ -213,10 +235,11 @@ def build_topic_model(
                 seen.add(c)
                 rows.append(i)
         cids = [canon.get(ids[i], ids[i]) for i in rows]
-        texts = [paper_text(by_id[c]) if c in by_id else "" for c in cids]
-        found = discover_topics(
-            cids, np.asarray(embeddings)[rows], texts, previous=previous, **discover
-        )
+        x = np.asarray(embeddings)
+        if len(rows) < x.shape[0]:  # twins folded: their rows once (else no copy)
+            x = x[rows]
+        found = discover_topics(cids, x, _PaperTexts(cids, by_id), previous=previous, **discover)
+        del x
         model.topics += found.topics
         if previous is not None and found.params.get("warm_start"):
             found.memberships = settle_scores(found.memberships, previous)

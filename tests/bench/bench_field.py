@@ -31,6 +31,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -44,7 +45,7 @@ from kg.core.settings import Settings
 from kg.graph.knowledge import KnowledgeGraph
 from kg.recommend.index import RecommendIndex
 from kg.recommend.signals import raw_signals
-from tests.bench.bench_build import ROOT, make_corpus
+from tests.bench.bench_build import ROOT, _RssSampler, make_corpus
 from tests.conftest import REPO
 
 SPECTER_DIM = 768
@@ -81,20 +82,81 @@ def field_corpus(n: int, shared: Path) -> Path:
     return out
 
 
+#: A child whose resident memory passes this many GiB stops (exit status 99): the
+#: machine is shared, and a run that big has failed its purpose anyway.
+CAP_GIB = float(os.environ.get("LITKG_BENCH_FIELD_CAP_GIB", "16"))
+CAPPED = 99
+_ANON = [0.0]  # the highest anonymous RSS (GiB) the cap's watch has seen
+
+
+def _cap() -> None:
+    """Stop this process when its RSS passes :data:`CAP_GIB` (checked twice a second).
+    Pages of mapped files (the vector matrices at field scale) are not counted: the
+    kernel can drop them."""
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def watch() -> None:
+        while True:
+            fields = Path("/proc/self/statm").read_text().split()
+            rss = (int(fields[1]) - int(fields[2])) * page / 2**30
+            _ANON[0] = max(_ANON[0], rss)
+            if rss > CAP_GIB:
+                print(f"RSS {rss:.1f} GiB passed the cap of {CAP_GIB} GiB", file=sys.stderr)
+                os._exit(CAPPED)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def step_peaks(
+    samples: list[tuple[float, float]], started: float, seconds: dict[str, float]
+) -> dict[str, float]:
+    """Peak RSS (MiB) of each build step from ``(time, MiB)`` samples: the steps are timed
+    back to back from the end of the build, and what comes before the first one (reading
+    the papers and the SPECTER vectors from the store) is ``read``."""
+    steps = [k for k in seconds if k != "total"]
+    t = started + seconds["total"]
+    out: dict[str, float] = {}
+    for k in reversed(steps):
+        lo = t - seconds[k]
+        out[k] = max((r for at, r in samples if lo <= at <= t), default=0.0)
+        t = lo
+    out["read"] = max((r for at, r in samples if started <= at <= t), default=0.0)
+    return {k: out[k] for k in ("read", *steps)}
+
+
 def child(data_dir: Path) -> dict[str, Any]:
-    """One build in this process (run as a child): its report and peak RSS."""
+    """One build in this process (run as a child): its report, peak RSS and the peak of
+    each step (RSS sampled every 0.2 s)."""
+    _cap()
     settings = Settings.from_env(dict(os.environ, LITKG_DATA_DIR=str(data_dir)))
+    sampler = _RssSampler()
     started = time.perf_counter()
+    sampler.start()
     report = build(settings, progress=False, rdf=False, tune=False)
+    wall = time.perf_counter() - started
+    sampler.stop()
+    timed = sum(v for k, v in report.seconds.items() if k != "total")
     return {
-        "wall": time.perf_counter() - started,
+        "wall": wall,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "seconds": report.seconds,
+        "seconds": {**report.seconds, "read": report.seconds["total"] - timed},
+        "step_mib": step_peaks(sampler.samples, started, report.seconds),
         "text_vectors": report.text_vectors,
         "missing": report.text_missing,
         "papers": report.papers,
         "citations": report.citations,
     }
+
+
+def recommend_child(data_dir: Path) -> dict[str, Any]:
+    """:func:`recommend_latency` in this process (run as a child), with its peak RSS:
+    what a reader of the graph holds."""
+    _cap()
+    out = recommend_latency(data_dir)
+    out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["anon_gib"] = _ANON[0]  # without the pages of the mapped vector files
+    return out
 
 
 def _percentiles(times: list[float]) -> str:
@@ -105,14 +167,16 @@ def _percentiles(times: list[float]) -> str:
 def recommend_latency(data_dir: Path) -> dict[str, Any]:
     """Recommend latency with the index and exact, and how far their top-10s agree."""
     settings = replace(Settings.from_env(), data_dir=data_dir)
+    t0 = time.perf_counter()
     graph = KnowledgeGraph.load(settings)
+    loaded = time.perf_counter() - t0
     lib = kg.open(settings=settings, graph=graph)
     index = RecommendIndex.of(graph)
     rng = np.random.default_rng(1)
     reads = [
         [index.ids[j] for j in rng.choice(index.n, READ, replace=False)] for _ in range(QUERIES)
     ]
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"load": loaded}
     tops: dict[str, list[list[str]]] = {}
     text_tops: dict[str, list[set[int]]] = {}
     for mode in ("index", "exact"):
@@ -145,16 +209,43 @@ def recommend_latency(data_dir: Path) -> dict[str, Any]:
     return out
 
 
+def _run(code: str, data: Path) -> dict[str, Any]:
+    """``code`` (printing one JSON line) in a fresh interpreter over the data dir ``data``."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(data)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"child failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
 def main() -> list[str]:
     sizes = [int(s) for s in os.environ.get("LITKG_BENCH_FIELD_SIZES", "200000").split(",")]
     shared = REPO.parent / "shared"
     lines = [
         "## Field scale: build with SPECTER text vectors and the approximate index, recommend",
         "",
-        "| papers / citations | text vectors | build wall | steps | peak RSS | recommend p50 / p95 "
-        "(ms), index | exact | first call index / exact (s) | top-10 overlap "
-        "| text top-100 recall |",
-        "|---|---|---:|---|---:|---|---|---|---:|---:|",
+        f"{os.cpu_count()} cores ({_cpu()}); load average at the start {os.getloadavg()[0]:.1f}",
+        "",
+        "| papers / citations | text vectors | build wall | steps: time / peak RSS | peak RSS "
+        "| recommend p50 / p95 (ms), index | exact | first call index / exact (s) "
+        "| graph load (s) / reader peak RSS | top-10 overlap | text top-100 recall |",
+        "|---|---|---:|---|---:|---|---|---|---|---:|---:|",
     ]
     for n in sizes:
         pristine = field_corpus(n, shared)
@@ -162,32 +253,40 @@ def main() -> list[str]:
             data = Path(tmp) / "data"
             data.mkdir()
             shutil.copyfile(pristine, data / "corpus.sqlite")
-            env = dict(os.environ, PYTHONPATH=str(REPO))
-            code = (
+            b = _run(
                 "import json, sys; from pathlib import Path; "
                 "from tests.bench.bench_field import child; "
-                "print(json.dumps(child(Path(sys.argv[1]))))"
+                "print(json.dumps(child(Path(sys.argv[1]))))",
+                data,
             )
-            proc = subprocess.run(
-                [sys.executable, "-c", code, str(data)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
+            print(f"[field bench] built: {json.dumps(b)}", file=sys.stderr, flush=True)
+            try:
+                r = _run(
+                    "import json, sys; from pathlib import Path; "
+                    "from tests.bench.bench_field import recommend_child; "
+                    "print(json.dumps(recommend_child(Path(sys.argv[1]))))",
+                    data,
+                )
+            except RuntimeError as exc:  # the reader passed the cap: the build's row alone
+                print(f"[field bench] recommend failed: {exc}", file=sys.stderr, flush=True)
+                r = dict.fromkeys(("index", "exact"), "-")
+                r.update(index_first=float("nan"), exact_first=float("nan"), load=float("nan"))
+                r.update(peak_mib=float("nan"), overlap=float("nan"), text_recall=float("nan"))
+            peaks = b["step_mib"]
+            steps = ", ".join(
+                f"{k} {b['seconds'].get(k, 0):.0f} s / {peaks[k] / 1024:.1f} GiB" for k in peaks
             )
-            if proc.returncode != 0:
-                raise RuntimeError(f"build failed: {proc.stderr[-2000:]}")
-            b = json.loads(proc.stdout.strip().splitlines()[-1])
-            r = recommend_latency(data)
-            steps = ", ".join(f"{k} {v:.0f} s" for k, v in b["seconds"].items() if k != "total")
             lines.append(
                 f"| {b['papers']:,} / {b['citations']:,} | {b['text_vectors']} "
                 f"({b['missing']} without) | {b['wall']:.0f} s | {steps} | "
                 f"{b['peak_mib'] / 1024:.2f} GiB | {r['index']} | {r['exact']} | "
-                f"{r['index_first']:.1f} / {r['exact_first']:.1f} | {r['overlap']:.2f} | "
+                f"{r['index_first']:.1f} / {r['exact_first']:.1f} | "
+                f"{r['load']:.0f} / {r['peak_mib'] / 1024:.1f} GiB "
+                f"({r.get('anon_gib', float('nan')):.1f} anonymous) | {r['overlap']:.2f} | "
                 f"{r['text_recall']:.2f} |"
             )
             print(lines[-1], file=sys.stderr, flush=True)
+    lines += ["", f"load average at the end {os.getloadavg()[0]:.1f}"]
     return lines
 
 
