@@ -24,9 +24,12 @@ from kg.recommend.path import PathStep, reading_path
 from kg.recommend.signals import (
     SIGNALS,
     Signals,
+    complete_text,
     dislike_penalty,
+    exact_text,
     raw_signals,
     scaled_signals,
+    text_headroom,
 )
 
 if TYPE_CHECKING:
@@ -99,7 +102,12 @@ class Recommender:
         disliked: Iterable[str],
         filters: Filters | None,
         external: Mapping[str, float] | None,
+        pool: int = MMR_POOL,
+        also: Iterable[int] = (),
     ) -> _Scored:
+        """Score every candidate. On the index path (field scale) the text cosines of every
+        candidate that could reach the top ``pool`` are made exact (:meth:`_settle`), and
+        those of the nodes ``also``."""
         index = self.index
         read_refs = [r for r in read if r and r.strip()]
         if not read_refs:
@@ -124,13 +132,47 @@ class Recommender:
             )
         cand = filter_mask(index, base, filters or Filters())
         sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
-        scaled = scaled_signals(sig, cand)
-        score = fuse(scaled, w)
-        penalty = None
-        if dis_nodes.size:
-            penalty = dislike_penalty(sig, cand)
-            score = score - DISLIKE_WEIGHT * penalty
-        return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty)
+        complete_text(index, sig, np.fromiter(also, dtype=np.int64))
+        while True:
+            scaled = scaled_signals(sig, cand)
+            score = fuse(scaled, w)
+            penalty = None
+            if dis_nodes.size:
+                penalty = dislike_penalty(sig, cand)
+                score = score - DISLIKE_WEIGHT * penalty
+            if not self._settle(sig, cand, w, scaled, score, penalty, pool):
+                return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty)
+
+    def _settle(
+        self,
+        sig: Signals,
+        cand: np.ndarray,
+        w: Mapping[str, float],
+        scaled: Mapping[str, np.ndarray],
+        score: np.ndarray,
+        penalty: np.ndarray | None,
+        pool: int,
+    ) -> bool:
+        """On the index path: make exact the text cosines of every candidate whose score,
+        with its text at the most it can be, reaches the ``pool``-th best score among the
+        candidates scored exactly; True when there were any (score again). A candidate
+        left out scores below the top ``pool`` whatever its true cosines, so the top
+        ``pool`` (MMR's) is the one exact cosines give."""
+        room = text_headroom(self.index, sig, cand)
+        if room is None:
+            return False
+        exact = exact_text(self.index, sig)
+        done = score[cand & exact]
+        if done.size >= pool:
+            bar = float(np.partition(done, done.size - pool)[done.size - pool])
+        else:
+            bar = -np.inf
+        high = fuse({**scaled, "text": scaled["text"] + room}, w)
+        if penalty is not None:
+            # An inexact candidate's penalty may change either way once exact: none counted.
+            high = high - DISLIKE_WEIGHT * np.where(exact, penalty, 0.0)
+        todo = np.flatnonzero(cand & ~exact & (high >= bar))
+        return complete_text(self.index, sig, todo) > 0
 
     def _reasons(self, s: _Scored, j: int) -> list[str]:
         reasons = explain(self.index, s.sig, s.scaled, s.weights, j)
@@ -158,7 +200,7 @@ class Recommender:
         if not 0.0 <= diversity <= 1.0:
             raise RecommendError(f"diversity must be between 0 and 1, got {diversity}.")
         index = self.index
-        s = self._score(read, disliked, filters, external)
+        s = self._score(read, disliked, filters, external, pool=max(MMR_POOL, 4 * k + 10))
         chosen = select(index, s.score, s.cand, k, diversity)
         recs = []
         signals: dict[str, dict[str, float]] = {}
@@ -193,7 +235,7 @@ class Recommender:
         if not found:
             raise RecommendError("Give the paper to explain (an S2 id, ARXIV:<id> or a title).")
         j = found[0]
-        s = self._score(read, disliked, None, external)
+        s = self._score(read, disliked, None, external, also=[j])
         if not s.cand[j]:
             why = (
                 "it is in your read set (or a twin of a paper in it)"
