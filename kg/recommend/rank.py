@@ -30,6 +30,7 @@ from kg.recommend.signals import (
     raw_signals,
     scaled_signals,
     text_headroom,
+    text_tops,
 )
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ class Recommender:
         cand = filter_mask(index, base, filters or Filters())
         sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
         complete_text(index, sig, np.fromiter(also, dtype=np.int64))
+        settled = False
         while True:
             scaled = scaled_signals(sig, cand)
             score = fuse(scaled, w)
@@ -140,8 +142,16 @@ class Recommender:
             if dis_nodes.size:
                 penalty = dislike_penalty(sig, cand)
                 score = score - DISLIKE_WEIGHT * penalty
+            if settled:
+                break
+            tops = text_tops(sig, cand)
+            # Scored again once after the exact cosines came in; checked again only when
+            # the text's top moved (the scale of every text value with it): otherwise the
+            # bar can only have risen for the candidates left out.
             if not self._settle(sig, cand, w, scaled, score, penalty, pool):
-                return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty)
+                break
+            settled = text_tops(sig, cand) == tops
+        return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty)
 
     def _settle(
         self,
@@ -158,7 +168,7 @@ class Recommender:
         candidates scored exactly; True when there were any (score again). A candidate
         left out scores below the top ``pool`` whatever its true cosines, so the top
         ``pool`` (MMR's) is the one exact cosines give."""
-        room = text_headroom(self.index, sig, cand)
+        room = text_headroom(self.index, sig, cand, scaled["text"])
         if room is None:
             return False
         exact = exact_text(self.index, sig)

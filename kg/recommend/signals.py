@@ -246,7 +246,15 @@ def complete_text(index: RecommendIndex, sig: Signals, nodes: np.ndarray) -> int
     nodes = nodes[index.emb_row[nodes] >= 0]
     rows = np.unique(index.emb_row[nodes])
     rows = rows[~ap.exact[rows]]
-    if rows.size:
+    if rows.size > ap.exact.size // 4:
+        # Many rows: one dense product is cheaper than a gather of them.
+        ap.sims[:] = index.embeddings @ ap.query.T
+        rows = np.flatnonzero(~ap.exact)
+        ap.exact[:] = True
+        nodes = np.flatnonzero(index.emb_row >= 0)
+        if sig.text_sims is not None and sig.text_sims is not ap.sims:
+            sig.text_sims[:] = ap.sims[:, ap.mine]
+    elif rows.size:
         part = index.embeddings[rows] @ ap.query.T
         ap.sims[rows] = part
         ap.exact[rows] = True
@@ -264,10 +272,12 @@ def complete_text(index: RecommendIndex, sig: Signals, nodes: np.ndarray) -> int
     return int(rows.size)
 
 
-def text_headroom(index: RecommendIndex, sig: Signals, cand: np.ndarray) -> np.ndarray | None:
-    """How far each node's scaled ``text`` signal (:func:`scaled_signals`, same floor and
-    top) could rise if its cosines were exact: 0 where they are; for the others, the
-    scaled bound less the scaled value. ``None`` on the exact path."""
+def text_headroom(
+    index: RecommendIndex, sig: Signals, cand: np.ndarray, now: np.ndarray
+) -> np.ndarray | None:
+    """How far each node's scaled ``text`` signal (``now``, :func:`scaled_signals`'s; same
+    floor and top) could rise if its cosines were exact: 0 where they are; for the others,
+    the scaled bound less the scaled value. ``None`` on the exact path."""
     ap = sig.approx
     if ap is None:
         return None
@@ -278,9 +288,19 @@ def text_headroom(index: RecommendIndex, sig: Signals, cand: np.ndarray) -> np.n
     spec = raw["specter"]
     if index.specter_is_text:
         spec = np.where(index.spec_row >= 0, text, np.nan)
-    now = _scaled_text(raw["text"], raw["specter"], cand, sig)
     high = _scaled_text(text, spec, cand, sig, ref=(raw["text"], raw["specter"]))
     return np.where(loose, np.maximum(high - now, 0.0), 0.0)
+
+
+def text_tops(sig: Signals, cand: np.ndarray) -> tuple[float, ...]:
+    """The largest ``text``, ``specter`` and ``dislike_text`` values over the candidates
+    (the tops of their scales; NaN where none has one)."""
+    out = []
+    for name in ("text", "specter", "dislike_text"):
+        vals = sig.raw[name][cand] if name in sig.raw else np.zeros(0)
+        vals = vals[~np.isnan(vals)]
+        out.append(float(vals.max()) if vals.size else math.nan)
+    return tuple(out)
 
 
 def exact_text(index: RecommendIndex, sig: Signals) -> np.ndarray:
@@ -416,4 +436,5 @@ __all__ = [
     "scaled_signals",
     "signal_matrix",
     "text_headroom",
+    "text_tops",
 ]

@@ -243,3 +243,18 @@ def test_with_the_whole_sample_the_index_path_is_the_exact_one(ingested: Setting
         for a, b in zip(got.items, want.items, strict=True):
             assert a.signals["text"] == pytest.approx(b.signals["text"], abs=1e-5)
     assert RecommendIndex.of(approx).text_ann() is not None
+
+
+def test_many_contenders_take_the_dense_product(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pool larger than the graph: every candidate contends, so every row is computed,
+    # in one product rather than a gather, and the text values are the exact path's.
+    monkeypatch.setattr(signals, "_FLOOR_SAMPLE", 3)
+    _, approx, exact = _approx_world(ingested)
+    rec, want = Recommender(approx), Recommender(exact)
+    read = sorted(approx.papers)[:2]
+    scored = rec._score(read, (), None, None, pool=10**6)
+    assert scored.sig.approx is not None and scored.sig.approx.exact.all()
+    wanted = want._score(read, (), None, None).sig.raw["text"]
+    assert np.allclose(scored.sig.raw["text"], wanted, atol=1e-6, equal_nan=True)
