@@ -193,11 +193,13 @@ def _approx_cosines(
     query = vectors[rows[nodes[cols]]]
     mine = cols < n_read
     asked = query
+    centred = False
     if mine.any():
         centre = query[mine].mean(axis=0)
         norm = float(np.linalg.norm(centre))
         if norm > 0:
             asked = np.vstack([query, centre / norm])
+            centred = True
     k = index.text_neighbours
     sample = np.unique(np.linspace(0, vectors.shape[0] - 1, _FLOOR_SAMPLE).astype(np.int64))
     near = np.union1d(ann.neighbours(asked, k), sample)
@@ -207,17 +209,18 @@ def _approx_cosines(
     sims[near] = part
     exact = np.zeros(vectors.shape[0], dtype=bool)
     exact[near] = True
-    bound = -np.inf
-    if mine.any() and near.size > k:
-        # A row outside every query's k nearest is below the k-th nearest of the mean
-        # vector, hence below the k-th largest of the exact rows' text values.
-        own = _blend_rows(part[:, mine])
-        bound = float(np.partition(own, own.size - k)[own.size - k])
-        if TEXT_MAX_SHARE > 0:
-            per = np.partition(part[:, mine], part.shape[0] - k, axis=0)[part.shape[0] - k]
-            bound = TEXT_MAX_SHARE * float(per.max()) + (1 - TEXT_MAX_SHARE) * bound
-    elif near.size < vectors.shape[0]:
-        bound = np.inf
+    bound = -np.inf if near.size == vectors.shape[0] else np.inf
+    if mine.any() and k < near.size < vectors.shape[0]:
+        # A row outside a query's k nearest is below its k-th nearest, hence below the
+        # k-th largest cosine among the exact rows (they hold those k): per read column,
+        # and for the mean cosine (the read set's mean vector was asked too).
+        mine_part = part[:, mine]
+        per = np.partition(mine_part, near.size - k, axis=0)[near.size - k]
+        bound = float(per.max())
+        if centred:
+            mean = mine_part.mean(axis=1)
+            mean_k = float(np.partition(mean, near.size - k)[near.size - k])
+            bound = TEXT_MAX_SHARE * bound + (1 - TEXT_MAX_SHARE) * mean_k
     in_sample = np.zeros(vectors.shape[0], dtype=bool)
     in_sample[sample] = True
     sampled = (rows >= 0) & in_sample[np.maximum(rows, 0)]
