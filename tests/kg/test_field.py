@@ -258,3 +258,22 @@ def test_many_contenders_take_the_dense_product(
     assert scored.sig.approx is not None and scored.sig.approx.exact.all()
     wanted = want._score(read, (), None, None).sig.raw["text"]
     assert np.allclose(scored.sig.raw["text"], wanted, atol=1e-6, equal_nan=True)
+
+
+def test_the_bound_holds_for_every_row_the_index_left_out(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signals, "_FLOOR_SAMPLE", 3)
+    _, approx, exact = _approx_world(ingested)
+    index, want_index = RecommendIndex.of(approx), RecommendIndex.of(exact)
+    ids = sorted(approx.papers)
+    for read in (ids[:1], ids[1:3], ids[-3:]):
+        nodes = np.array(index.resolve(read))
+        sig = signals.raw_signals(index, nodes)
+        want = signals.raw_signals(want_index, nodes).raw["text"]
+        assert sig.approx is not None
+        loose = ~signals.exact_text(index, sig)
+        assert loose.any()  # 2 neighbours per query and a sample of 3 leave rows out
+        assert np.all(want[loose] <= sig.approx.bound + 1e-6)
+        kept = np.flatnonzero(~loose & (index.emb_row >= 0))
+        assert np.allclose(sig.raw["text"][kept], want[kept], atol=1e-6)
