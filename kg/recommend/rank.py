@@ -22,6 +22,7 @@ from kg.recommend.fusion import DISLIKE_WEIGHT, Filters, filter_mask, fuse, reso
 from kg.recommend.index import RecommendIndex
 from kg.recommend.path import PathStep, reading_path
 from kg.recommend.signals import (
+    PRIORS,
     SIGNALS,
     Signals,
     complete_text,
@@ -29,6 +30,7 @@ from kg.recommend.signals import (
     exact_text,
     raw_signals,
     scaled_signals,
+    scaled_text,
     text_headroom,
     text_tops,
 )
@@ -134,24 +136,35 @@ class Recommender:
         cand = filter_mask(index, base, filters or Filters())
         sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
         complete_text(index, sig, np.fromiter(also, dtype=np.int64))
-        settled = False
+        scaled, score, penalty = self._fused(sig, cand, w, dis_nodes)
         while True:
-            scaled = scaled_signals(sig, cand)
-            score = fuse(scaled, w)
-            penalty = None
-            if dis_nodes.size:
-                penalty = dislike_penalty(sig, cand)
-                score = score - DISLIKE_WEIGHT * penalty
-            if settled:
-                break
             tops = text_tops(sig, cand)
-            # Scored again once after the exact cosines came in; checked again only when
-            # the text's top moved (the scale of every text value with it): otherwise the
-            # bar can only have risen for the candidates left out.
-            if not self._settle(sig, cand, w, scaled, score, penalty, pool):
+            done = self._settle(sig, cand, w, scaled, score, penalty, pool)
+            if not done.size:
                 break
-            settled = text_tops(sig, cand) == tops
+            if penalty is None and text_tops(sig, cand) == tops:
+                # Same scale: only the rows made exact score differently, and the bar of
+                # the candidates left out can only have risen. Settled.
+                scaled["text"][done] = scaled_text(sig, cand)[done]
+                score[done] = fuse({name: v[done] for name, v in scaled.items()}, w)
+                break
+            # The text's top moved (every text value's scale with it), or dislikes:
+            # everything scored again, and checked again.
+            scaled, score, penalty = self._fused(sig, cand, w, dis_nodes)
         return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty)
+
+    @staticmethod
+    def _fused(
+        sig: Signals, cand: np.ndarray, w: Mapping[str, float], dis_nodes: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+        """The scaled signals, the fused score less the dislike penalty, the penalty."""
+        scaled = scaled_signals(sig, cand)
+        score = fuse(scaled, w)
+        penalty = None
+        if dis_nodes.size:
+            penalty = dislike_penalty(sig, cand)
+            score = score - DISLIKE_WEIGHT * penalty
+        return scaled, score, penalty
 
     def _settle(
         self,
@@ -162,27 +175,35 @@ class Recommender:
         score: np.ndarray,
         penalty: np.ndarray | None,
         pool: int,
-    ) -> bool:
+    ) -> np.ndarray:
         """On the index path: make exact the text cosines of every candidate whose score,
         with its text at the most it can be, reaches the ``pool``-th best score among the
-        candidates scored exactly; True when there were any (score again). A candidate
-        left out scores below the top ``pool`` whatever its true cosines, so the top
-        ``pool`` (MMR's) is the one exact cosines give."""
+        candidates scored exactly; those candidates (none: nothing to score again). A
+        candidate left out scores below the top ``pool`` whatever its true cosines, so the
+        top ``pool`` (MMR's) is the one exact cosines give."""
+        none = np.zeros(0, dtype=np.int64)
         room = text_headroom(self.index, sig, cand, scaled["text"])
-        if room is None:
-            return False
+        if room is None or w.get("text", 0.0) <= 0:
+            return none
         exact = exact_text(self.index, sig)
         done = score[cand & exact]
         if done.size >= pool:
             bar = float(np.partition(done, done.size - pool)[done.size - pool])
         else:
             bar = -np.inf
-        high = fuse({**scaled, "text": scaled["text"] + room}, w)
-        if penalty is not None:
-            # An inexact candidate's penalty may change either way once exact: none counted.
-            high = high - DISLIKE_WEIGHT * np.where(exact, penalty, 0.0)
-        todo = np.flatnonzero(cand & ~exact & (high >= bar))
-        return complete_text(self.index, sig, todo) > 0
+        # An inexact candidate's penalty may change either way once exact: none counted.
+        plain = score if penalty is None else score + DISLIKE_WEIGHT * penalty
+        # A first cut with the priors at their most (fused = evidence * (1 + priors)),
+        # then the fused score itself on what is left.
+        most = 1.0 + sum(w.get(p, 0.0) for p in PRIORS)
+        maybe = np.flatnonzero(cand & ~exact & (plain + w["text"] * room * most >= bar))
+        if not maybe.size:
+            return none
+        part = {name: v[maybe] for name, v in scaled.items()}
+        part["text"] = part["text"] + room[maybe]
+        todo = maybe[fuse(part, w) >= bar]
+        complete_text(self.index, sig, todo)
+        return todo
 
     def _reasons(self, s: _Scored, j: int) -> list[str]:
         reasons = explain(self.index, s.sig, s.scaled, s.weights, j)

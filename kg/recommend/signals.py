@@ -295,6 +295,11 @@ def text_headroom(
     return np.where(loose, np.maximum(high - now, 0.0), 0.0)
 
 
+def scaled_text(sig: Signals, cand: np.ndarray) -> np.ndarray:
+    """The scaled ``text`` signal alone (:func:`scaled_signals`' ``text``)."""
+    return _scaled_text(sig.raw["text"], sig.raw["specter"], cand, sig)
+
+
 def text_tops(sig: Signals, cand: np.ndarray) -> tuple[float, ...]:
     """The largest ``text``, ``specter`` and ``dislike_text`` values over the candidates
     (the tops of their scales; NaN where none has one)."""
@@ -437,6 +442,7 @@ __all__ = [
     "exact_text",
     "raw_signals",
     "scaled_signals",
+    "scaled_text",
     "signal_matrix",
     "text_headroom",
     "text_tops",

@@ -229,7 +229,7 @@ def test_the_index_path_ranks_as_exact_cosines_would(
         again = fuse(signals.scaled_signals(scored.sig, scored.cand), scored.weights)
         want = np.argsort(-np.where(scored.cand, again, -np.inf), kind="stable")[:5]
         assert top.tolist() == want.tolist()
-        assert scored.score[top] == pytest.approx(again[top], abs=1e-9)
+        assert scored.score[top] == pytest.approx(again[top], abs=1e-6)
 
 
 def test_with_the_whole_sample_the_index_path_is_the_exact_one(ingested: Settings) -> None:
