@@ -137,7 +137,7 @@ class Recommender:
         sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
         complete_text(index, sig, np.fromiter(also, dtype=np.int64))
         scaled, score, penalty = self._fused(sig, cand, w, dis_nodes)
-        while True:
+        while sig.approx is not None:  # the index path only
             tops = text_tops(sig, cand)
             done = self._settle(sig, cand, w, scaled, score, penalty, pool)
             if not done.size:
