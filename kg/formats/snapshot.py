@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -373,6 +374,34 @@ def read_table(folder: Path, name: str) -> list[dict[str, Any]]:
         raise SnapshotError(f"{name} has columns of the wrong type ({exc})") from exc
 
 
+def read_vectors(folder: Path, name: str) -> dict[str, np.ndarray]:
+    """A vector table (``paper_id``, ``vector``) as paper id -> float32 vector, without a
+    Python float per component (200k SPECTER vectors are 0.6 GB so, some 5 GB as lists):
+    the vectors are slices of one array. Empty and null vectors are left out."""
+    try:
+        table = pq.read_table(folder / name)
+    except (OSError, pa.ArrowException) as exc:
+        raise SnapshotError(f"{name} is not readable Parquet ({exc}); export it again") from exc
+    want = SCHEMAS[name]
+    missing = [f.name for f in want if f.name not in table.column_names]
+    if missing:
+        raise SnapshotError(f"{name} lacks the columns {', '.join(missing)}; export it again")
+    try:
+        table = table.select(want.names).cast(want)
+    except (pa.ArrowException, ValueError) as exc:
+        raise SnapshotError(f"{name} has columns of the wrong type ({exc})") from exc
+    ids = table.column("paper_id").to_pylist()
+    column = table.column("vector").combine_chunks()
+    values = column.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    offsets = column.offsets.to_numpy()
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    return {
+        pid: values[offsets[i] : offsets[i + 1]]
+        for i, pid in enumerate(ids)
+        if pid is not None and valid[i] and offsets[i + 1] > offsets[i]
+    }
+
+
 __all__ = [
     "CHUNK",
     "FORMAT_VERSION",
@@ -394,6 +423,7 @@ __all__ = [
     "publish",
     "read_manifest",
     "read_table",
+    "read_vectors",
     "sha256_of",
     "write_archive",
     "write_snapshot",

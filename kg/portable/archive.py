@@ -58,6 +58,7 @@ from kg.formats.snapshot import (
     publish,
     read_manifest,
     read_table,
+    read_vectors,
     sha256_of,
     write_table,
 )
@@ -65,6 +66,9 @@ from kg.graph.knowledge import MANIFEST as BUILD_MANIFEST
 from kg.store.corpus import CorpusStore, PaperRow, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
 from kg.text.embed import CACHE_FILENAME, EmbeddingCache, cache_key, equivalent_names, paper_text
+
+#: The snapshot table of S2's SPECTER vectors (read as arrays on import).
+SPECTER_TABLE = "specter.parquet"
 
 __all__ = [
     "export_snapshot",
@@ -543,8 +547,10 @@ def import_snapshot(
     ):
         manifest = read_manifest(folder)
         snapshot_id = sha256_of(folder / MANIFEST)
-        tables = {name: read_table(folder, name) for name in SCHEMAS}
-        return _merge(settings, manifest, snapshot_id, origin, tables)
+        # SPECTER vectors as arrays, not lists of Python floats (field-scale snapshots).
+        tables = {name: read_table(folder, name) for name in SCHEMAS if name != SPECTER_TABLE}
+        specter = read_vectors(folder, SPECTER_TABLE)
+        return _merge(settings, manifest, snapshot_id, origin, tables, specter)
 
 
 def _merge(
@@ -553,10 +559,11 @@ def _merge(
     snapshot_id: str,
     origin: str,
     tables: Mapping[str, list[dict[str, Any]]],
+    specter: Mapping[str, np.ndarray],
 ) -> ImportReport:
     papers = papers_from(tables["papers.parquet"], tables["authors.parquet"])
-    specter = {r["paper_id"]: r["vector"] for r in tables["specter.parquet"]}
     counts = {k: len(v) for k, v in tables.items()}
+    counts[SPECTER_TABLE] = len(specter)
     counts = {name.removesuffix(".parquet"): n for name, n in counts.items()}
     with CorpusStore(settings.corpus_path) as store, store.transaction():
         before = store.changes()
@@ -638,7 +645,7 @@ def _merge_paper(
     detail: int,
     endpoint: str | None,
     fetched_at: str | None,
-    specter: Sequence[float] | None,
+    specter: np.ndarray | None,
 ) -> None:
     """The store's rules (a richer record is never replaced), and at equal detail the
     later fetch wins; a record that is already there as it is is not written again."""

@@ -31,12 +31,18 @@ from kg.recommend.fusion import (
 from kg.recommend.index import RecommendIndex
 from kg.recommend.path import PathStep, reading_path
 from kg.recommend.signals import (
+    PRIORS,
     SIGNALS,
     Signals,
+    complete_text,
     dislike_penalty,
+    exact_text,
     graph_support,
     raw_signals,
     scaled_signals,
+    scaled_text,
+    text_headroom,
+    text_tops,
 )
 
 if TYPE_CHECKING:
@@ -116,7 +122,12 @@ class Recommender:
         disliked: Iterable[str],
         filters: Filters | None,
         external: Mapping[str, float] | None,
+        pool: int = MMR_POOL,
+        also: Iterable[int] = (),
     ) -> _Scored:
+        """Score every candidate. On the index path (field scale) the text cosines of every
+        candidate that could reach the top ``pool`` are made exact (:meth:`_settle`), and
+        those of the nodes ``also``."""
         index = self.index
         read_refs = [r for r in read if r and r.strip()]
         if not read_refs:
@@ -141,19 +152,81 @@ class Recommender:
             )
         cand = filter_mask(index, base, filters or Filters())
         sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
-        scaled = scaled_signals(sig, cand)
+        complete_text(index, sig, np.fromiter(also, dtype=np.int64))
         trust = 1.0
         if uses_defaults(self.kg.weights, self.overrides):
             # The default weights: the graph signals keep theirs as far as the graph knows
             # the read set (a read set few papers cite is ranked by content).
             trust = graph_trust(graph_support(sig, cand))
             w = gate_weights(w, trust)
+        scaled, score, penalty = self._fused(sig, cand, w, dis_nodes)
+        while sig.approx is not None:  # the index path only
+            tops = text_tops(sig, cand)
+            done = self._settle(sig, cand, w, scaled, score, penalty, pool)
+            if not done.size:
+                break
+            if penalty is None and text_tops(sig, cand) == tops:
+                # Same scale: only the rows made exact score differently, and the bar of
+                # the candidates left out can only have risen. Settled.
+                scaled["text"][done] = scaled_text(sig, cand)[done]
+                score[done] = fuse({name: v[done] for name, v in scaled.items()}, w)
+                break
+            # The text's top moved (every text value's scale with it), or dislikes:
+            # everything scored again, and checked again.
+            scaled, score, penalty = self._fused(sig, cand, w, dis_nodes)
+        return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty, trust)
+
+    @staticmethod
+    def _fused(
+        sig: Signals, cand: np.ndarray, w: Mapping[str, float], dis_nodes: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+        """The scaled signals, the fused score less the dislike penalty, the penalty."""
+        scaled = scaled_signals(sig, cand)
         score = fuse(scaled, w)
         penalty = None
         if dis_nodes.size:
             penalty = dislike_penalty(sig, cand)
             score = score - DISLIKE_WEIGHT * penalty
-        return _Scored(read_nodes, dis_nodes, w, cand, sig, scaled, score, penalty, trust)
+        return scaled, score, penalty
+
+    def _settle(
+        self,
+        sig: Signals,
+        cand: np.ndarray,
+        w: Mapping[str, float],
+        scaled: Mapping[str, np.ndarray],
+        score: np.ndarray,
+        penalty: np.ndarray | None,
+        pool: int,
+    ) -> np.ndarray:
+        """On the index path: make exact the text cosines of every candidate whose score,
+        with its text at the most it can be, reaches the ``pool``-th best score among the
+        candidates scored exactly; those candidates (none: nothing to score again). A
+        candidate left out scores below the top ``pool`` whatever its true cosines, so the
+        top ``pool`` (MMR's) is the one exact cosines give."""
+        none = np.zeros(0, dtype=np.int64)
+        room = text_headroom(self.index, sig, cand, scaled["text"])
+        if room is None or w.get("text", 0.0) <= 0:
+            return none
+        exact = exact_text(self.index, sig)
+        done = score[cand & exact]
+        if done.size >= pool:
+            bar = float(np.partition(done, done.size - pool)[done.size - pool])
+        else:
+            bar = -np.inf
+        # An inexact candidate's penalty may change either way once exact: none counted.
+        plain = score if penalty is None else score + DISLIKE_WEIGHT * penalty
+        # A first cut with the priors at their most (fused = evidence * (1 + priors)),
+        # then the fused score itself on what is left.
+        most = 1.0 + sum(w.get(p, 0.0) for p in PRIORS)
+        maybe = np.flatnonzero(cand & ~exact & (plain + w["text"] * room * most >= bar))
+        if not maybe.size:
+            return none
+        part = {name: v[maybe] for name, v in scaled.items()}
+        part["text"] = part["text"] + room[maybe]
+        todo = maybe[fuse(part, w) >= bar]
+        complete_text(self.index, sig, todo)
+        return todo
 
     def _reasons(self, s: _Scored, j: int) -> list[str]:
         reasons = explain(self.index, s.sig, s.scaled, s.weights, j)
@@ -181,7 +254,7 @@ class Recommender:
         if not 0.0 <= diversity <= 1.0:
             raise RecommendError(f"diversity must be between 0 and 1, got {diversity}.")
         index = self.index
-        s = self._score(read, disliked, filters, external)
+        s = self._score(read, disliked, filters, external, pool=max(MMR_POOL, 4 * k + 10))
         chosen = select(index, s.score, s.cand, k, diversity)
         recs = []
         signals: dict[str, dict[str, float]] = {}
@@ -217,7 +290,7 @@ class Recommender:
         if not found:
             raise RecommendError("Give the paper to explain (an S2 id, ARXIV:<id> or a title).")
         j = found[0]
-        s = self._score(read, disliked, None, external)
+        s = self._score(read, disliked, None, external, also=[j])
         if not s.cand[j]:
             why = (
                 "it is in your read set (or a twin of a paper in it)"

@@ -53,11 +53,33 @@ RECENCY_HALF_LIFE = 4.0  # years
 
 # --------------------------------------------------------------------------- signals
 @dataclass
+class TextApprox:
+    """Where the text cosines are approximate (the index path, field scale). ``sims``: the
+    cosines of every vector row to the ``query`` vectors (columns ``cols`` of the read and
+    disliked nodes; ``mine``: the read ones); exact on the rows marked in ``exact`` (the
+    index's neighbours of each query and of the read set's mean vector, an even sample,
+    and what :func:`complete_text` added), a per-column typical value elsewhere. ``bound``:
+    the most an inexact row's ``text`` value can be (the ``neighbours``-th largest among
+    the exact rows, for the read set's mean vector). ``sample``: the nodes of the even
+    sample, whose median over the candidates is the text signal's floor."""
+
+    sims: np.ndarray
+    cols: np.ndarray
+    mine: np.ndarray
+    query: np.ndarray
+    exact: np.ndarray
+    bound: float
+    sample: np.ndarray
+    specter_is_text: bool
+
+
+@dataclass
 class Signals:
     """Raw per-node signal values for one read set (arrays of length ``index.n``), plus
     what the reasons need: MiniLM cosines per embedding row to the read papers that have a
     vector (``text_sims``, rows x ``text_read``, positions in ``read``) and tf-idf cosines
-    per node to the read papers that have terms (``lexical_sims``, ``lexical_read``)."""
+    per node to the read papers that have terms (``lexical_sims``, ``lexical_read``).
+    ``approx``: set when the text cosines came from the approximate index."""
 
     raw: dict[str, np.ndarray]
     read: np.ndarray
@@ -65,6 +87,7 @@ class Signals:
     text_read: np.ndarray | None = None
     lexical_sims: np.ndarray | None = None
     lexical_read: np.ndarray | None = None
+    approx: TextApprox | None = None
 
     def text_by_read(self, index: RecommendIndex, j: int) -> np.ndarray:
         """Cosine of node ``j`` to each read paper (NaN where either has no vector)."""
@@ -109,7 +132,11 @@ def raw_signals(
     raw["ppr"] = view.ppr(read)
     both = read if dis is None else np.concatenate([read, dis])
     ann = index.text_ann()
-    sims, cols = _cosines(index.embeddings, index.emb_row, both, ann, index.text_neighbours)
+    approx = None if ann is None else _approx_cosines(index, both, read.size, ann)
+    if approx is None:
+        sims, cols = _cosines(index.embeddings, index.emb_row, both)
+    else:
+        sims, cols = approx.sims, approx.cols
     mine = cols < read.size
     raw["text"] = _blend(sims, cols, mine, index.emb_row, index.emb_identity)
     lex, lcols = index.lexical.similarities(read)
@@ -135,7 +162,8 @@ def raw_signals(
         raw["dislike_coupling"] = cpl[:, 1]
         raw["dislike_text"] = _blend(sims, cols, ~mine, index.emb_row, index.emb_identity, 1.0)
     read_sims = None if sims is None or mine.all() else sims[:, mine]
-    return Signals(raw, read, read_sims if read_sims is not None else sims, cols[mine], lex, lcols)
+    text_sims = read_sims if read_sims is not None else sims
+    return Signals(raw, read, text_sims, cols[mine], lex, lcols, approx)
 
 
 def _blend_all(sims: np.ndarray | None, n: int, max_share: float = TEXT_MAX_SHARE) -> np.ndarray:
@@ -145,37 +173,162 @@ def _blend_all(sims: np.ndarray | None, n: int, max_share: float = TEXT_MAX_SHAR
     return np.asarray(max_share * sims.max(axis=1) + (1 - max_share) * sims.mean(axis=1))
 
 
-#: Rows sampled for the typical cosine of the rows the approximate index leaves out.
-_FLOOR_SAMPLE = 4096
+#: Vector rows sampled evenly on the index path: their cosines are exact and their median
+#: over the candidates is the text signal's floor (:func:`_scale_floor`), an unbiased
+#: estimate of the exact path's median over every candidate.
+_FLOOR_SAMPLE = 16384
 
 
 def _cosines(
-    vectors: np.ndarray,
-    rows: np.ndarray,
-    nodes: np.ndarray,
-    ann: TextAnnIndex | None = None,
-    neighbours: int = 0,
+    vectors: np.ndarray, rows: np.ndarray, nodes: np.ndarray
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """(cosines of every vector row to the ``nodes`` that have a vector, their positions in
-    ``nodes``): one dense product over all vectors. With ``ann`` (field scale), exact
-    cosines on the rows among the ``neighbours`` nearest of any of the nodes only; every
-    other row gets, per column, the median cosine of a sample of all rows."""
+    ``nodes``): one dense product over all vectors."""
     cols = np.flatnonzero(rows[nodes] >= 0)
     if cols.size == 0 or vectors.size == 0:
         return None, cols
+    return vectors @ vectors[rows[nodes[cols]]].T, cols
+
+
+def _approx_cosines(
+    index: RecommendIndex, nodes: np.ndarray, n_read: int, ann: TextAnnIndex
+) -> TextApprox | None:
+    """The index path of :func:`_cosines` (field scale): exact cosines on the rows among the
+    ``index.text_neighbours`` nearest of any of ``nodes`` or of the read set's mean vector
+    (the ``text`` signal's own direction), and on an even sample of rows; every other row
+    gets, per column, the sample's median. The rows that can still reach the top are made
+    exact later (:func:`text_headroom`, :func:`complete_text`). ``None`` when no node
+    has a vector (nothing to approximate)."""
+    vectors, rows = index.embeddings, index.emb_row
+    cols = np.flatnonzero(rows[nodes] >= 0)
+    if cols.size == 0 or vectors.size == 0:
+        return None
     query = vectors[rows[nodes[cols]]]
-    if ann is None:
-        return vectors @ query.T, cols
-    near = ann.neighbours(query, neighbours)
-    part = vectors[near] @ query.T
-    # Rows the index did not return are far from every read paper: they get the median
-    # cosine of an even sample of all rows (per column), so that the text signal's floor
-    # (the median over the candidates, :func:`_scale_floor`) stays near the exact one.
+    mine = cols < n_read
+    asked = query
+    centred = False
+    if mine.any():
+        centre = query[mine].mean(axis=0)
+        norm = float(np.linalg.norm(centre))
+        if norm > 0:
+            asked = np.vstack([query, centre / norm])
+            centred = True
+    k = index.text_neighbours
     sample = np.unique(np.linspace(0, vectors.shape[0] - 1, _FLOOR_SAMPLE).astype(np.int64))
+    near = np.union1d(ann.neighbours(asked, k), sample)
+    part = vectors[near] @ query.T
     sims = np.empty((vectors.shape[0], cols.size), dtype=part.dtype)
-    sims[:] = np.median(vectors[sample] @ query.T, axis=0)
+    sims[:] = np.median(part[np.searchsorted(near, sample)], axis=0)
     sims[near] = part
-    return sims, cols
+    exact = np.zeros(vectors.shape[0], dtype=bool)
+    exact[near] = True
+    bound = -np.inf if near.size == vectors.shape[0] else np.inf
+    if mine.any() and k < near.size < vectors.shape[0]:
+        # A row outside a query's k nearest is below its k-th nearest, hence below the
+        # k-th largest cosine among the exact rows (they hold those k): per read column,
+        # and for the mean cosine (the read set's mean vector was asked too).
+        mine_part = part[:, mine]
+        per = np.partition(mine_part, near.size - k, axis=0)[near.size - k]
+        bound = float(per.max())
+        if centred:
+            mean = mine_part.mean(axis=1)
+            mean_k = float(np.partition(mean, near.size - k)[near.size - k])
+            bound = TEXT_MAX_SHARE * bound + (1 - TEXT_MAX_SHARE) * mean_k
+    in_sample = np.zeros(vectors.shape[0], dtype=bool)
+    in_sample[sample] = True
+    sampled = (rows >= 0) & in_sample[np.maximum(rows, 0)]
+    return TextApprox(sims, cols, mine, query, exact, bound, sampled, index.specter_is_text)
+
+
+def _blend_rows(part: np.ndarray, max_share: float = TEXT_MAX_SHARE) -> np.ndarray:
+    """Per row: ``max_share`` * max + the rest * mean of its cosines."""
+    return np.asarray(max_share * part.max(axis=1) + (1 - max_share) * part.mean(axis=1))
+
+
+def _loose(index: RecommendIndex, approx: TextApprox) -> np.ndarray:
+    """Nodes whose text cosines are not exact."""
+    has = index.emb_row >= 0
+    return has & ~approx.exact[np.maximum(index.emb_row, 0)]
+
+
+def complete_text(index: RecommendIndex, sig: Signals, nodes: np.ndarray) -> int:
+    """Make the text cosines of ``nodes`` exact (a gather of their vector rows), and their
+    ``text``, ``specter`` (when it is the text) and ``dislike_text`` values with them. The
+    number of vector rows computed; 0 on the exact path."""
+    ap = sig.approx
+    if ap is None:
+        return 0
+    nodes = np.asarray(nodes, dtype=np.int64)
+    nodes = nodes[index.emb_row[nodes] >= 0]
+    rows = np.unique(index.emb_row[nodes])
+    rows = rows[~ap.exact[rows]]
+    if rows.size > ap.exact.size // 4:
+        # Many rows: one dense product is cheaper than a gather of them.
+        ap.sims[:] = index.embeddings @ ap.query.T
+        rows = np.flatnonzero(~ap.exact)
+        ap.exact[:] = True
+        nodes = np.flatnonzero(index.emb_row >= 0)
+        if sig.text_sims is not None and sig.text_sims is not ap.sims:
+            sig.text_sims[:] = ap.sims[:, ap.mine]
+    elif rows.size:
+        part = index.embeddings[rows] @ ap.query.T
+        ap.sims[rows] = part
+        ap.exact[rows] = True
+        if sig.text_sims is not None and sig.text_sims is not ap.sims:
+            sig.text_sims[rows] = part[:, ap.mine]
+    at = ap.sims[index.emb_row[nodes]]
+    raw = sig.raw
+    if ap.mine.any():
+        raw["text"][nodes] = _blend_rows(at[:, ap.mine])
+        if index.specter_is_text:
+            keep = index.spec_row[nodes] >= 0
+            raw["specter"][nodes[keep]] = raw["text"][nodes[keep]]
+    if "dislike_text" in raw and not ap.mine.all():
+        raw["dislike_text"][nodes] = _blend_rows(at[:, ~ap.mine], 1.0)
+    return int(rows.size)
+
+
+def text_headroom(
+    index: RecommendIndex, sig: Signals, cand: np.ndarray, now: np.ndarray
+) -> np.ndarray | None:
+    """How far each node's scaled ``text`` signal (``now``, :func:`scaled_signals`'s; same
+    floor and top) could rise if its cosines were exact: 0 where they are; for the others,
+    the scaled bound less the scaled value. ``None`` on the exact path."""
+    ap = sig.approx
+    if ap is None:
+        return None
+    raw = sig.raw
+    loose = _loose(index, ap)
+    text = raw["text"].copy()
+    text[loose] = np.maximum(text[loose], ap.bound)
+    spec = raw["specter"]
+    if index.specter_is_text:
+        spec = np.where(index.spec_row >= 0, text, np.nan)
+    high = _scaled_text(text, spec, cand, sig, ref=(raw["text"], raw["specter"]))
+    return np.where(loose, np.maximum(high - now, 0.0), 0.0)
+
+
+def scaled_text(sig: Signals, cand: np.ndarray) -> np.ndarray:
+    """The scaled ``text`` signal alone (:func:`scaled_signals`' ``text``)."""
+    return _scaled_text(sig.raw["text"], sig.raw["specter"], cand, sig)
+
+
+def text_tops(sig: Signals, cand: np.ndarray) -> tuple[float, ...]:
+    """The largest ``text``, ``specter`` and ``dislike_text`` values over the candidates
+    (the tops of their scales; NaN where none has one)."""
+    out = []
+    for name in ("text", "specter", "dislike_text"):
+        vals = sig.raw[name][cand] if name in sig.raw else np.zeros(0)
+        vals = vals[~np.isnan(vals)]
+        out.append(float(vals.max()) if vals.size else math.nan)
+    return tuple(out)
+
+
+def exact_text(index: RecommendIndex, sig: Signals) -> np.ndarray:
+    """Nodes whose text cosines are exact (every node on the exact path)."""
+    if sig.approx is None:
+        return np.ones(index.n, dtype=bool)
+    return ~_loose(index, sig.approx)
 
 
 def _blend(
@@ -209,13 +362,22 @@ def _scale_max(v: np.ndarray, cand: np.ndarray) -> np.ndarray:
     return np.clip(vals / top, 0.0, 1.0)
 
 
-def _scale_floor(v: np.ndarray, cand: np.ndarray) -> np.ndarray:
-    """(v - median) / (max - median) over candidates, clipped to 0..1; NaN -> 0."""
-    ok = cand & ~np.isnan(v)
+def _scale_floor(
+    v: np.ndarray,
+    cand: np.ndarray,
+    sample: np.ndarray | None = None,
+    ref: np.ndarray | None = None,
+) -> np.ndarray:
+    """(v - median) / (max - median) over candidates, clipped to 0..1; NaN -> 0. With
+    ``sample`` (nodes), the median over the sampled candidates; with ``ref``, the median
+    and max are ``ref``'s (the scale of another set of values)."""
+    r = v if ref is None else ref
+    ok = cand & ~np.isnan(r)
     if not ok.any():
         return np.zeros(v.size)
-    vals = v[ok]
-    floor = float(np.median(vals))
+    vals = r[ok]
+    some = None if sample is None else r[ok & sample]
+    floor = float(np.median(vals if some is None or not some.size else some))
     top = float(vals.max())
     if top <= floor:
         return np.zeros(v.size)
@@ -230,12 +392,7 @@ def scaled_signals(sig: Signals, cand: np.ndarray) -> dict[str, np.ndarray]:
     out["cocitation"] = _scale_max(raw["cocitation"], cand)
     out["cocited"] = _scale_max(np.log1p(raw["cocited"]), cand)
     out["coupling"] = _scale_max(raw["coupling"], cand)
-    text = _scale_floor(raw["text"], cand)
-    spec = raw["specter"]
-    if not np.isnan(spec).all():
-        has = ~np.isnan(spec)
-        text = np.where(has, 0.5 * (text + _scale_floor(spec, cand)), text)
-    out["text"] = text
+    out["text"] = _scaled_text(raw["text"], raw["specter"], cand, sig)
     out["lexical"] = _scale_max(raw["lexical"], cand)
     out["topic"] = _scale_max(raw["topic"], cand)
     out["influence"] = _scale_max(raw["influence"], cand)
@@ -261,6 +418,28 @@ def graph_support(sig: Signals, cand: np.ndarray) -> float:
     return float(np.partition(vals, vals.size - top)[vals.size - top :].mean())
 
 
+def _scaled_text(
+    text: np.ndarray,
+    spec: np.ndarray,
+    cand: np.ndarray,
+    sig: Signals,
+    ref: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """The scaled ``text`` signal: the text cosines' and SPECTER's floor scales, averaged
+    where a node has both. On the index path the floor of the text cosines is the median
+    of the sampled candidates; with ``ref``, the floors and tops are those of ``ref``."""
+    ap = sig.approx
+    sample = None if ap is None else ap.sample
+    text_ref, spec_ref = (None, None) if ref is None else ref
+    out = _scale_floor(text, cand, sample, text_ref)
+    if not np.isnan(spec).all():
+        has = ~np.isnan(spec)
+        # SPECTER's own cosines are exact (a dense product) unless they are the text's.
+        spec_sample = sample if ap is not None and ap.specter_is_text else None
+        out = np.where(has, 0.5 * (out + _scale_floor(spec, cand, spec_sample, spec_ref)), out)
+    return out
+
+
 def signal_matrix(scaled: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
     """(len(rows), len(SIGNALS)) float32 matrix of the scaled signals at ``rows``."""
     return np.stack([scaled[s][rows] for s in SIGNALS], axis=1).astype(np.float32)
@@ -273,7 +452,8 @@ def dislike_penalty(sig: Signals, cand: np.ndarray) -> np.ndarray:
     graph = np.maximum(
         _scale_max(raw["dislike_cocitation"], cand), _scale_max(raw["dislike_coupling"], cand)
     )
-    return np.maximum(_scale_floor(raw["dislike_text"], cand), graph)
+    sample = None if sig.approx is None else sig.approx.sample
+    return np.maximum(_scale_floor(raw["dislike_text"], cand, sample), graph)
 
 
 __all__ = [
@@ -284,9 +464,15 @@ __all__ = [
     "SUPPORT_TOP",
     "TEXT_MAX_SHARE",
     "Signals",
+    "TextApprox",
+    "complete_text",
     "dislike_penalty",
+    "exact_text",
     "graph_support",
     "raw_signals",
     "scaled_signals",
+    "scaled_text",
     "signal_matrix",
+    "text_headroom",
+    "text_tops",
 ]

@@ -235,14 +235,15 @@ class CorpusStore:
         *,
         detail: int,
         endpoint: str | None = None,
-        specter: Sequence[float] | None = None,
+        specter: Sequence[float] | np.ndarray | None = None,
         fetched_at: str | None = None,
     ) -> None:
         """Store a paper unless a richer record of it is already there; tags are merged."""
         row = self._db.execute(
             "SELECT data, detail, specter FROM papers WHERE paper_id = ?", (paper.paper_id,)
         ).fetchone()
-        blob = np.asarray(specter, dtype=np.float32).tobytes() if specter else None
+        has = specter is not None and len(specter) > 0
+        blob = np.asarray(specter, dtype=np.float32).tobytes() if has else None
         if row is not None:
             old = paper_from_json(row[0])
             tags = tuple(dict.fromkeys(old.tags + paper.tags))

@@ -3,9 +3,10 @@
 Above ``LITKG_ANN_MIN_PAPERS`` papers the build writes ``graph/text-ann.usearch``: an
 HNSW graph (usearch) over the rows of ``embeddings.npz``, inner product on the unit
 vectors (a cosine), stored in half precision. The recommender's ``text`` signal then
-asks it for the ``LITKG_ANN_NEIGHBOURS`` nearest rows of each read paper and computes
-exact cosines on those rows only, instead of one dense product over every paper
-(docs/decisions.md says why usearch, with the figures).
+asks it for the ``LITKG_ANN_NEIGHBOURS`` nearest rows of each read paper and of their mean
+vector, and computes exact cosines on those rows, on an even sample, and on every other
+candidate that could still reach the top (:mod:`kg.recommend.signals`), instead of one
+dense product over every paper (docs/decisions.md says why usearch, with the figures).
 
 The file is usearch's own binary layout (arrays, no pickle: nothing in it can run code).
 It is loaded on first use; a damaged or mismatched file is rebuilt from the vectors and

@@ -26,6 +26,7 @@ BENCHES = (
     "app",
     "bulk",
     "field",
+    "chain",
 )
 
 

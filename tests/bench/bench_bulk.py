@@ -3,6 +3,7 @@
 A generator (Spark itself: ``spark.range`` and column expressions, written as gzipped
 JSONL shards in the S2AG layout) makes a **synthetic** release of N papers with abstracts
 and ~20 N citations (cited papers drawn from a skewed distribution, so some are hubs),
+and on request the SPECTER v2 ``embeddings-specter_v2`` dataset (768-d vectors, clustered),
 under ``$TMPDIR`` (never in the repository); a ``SYNTHETIC.txt`` at its root says so,
 and every title starts with "Synthetic paper". The selection then runs in a subprocess
 (``litkg bulk``, 50 seed corpus ids, depth 1, the crawl's default caps) and the peak
@@ -23,16 +24,24 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import REPO
 
 CITES_PER_PAPER = 20
 SEEDS = 50
 BASE_ID = 1_000_000
+#: The synthetic SPECTER vectors: dimensions, and clusters (a paper's cluster is its id
+#: modulo this; its vector is the cluster's centre plus its own noise).
+SPECTER_DIM = 768
+SPECTER_CLUSTERS = 400
 
 
-def generate(root: Path, papers: int, *, master: str = "local[2]") -> dict[str, float]:
-    """Write a synthetic S2AG release of ``papers`` papers under ``root``."""
+def generate(
+    root: Path, papers: int, *, master: str = "local[2]", embeddings: bool = False
+) -> dict[str, float]:
+    """Write a synthetic S2AG release of ``papers`` papers under ``root``; with
+    ``embeddings``, the SPECTER v2 embeddings dataset too (a vector for every paper)."""
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
@@ -138,10 +147,35 @@ def generate(root: Path, papers: int, *, master: str = "local[2]") -> dict[str, 
             F.lit("2026-11-01T00:00:00Z").alias("updated"),
         )
         edges.write.mode("overwrite").option("compression", "gzip").json(str(root / "citations"))
+        if embeddings:
+            _specter(ids, cid).write.mode("overwrite").option("compression", "gzip").json(
+                str(root / "embeddings-specter_v2")
+            )
     finally:
         spark.stop()
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     return {"seconds": time.perf_counter() - started, "bytes": size}
+
+
+def _specter(ids: Any, cid: Any) -> Any:
+    """The embeddings dataset's rows (``corpusid``, ``model``, ``vector`` as the JSON text
+    of a float list, as S2 writes it): per dimension, the cluster centre's component plus
+    the paper's own noise, both from hashes (deterministic), norms near 70 as S2's."""
+    from pyspark.sql import functions as F
+
+    cluster = F.col("id") % SPECTER_CLUSTERS
+    scale = float(2**31)
+    vector = F.transform(
+        F.sequence(F.lit(0), F.lit(SPECTER_DIM - 1)),
+        lambda i: F.round(
+            F.hash(cluster, i) / scale * 4.0 + F.hash(F.col("id"), i, F.lit(1)) / scale * 2.0, 3
+        ).cast("float"),
+    )
+    return ids.select(
+        cid.alias("corpusid"),
+        F.lit("specter_v2").alias("model"),
+        F.to_json(vector).alias("vector"),
+    )
 
 
 def _tree_rss(pid: int) -> int:

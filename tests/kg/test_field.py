@@ -15,7 +15,10 @@ import kg
 from kg.build import MINILM_TEXT, SPECTER_TEXT, BuildError, KnowledgeGraph, build, text_vectors_for
 from kg.core.errors import ConfigError
 from kg.core.settings import Settings
+from kg.recommend import signals
+from kg.recommend.fusion import fuse
 from kg.recommend.index import RecommendIndex
+from kg.recommend.rank import Recommender
 from kg.store.corpus import DETAIL_FULL, CorpusStore
 from kg.text.ann import ANN_FILE, TextAnnIndex
 from kg.text.embed import FakeEmbedder
@@ -173,3 +176,104 @@ def test_recommender_with_the_index_matches_exact(ingested: Settings) -> None:
             assert a.signals["text"] == pytest.approx(b.signals["text"], abs=1e-5)
     assert RecommendIndex.of(approx).text_ann() is not None  # the index was used
     assert RecommendIndex.of(exact).text_ann() is None
+
+
+def _approx_world(settings: Settings) -> tuple[Settings, KnowledgeGraph, KnowledgeGraph]:
+    """A SPECTER-vector build with the index forced on and 2 neighbours per query: the
+    graph read through the index, and the same graph read exactly."""
+    _give_specter(settings, leave_out=0)
+    forced = replace(settings, text_vectors="specter", ann_min_papers=0, ann_neighbours=2)
+    build(forced, embedder=RefusingEmbedder(), progress=False, tune=False, rdf=False)
+    exact = KnowledgeGraph.load(forced)
+    exact.text_index_path = None
+    return forced, KnowledgeGraph.load(forced), exact
+
+
+def test_a_candidate_with_graph_evidence_gets_its_exact_cosine(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A floor sample of 3 rows: most rows start with the sample's median, not a cosine.
+    monkeypatch.setattr(signals, "_FLOOR_SAMPLE", 3)
+    _, approx, exact = _approx_world(ingested)
+    index, want_index = RecommendIndex.of(approx), RecommendIndex.of(exact)
+    checked = 0
+    for j in range(index.n):
+        cited = want_index.view.A[j].indices  # what j cites: j has graph evidence for them
+        if not want_index.recommendable[j] or not cited.size:
+            continue
+        read = np.array([cited[0]], dtype=np.int64)
+        first = signals.raw_signals(index, read)
+        if signals.exact_text(index, first)[j]:
+            continue  # among the index's neighbours or the sample already
+        want = signals.raw_signals(want_index, read).raw["text"][j]
+        assert first.raw["text"][j] != pytest.approx(want, abs=1e-6)  # a stand-in value
+        scored = Recommender(approx)._score([index.ids[read[0]]], (), None, None)
+        assert scored.cand[j] and scored.sig.raw["text"][j] == pytest.approx(want, abs=1e-6)
+        checked += 1
+    assert checked >= 3
+
+
+def test_the_index_path_ranks_as_exact_cosines_would(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signals, "_FLOOR_SAMPLE", 3)
+    _, approx, _ = _approx_world(ingested)
+    rec = Recommender(approx)
+    ids = sorted(approx.papers)
+    for read in (ids[:1], ids[1:3], ids[-2:]):
+        scored = rec._score(read, (), None, None, pool=5)
+        top = np.argsort(-np.where(scored.cand, scored.score, -np.inf), kind="stable")[:5]
+        assert signals.exact_text(rec.index, scored.sig)[top].all()
+        # Every cosine exact (same floor): the same top 5, the same scores.
+        signals.complete_text(rec.index, scored.sig, np.arange(rec.index.n))
+        again = fuse(signals.scaled_signals(scored.sig, scored.cand), scored.weights)
+        want = np.argsort(-np.where(scored.cand, again, -np.inf), kind="stable")[:5]
+        assert top.tolist() == want.tolist()
+        assert scored.score[top] == pytest.approx(again[top], abs=1e-6)
+
+
+def test_with_the_whole_sample_the_index_path_is_the_exact_one(ingested: Settings) -> None:
+    # The default sample covers this small world: the floor is the exact median.
+    settings, approx, exact = _approx_world(ingested)
+    ids = sorted(approx.papers)
+    for read in (ids[:1], ids[1:3], ids[-2:]):
+        got = kg.open(settings=settings, graph=approx).recommend(read, k=5)
+        want = kg.open(settings=settings, graph=exact).recommend(read, k=5)
+        assert [r.paper.paper_id for r in got.items] == [r.paper.paper_id for r in want.items]
+        for a, b in zip(got.items, want.items, strict=True):
+            assert a.signals["text"] == pytest.approx(b.signals["text"], abs=1e-5)
+    assert RecommendIndex.of(approx).text_ann() is not None
+
+
+def test_many_contenders_take_the_dense_product(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pool larger than the graph: every candidate contends, so every row is computed,
+    # in one product rather than a gather, and the text values are the exact path's.
+    monkeypatch.setattr(signals, "_FLOOR_SAMPLE", 3)
+    _, approx, exact = _approx_world(ingested)
+    rec, want = Recommender(approx), Recommender(exact)
+    read = sorted(approx.papers)[:2]
+    scored = rec._score(read, (), None, None, pool=10**6)
+    assert scored.sig.approx is not None and scored.sig.approx.exact.all()
+    wanted = want._score(read, (), None, None).sig.raw["text"]
+    assert np.allclose(scored.sig.raw["text"], wanted, atol=1e-6, equal_nan=True)
+
+
+def test_the_bound_holds_for_every_row_the_index_left_out(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signals, "_FLOOR_SAMPLE", 3)
+    _, approx, exact = _approx_world(ingested)
+    index, want_index = RecommendIndex.of(approx), RecommendIndex.of(exact)
+    ids = sorted(approx.papers)
+    for read in (ids[:1], ids[1:3], ids[-3:]):
+        nodes = np.array(index.resolve(read))
+        sig = signals.raw_signals(index, nodes)
+        want = signals.raw_signals(want_index, nodes).raw["text"]
+        assert sig.approx is not None
+        loose = ~signals.exact_text(index, sig)
+        assert loose.any()  # 2 neighbours per query and a sample of 3 leave rows out
+        assert np.all(want[loose] <= sig.approx.bound + 1e-6)
+        kept = np.flatnonzero(~loose & (index.emb_row >= 0))
+        assert np.allclose(sig.raw["text"][kept], want[kept], atol=1e-6)

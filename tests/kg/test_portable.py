@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given
@@ -27,8 +29,9 @@ from hypothesis import strategies as st
 from kg.build import build
 from kg.core.model import Author, Citation, Paper
 from kg.core.settings import Settings
-from kg.formats.snapshot import MANIFEST, SnapshotError
+from kg.formats.snapshot import MANIFEST, SCHEMAS, SnapshotError, read_vectors
 from kg.graph import snapshot as load_snapshot
+from kg.portable import archive
 from kg.portable.archive import export_snapshot, import_snapshot
 from kg.rdf.stores import memory_graph, select
 from kg.rdf.sync import build_rdf
@@ -479,3 +482,45 @@ def test_papers_sharing_a_text_share_one_cached_vector(tmp_path: Path) -> None:
     assert import_snapshot(target, tmp_path / "snap").embeddings_added == 1  # one key
     built = build(target, embedder=FakeEmbedder(16), progress=False, tune=False, rdf=False)
     assert built.embedded_new == 0
+
+
+def test_specter_vectors_are_read_as_arrays(
+    exported: tuple[Settings, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A field-scale snapshot holds 768 floats per paper: never one Python float each.
+    source, snap = exported
+    plain = archive.read_table
+
+    def no_lists(folder: Path, name: str) -> list[dict[str, Any]]:
+        assert name != "specter.parquet", "SPECTER vectors read as lists of floats"
+        return plain(folder, name)
+
+    monkeypatch.setattr(archive, "read_table", no_lists)
+    target = fresh(tmp_path, "other")
+    report = import_snapshot(target, snap)
+    with CorpusStore(source.corpus_path) as a, CorpusStore(target.corpus_path) as b:
+        want = {r.paper.paper_id: r.specter for r in a.paper_rows() if r.specter is not None}
+        got = {r.paper.paper_id: r.specter for r in b.paper_rows() if r.specter is not None}
+    assert report.counts["specter"] == len(want) > 0
+    assert got.keys() == want.keys()
+    assert all(got[k].dtype == np.float32 and np.array_equal(got[k], want[k]) for k in want)
+
+
+def test_read_vectors_leaves_out_empty_and_null_vectors(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "paper_id": ["a", "b", "c", "d"],
+            "vector": [[1.0, 2.0, 3.0], None, [], [0.5, -0.5]],
+        },
+        schema=SCHEMAS["specter.parquet"],
+    )
+    pq.write_table(table, tmp_path / "specter.parquet")
+    got = read_vectors(tmp_path, "specter.parquet")
+    assert sorted(got) == ["a", "d"]
+    assert got["a"].dtype == np.float32 and got["a"].tolist() == [1.0, 2.0, 3.0]
+    assert got["d"].tolist() == [0.5, -0.5]
+    assert got["a"].base is not None and got["a"].base is got["d"].base  # one shared array
+    (tmp_path / "bad").mkdir()
+    pq.write_table(pa.table({"paper_id": ["a"]}), tmp_path / "bad" / "specter.parquet")
+    with pytest.raises(SnapshotError, match="lacks the columns vector"):
+        read_vectors(tmp_path / "bad", "specter.parquet")
