@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from kg.core.errors import BuildError, KGError
 from kg.core.fileio import atomic_write_text, writer_lock
 from kg.core.model import Paper
 from kg.core.settings import Settings
+from kg.core.text import MappedTexts
 from kg.graph import snapshot as snap
 from kg.graph.citations import CitationGraph
 from kg.graph.knowledge import (
@@ -52,7 +53,7 @@ from kg.store.corpus import CorpusStore, SeedRow, now_iso
 from kg.store.readinglists import ReadingLists
 from kg.text.ann import ANN_FILE, TextAnnIndex
 from kg.text.embed import Embedder, EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
-from kg.text.lexical import LexicalIndex, _LexicalTexts
+from kg.text.lexical import LexicalIndex, lexical_text
 from kg.topics.model import TopicModel
 from kg.topics.schemes import build_topic_model
 
@@ -353,7 +354,7 @@ def _build(
         # (kg.topics.discover; the same clustering below the threshold).
         sample = TOPIC_SAMPLE if len(papers) > settings.field_scale else None
         if texts is None:  # made one at a time for the digest
-            texts = _LazyTexts(papers)
+            texts = MappedTexts(papers, lambda p: paper_text(p.title, p.abstract)[0])
         digest = _topic_inputs(papers, texts, seeds, same_as, vectors, sample)
         del texts  # the embedder's texts: the topics read their own, at field scale a sample
         topics = _reuse_topics(graph_dir, digest)
@@ -453,26 +454,6 @@ def _topic_inputs(
     return h.hexdigest()
 
 
-class _LazyTexts(Sequence[str]):
-    """The embedder's text of each paper (:func:`kg.text.embed.paper_text`), made when read."""
-
-    def __init__(self, papers: Sequence[Paper]) -> None:
-        self.papers = papers
-
-    def __len__(self) -> int:
-        return len(self.papers)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [paper_text(p.title, p.abstract)[0] for p in self.papers[i]]
-        p = self.papers[i]
-        return paper_text(p.title, p.abstract)[0]
-
-
 def _previous_weights_note(graph_dir: Path) -> dict[str, Any]:
     """What the last build recorded about the fusion weights (kept until re-fitted)."""
     try:
@@ -568,7 +549,7 @@ def _refresh_snapshot(
     ids = list(content["graph"].graph.nodes)  # the order of CitationGraph.ids
     papers = node_papers(content["papers"], content["graph"], ids)
     del content
-    lexical = LexicalIndex(_LexicalTexts(papers)).arrays()
+    lexical = LexicalIndex(MappedTexts(papers, lexical_text)).arrays()
     atomic_savez(settings.graph_dir / LEXICAL, key=np.array(key), ids=np.array(ids), **lexical)
     return True, None
 
@@ -581,7 +562,7 @@ def _save_lexical(path: Path, key: str, kg: KnowledgeGraph) -> None:
     building the rest of that index (at field scale, gigabytes the build does not need)."""
     ids = list(kg.graph.ids)
     if kg.lexical is None or kg.lexical_ids != ids:
-        kg.lexical = LexicalIndex(_LexicalTexts(node_papers(kg.papers, kg.graph, ids)))
+        kg.lexical = LexicalIndex(MappedTexts(node_papers(kg.papers, kg.graph, ids), lexical_text))
         kg.lexical_ids = ids
     atomic_savez(path, key=np.array(key), ids=np.array(kg.lexical_ids), **kg.lexical.arrays())
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from kg.core.errors import DataDirBusy, DataDirReadOnly
 
@@ -42,14 +43,19 @@ def read_only_error(path: Path | str, exc: OSError | None = None) -> DataDirRead
     )
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A binary file to write ``path`` through: a temp file beside it, synced and renamed
+    over ``path`` when the block ends without an error (else removed), so a reader sees
+    the old file or the new one, never half of one. A read-only data dir raises
+    :class:`DataDirReadOnly`."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with tmp.open("wb") as fh:
-                fh.write(data)
+                yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
             tmp.replace(path)
@@ -59,6 +65,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if exc.errno in READ_ONLY_ERRNOS:
             raise read_only_error(path.parent, exc) from exc
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_writer(path) as fh:
+        fh.write(data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -169,6 +180,7 @@ __all__ = [
     "LOCK_NAME",
     "atomic_write_bytes",
     "atomic_write_text",
+    "atomic_writer",
     "lock_holder",
     "read_only_error",
     "writer_lock",

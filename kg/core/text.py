@@ -19,8 +19,34 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar, overload
 
-__all__ = ["title_key", "title_words"]
+__all__ = ["MappedTexts", "title_key", "title_words"]
+
+_T = TypeVar("_T")
+
+
+class MappedTexts(Sequence[str], Generic[_T]):
+    """``text(item)`` of each of ``items``, made when read (a chunk at a time at field
+    scale, where a list of every paper's text would hold gigabytes)."""
+
+    def __init__(self, items: Sequence[_T], text: Callable[[_T], str]) -> None:
+        self.items = items
+        self.text = text
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self.text(item) for item in self.items[i]]
+        return self.text(self.items[i])
+
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 

@@ -359,7 +359,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def read_table(folder: Path, name: str) -> list[dict[str, Any]]:
+def _table(folder: Path, name: str) -> pa.Table:
+    """Table ``name`` of the snapshot in ``folder``, its columns those of :data:`SCHEMAS`
+    (a :class:`SnapshotError` names what is wrong)."""
     try:
         table = pq.read_table(folder / name)
     except (OSError, pa.ArrowException) as exc:
@@ -369,27 +371,21 @@ def read_table(folder: Path, name: str) -> list[dict[str, Any]]:
     if missing:
         raise SnapshotError(f"{name} lacks the columns {', '.join(missing)}; export it again")
     try:
-        return table.select(want.names).cast(want).to_pylist()
+        return table.select(want.names).cast(want)
     except (pa.ArrowException, ValueError) as exc:
         raise SnapshotError(f"{name} has columns of the wrong type ({exc})") from exc
+
+
+def read_table(folder: Path, name: str) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = _table(folder, name).to_pylist()
+    return result
 
 
 def read_vectors(folder: Path, name: str) -> dict[str, np.ndarray]:
     """A vector table (``paper_id``, ``vector``) as paper id -> float32 vector, without a
     Python float per component (200k SPECTER vectors are 0.6 GB so, some 5 GB as lists):
     the vectors are slices of one array. Empty and null vectors are left out."""
-    try:
-        table = pq.read_table(folder / name)
-    except (OSError, pa.ArrowException) as exc:
-        raise SnapshotError(f"{name} is not readable Parquet ({exc}); export it again") from exc
-    want = SCHEMAS[name]
-    missing = [f.name for f in want if f.name not in table.column_names]
-    if missing:
-        raise SnapshotError(f"{name} lacks the columns {', '.join(missing)}; export it again")
-    try:
-        table = table.select(want.names).cast(want)
-    except (pa.ArrowException, ValueError) as exc:
-        raise SnapshotError(f"{name} has columns of the wrong type ({exc})") from exc
+    table = _table(folder, name)
     ids = table.column("paper_id").to_pylist()
     column = table.column("vector").combine_chunks()
     values = column.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from kg.core.errors import BuildError
-from kg.core.fileio import READ_ONLY_ERRNOS, read_only_error
+from kg.core.fileio import atomic_writer
 from kg.core.model import Paper
 from kg.core.settings import Settings
 from kg.graph import snapshot as snap
@@ -46,22 +45,8 @@ def atomic_savez(path: Path, **arrays: Any) -> None:
     """``np.savez`` of ``arrays`` to ``path`` atomically (temp file + rename), written
     straight to the temp file: no copy of the archive is held in memory (at 1M papers
     the vectors alone are 3 GB)."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with tmp.open("wb") as fh:
-                np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError as exc:
-        if exc.errno in READ_ONLY_ERRNOS:
-            raise read_only_error(path.parent, exc) from exc
-        raise
+    with atomic_writer(path) as fh:
+        np.savez(fh, **arrays)
 
 
 @contextmanager

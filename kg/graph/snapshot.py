@@ -28,7 +28,6 @@ import gc
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -37,7 +36,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from kg.core.fileio import READ_ONLY_ERRNOS, read_only_error
+from kg.core.fileio import atomic_writer
 from kg.core.model import Author, Paper
 from kg.graph.citations import CitationGraph
 from kg.store.corpus import CorpusStore, SeedRow
@@ -246,32 +245,19 @@ def save(path: Path, snapshot_key: str, content: dict[str, Any]) -> None:
     (:func:`_pieces`) after a header of the same length, which is then written over with
     the body's digest."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with tmp.open("wb") as fh:
-                placeholder = _header_line(snapshot_key, "0" * 64)
-                fh.write(placeholder)
-                digest = hashlib.sha256()
-                for piece in _pieces(_document(content)):
-                    data = piece.encode()
-                    digest.update(data)
-                    fh.write(data)
-                header = _header_line(snapshot_key, digest.hexdigest())
-                if len(header) != len(placeholder):  # pragma: no cover - a hex digest
-                    raise ValueError("the snapshot header changed length")
-                fh.seek(0)
-                fh.write(header)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError as exc:
-        if exc.errno in READ_ONLY_ERRNOS:
-            raise read_only_error(path.parent, exc) from exc
-        raise
+    with atomic_writer(path) as fh:
+        placeholder = _header_line(snapshot_key, "0" * 64)
+        fh.write(placeholder)
+        digest = hashlib.sha256()
+        for piece in _pieces(_document(content)):
+            data = piece.encode()
+            digest.update(data)
+            fh.write(data)
+        header = _header_line(snapshot_key, digest.hexdigest())
+        if len(header) != len(placeholder):  # pragma: no cover - a hex digest
+            raise ValueError("the snapshot header changed length")
+        fh.seek(0)
+        fh.write(header)
     for name in LEGACY:
         (path.parent / name).unlink(missing_ok=True)
 

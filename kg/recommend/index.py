@@ -22,10 +22,10 @@ import scipy.sparse as sp
 from kg.core.errors import RecommendError, UnknownPaperError
 from kg.core.ids import canonical_ids, s2_id_from_url
 from kg.core.model import Paper, is_s2_paper_id
-from kg.core.text import title_words
+from kg.core.text import MappedTexts, title_words
 from kg.graph.algorithms import GraphView
 from kg.text.ann import TextAnnIndex
-from kg.text.lexical import LexicalIndex, _LexicalTexts
+from kg.text.lexical import LexicalIndex, lexical_text
 
 if TYPE_CHECKING:
     from kg.graph.knowledge import KnowledgeGraph
@@ -159,7 +159,7 @@ class RecommendIndex:
         if isinstance(saved, LexicalIndex) and saved.X.shape[0] == n and kg.lexical_ids == self.ids:
             self.lexical = saved
         else:
-            self.lexical = LexicalIndex(_LexicalTexts(self.paper))
+            self.lexical = LexicalIndex(MappedTexts(self.paper, lexical_text))
         self.view: GraphView = g.view
         #: Field scale: the build's approximate index over ``embeddings`` (loaded on first
         #: use, :meth:`text_ann`) and the neighbours per read paper the text signal asks.

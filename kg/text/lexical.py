@@ -11,7 +11,6 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import count, islice
-from typing import overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -87,25 +86,6 @@ def lexical_text(paper: Paper | None) -> str:
     if paper is None:
         return ""
     return f"{paper.title} . {paper.abstract or ''}"
-
-
-class _LexicalTexts(Sequence[str]):
-    """:func:`lexical_text` of papers, made when asked for (a chunk at a time)."""
-
-    def __init__(self, papers: Sequence[Paper | None]) -> None:
-        self.papers = papers
-
-    def __len__(self) -> int:
-        return len(self.papers)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [lexical_text(p) for p in self.papers[i]]
-        return lexical_text(self.papers[i])
 
 
 class LexicalIndex:

@@ -67,6 +67,13 @@ def spherical_kmeans(
             best = (objective, labels, centroids)
     assert best is not None
     _, labels, centroids = best
+    return _by_size(labels, centroids)
+
+
+def _by_size(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clusters renumbered by size, largest first (ties: the one whose first row comes
+    first); empty ones dropped."""
+    k, n = centroids.shape[0], labels.size
     sizes = np.bincount(labels, minlength=k)
     first = np.array([np.flatnonzero(labels == c)[0] if sizes[c] else n for c in range(k)])
     order = np.lexsort((first, -sizes))
@@ -93,14 +100,7 @@ def sampled_kmeans(
     labels = np.empty(n, dtype=np.int64)
     for lo in range(0, n, block):
         labels[lo : lo + block] = (np.asarray(x[lo : lo + block]) @ centroids.T).argmax(axis=1)
-    k = centroids.shape[0]
-    sizes = np.bincount(labels, minlength=k)
-    first = np.array([np.flatnonzero(labels == c)[0] if sizes[c] else n for c in range(k)])
-    order = np.lexsort((first, -sizes))
-    order = order[sizes[order] > 0]
-    remap = np.full(k, -1)
-    remap[order] = np.arange(order.size)
-    return remap[labels], centroids[order]
+    return _by_size(labels, centroids)
 
 
 def unit_rows(x: np.ndarray, block: int = 16_384) -> tuple[np.ndarray, np.ndarray]:

@@ -43,11 +43,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
 from kg.core.model import Topic, TopicMembership
+from kg.core.text import MappedTexts
 from kg.topics.cluster import (
     coarse_k,
     coarse_raw,
@@ -144,7 +145,7 @@ def discover_topics(
         raise TopicError(f"temperature must be > 0, got {temperature}")
     if lean:
         keep, x = unit_rows(x)  # zero vectors: nothing to place
-        texts = _Subset(texts, keep) if keep.size < len(texts) else texts
+        texts = MappedTexts(keep.tolist(), texts.__getitem__) if keep.size < len(texts) else texts
     else:
         keep = np.flatnonzero(np.linalg.norm(x, axis=1) > 0)  # zero vectors: nothing to place
         texts = [texts[i] for i in keep.tolist()]
@@ -312,26 +313,6 @@ def discover_topics(
         "retired": sorted({*retired, *(warm_prior.retired if warm_prior is not None else [])}),
     }
     return DiscoveredTopics(topics, memberships, keywords, ids, coarse, fine, fine_ids, params)
-
-
-class _Subset(Sequence[str]):
-    """``texts[rows[i]]`` for each ``i``, read when asked for (texts may be lazy too)."""
-
-    def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
-        self.texts = texts
-        self.rows = rows
-
-    def __len__(self) -> int:
-        return int(self.rows.size)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self.texts[j] for j in self.rows[i].tolist()]
-        return self.texts[int(self.rows[i])]
 
 
 def _sample(rows: np.ndarray, most: int, seed: int) -> np.ndarray:

@@ -22,11 +22,12 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
 from kg.core.model import Paper, Topic, TopicMembership, canonical_map
+from kg.core.text import MappedTexts
 from kg.store.corpus import DUPLICATE, OFFLINE, RESOLVED, SeedRow
 from kg.topics.discover import discover_topics
 from kg.topics.label import paper_text
@@ -174,26 +175,9 @@ def link_topics(
 
 
 # --------------------------------------------------------------------------- all schemes
-class _PaperTexts(Sequence[str]):
-    """The keyword text (:func:`kg.topics.label.paper_text`) of each paper id, made when
-    asked for: at field scale only a sample of them is read."""
-
-    def __init__(self, ids: Sequence[str], papers: Mapping[str, Paper]) -> None:
-        self.ids = ids
-        self.papers = papers
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        p = self.papers.get(self.ids[i])
-        return paper_text(p) if p is not None else ""
+def _keyword_text(paper: Paper | None) -> str:
+    """The keyword text (:func:`kg.topics.label.paper_text`) of a paper, "" for none."""
+    return paper_text(paper) if paper is not None else ""
 
 
 def build_topic_model(
@@ -238,7 +222,13 @@ def build_topic_model(
         x = np.asarray(embeddings)
         if len(rows) < x.shape[0]:  # twins folded: their rows once (else no copy)
             x = x[rows]
-        found = discover_topics(cids, x, _PaperTexts(cids, by_id), previous=previous, **discover)
+        found = discover_topics(
+            cids,
+            x,
+            MappedTexts(cids, lambda pid: _keyword_text(by_id.get(pid))),
+            previous=previous,
+            **discover,
+        )
         del x
         model.topics += found.topics
         if previous is not None and found.params.get("warm_start"):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from kg.core.fileio import atomic_writer
 from kg.core.ids import (
     alias_key,
     arxiv_in_text,
@@ -14,7 +19,7 @@ from kg.core.ids import (
     s2_id_from_url,
     stored_aliases,
 )
-from kg.core.text import title_key, title_words
+from kg.core.text import MappedTexts, title_key, title_words
 
 
 def test_local_ids_are_the_ones_existing_corpora_hold() -> None:
@@ -66,3 +71,29 @@ def test_the_two_title_forms() -> None:
     assert title_words("Kramár’s “Atlas”: a Study") == "kramars atlas a study"
     # The key keeps letters outside ASCII; the words keep word boundaries.
     assert title_key("注意力") == "注意力" and title_words("注意力") == ""
+
+
+def test_mapped_texts_make_each_text_when_read_and_slice_like_a_list() -> None:
+    made: list[int] = []
+
+    def text(i: int) -> str:
+        made.append(i)
+        return f"t{i}"
+
+    texts = MappedTexts(range(10), text)
+    assert len(texts) == 10 and made == []  # nothing made up front
+    assert texts[3] == "t3" and texts[-1] == "t9"
+    assert texts[2:5] == ["t2", "t3", "t4"] and texts[8:] == ["t8", "t9"]
+    assert list(texts) == [f"t{i}" for i in range(10)]
+
+
+def test_atomic_writer_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "f.bin"
+    with atomic_writer(path) as fh:
+        fh.write(b"one")
+    assert path.read_bytes() == b"one"
+    with pytest.raises(RuntimeError), atomic_writer(path) as fh:
+        fh.write(b"half")
+        raise RuntimeError("stop")
+    assert path.read_bytes() == b"one"  # the old file, and no temp file left beside it
+    assert sorted(p.name for p in path.parent.iterdir()) == ["f.bin"]
