@@ -97,6 +97,7 @@ def recommend(
 ) -> None:
     """What to read next after the papers you have read, with the reasons."""
     from kg.recommend.fusion import Filters
+    from kg.views.read_next import trust_note
 
     _check_format(fmt)
     lib = load_library()
@@ -138,11 +139,10 @@ def recommend(
         + (" (as a reading path)" if steps else "")
         + f", in {recs.seconds * 1000:.0f} ms"
     )
-    if recs.graph_trust < 1.0:
+    note = trust_note(recs.graph_trust)
+    if note:
         typer.echo(
-            "Co-citation evidence for your papers is thin in this graph (graph trust "
-            f"{recs.graph_trust:.2f}), so the default weights lean on content; "
-            "`litkg ingest --depth 2` or more seed papers give the graph more to say."
+            f"{note} `litkg ingest --depth 2` or more seed papers give the graph more to say."
         )
     step_of = {s.paper_id: s for s in steps}
     for i, rec in enumerate(ranked, 1):

@@ -10,7 +10,7 @@ import streamlit as st
 from app import state
 from kg.views.explorer import Explorer, SearchFilters, paper_choices
 from kg.views.lists import sync_lists_rdf
-from kg.views.read_next import read_next, seed_picks
+from kg.views.read_next import read_next, seed_picks, trust_note
 from kg.views.search import search
 
 state.page("Read next", "🧭")
@@ -147,13 +147,7 @@ def main() -> None:
     c1, c2 = st.columns([3, 2])
     c1.caption(
         f"{len(result.rows)} recommendations from {result.candidates:,} candidates "
-        f"({result.seconds * 1000:.0f} ms)."
-        + (
-            " Co-citation evidence for your papers is thin in this graph (graph trust "
-            f"{result.graph_trust:.2f}), so the default weights lean on content."
-            if result.graph_trust < 1.0
-            else ""
-        )
+        f"({result.seconds * 1000:.0f} ms). " + (trust_note(result.graph_trust) or "")
     )
     target = c2.selectbox("Add to", names, key="target_list")
     msg = st.session_state.pop("_added_msg", None)

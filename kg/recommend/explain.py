@@ -85,8 +85,10 @@ def _reasons(
                 f"paper{'s' if best[0] > 1 else ''}",
             )
     if scaled["cocited"][j] > 0:
-        together = set().union(*(row_set(view.AT, q) for q in read)) & citers
         named = next((i for i, r in enumerate(found) if r[0] == "cocitation"), None)
+        together = (
+            set().union(*(row_set(view.AT, q) for q in read)) & citers if named is None else set()
+        )
         if named is not None:
             # One fact, two measures: the co-citation reason carries both contributions.
             signal, value, text = found[named]

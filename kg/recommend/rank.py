@@ -110,6 +110,8 @@ class Recommender:
         self.overrides = dict(weights) if weights else None
         #: The weights used without S2's recommendations (``s2`` weighs 0).
         self.weights = resolve_weights(kg.weights, self.overrides)
+        #: Whether those are the defaults, which graph trust gates per read set.
+        self.gated = uses_defaults(kg.weights, self.overrides)
 
     @classmethod
     def fit(cls, kg: KnowledgeGraph, weights: Mapping[str, float] | None = None) -> Recommender:
@@ -154,7 +156,7 @@ class Recommender:
         sig = raw_signals(index, read_nodes, disliked=dis_nodes, external=external)
         complete_text(index, sig, np.fromiter(also, dtype=np.int64))
         trust = 1.0
-        if uses_defaults(self.kg.weights, self.overrides):
+        if self.gated:
             # The default weights: the graph signals keep theirs as far as the graph knows
             # the read set (a read set few papers cite is ranked by content).
             trust = graph_trust(graph_support(sig, cand))

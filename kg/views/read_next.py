@@ -163,6 +163,17 @@ def read_next(
     )
 
 
+def trust_note(graph_trust: float) -> str | None:
+    """What to tell a reader whose read set the graph knows little about (graph trust below
+    1: the default weights leaned on content), else None."""
+    if graph_trust >= 1.0:
+        return None
+    return (
+        "Co-citation evidence for your papers is thin in this graph (graph trust "
+        f"{graph_trust:.2f}), so the default weights lean on content."
+    )
+
+
 __all__ = [
     "SNIPPET_CHARS",
     "ReadNext",
@@ -170,4 +181,5 @@ __all__ = [
     "read_next",
     "seed_picks",
     "snippet",
+    "trust_note",
 ]

@@ -23,6 +23,7 @@ from kg.recommend.index import RecommendIndex
 from kg.recommend.protocols import Query, in_memory_graph, prepare_queries
 from kg.recommend.rank import Recommender, recommend_detailed
 from kg.recommend.signals import GRAPH_SIGNALS, SIGNALS, graph_support, raw_signals
+from kg.views.read_next import trust_note
 
 HUBS = 25
 CITERS = 45
@@ -141,3 +142,9 @@ def test_prepared_queries_carry_the_trust_the_tuning_gates_the_defaults_by(
     rich, poor = prepare_queries(kg, queries, time_cut=False)
     assert rich.trust == 1.0 and poor.trust == 0.0
     assert rich.pruned(5).trust == 1.0 and poor.pruned(5).trust == 0.0
+
+
+def test_the_note_for_a_thin_read_set_is_said_only_below_full_trust() -> None:
+    assert trust_note(1.0) is None
+    note = trust_note(0.5)
+    assert note is not None and "graph trust 0.50" in note and "lean on content" in note
