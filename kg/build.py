@@ -334,8 +334,7 @@ def _build(
         text_index = None
         if len(papers) > settings.ann_min_papers:
             t0 = time.perf_counter()
-            step(f"indexing {len(papers)} text vectors for approximate search")
-            TextAnnIndex.build(vectors).save(graph_dir / ANN_FILE)
+            TextAnnIndex.build(vectors, progress=progress).save(graph_dir / ANN_FILE)
             text_index = {"file": ANN_FILE, "neighbours": settings.ann_neighbours}
             report.seconds["text index"] = time.perf_counter() - t0
         else:

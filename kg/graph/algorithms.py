@@ -40,6 +40,16 @@ PPR_MAX_ITER = 50
 CENTRALITY_ALPHA = 0.85
 CENTRALITY_MAX_ITER = 100
 
+#: From this many nodes up (field scale), a query's graph signals are gathered from the
+#: read set's neighbourhood (:meth:`GraphView.ppr_push` and the :func:`hop` gathers) instead
+#: of products over every node: a query then costs what its neighbourhood costs. Below it
+#: the products over every node are kept (exact, and cheap at that size).
+LOCAL_MIN_NODES = 100_000
+#: :meth:`GraphView.ppr_push` stops pushing from a node once its residual is below this
+#: share of its degree: each value is then low by at most about ``eps * degree``, and a
+#: query pushes at most ``1 / ((1 - alpha) * eps)`` edges, whatever the graph's size.
+PPR_PUSH_EPS = 1e-7
+
 
 class GraphError(KGError):
     """A graph query cannot be answered (unknown paper, bad parameters, no convergence)."""
@@ -61,6 +71,7 @@ class GraphView:
         self.aa_out = (1.0 / np.log(2.0 + self.outdeg)).astype(_F)
         self.aa_in = (1.0 / np.log(2.0 + self.indeg)).astype(_F)
         self._walk: sp.csr_matrix | None = None
+        self._walk_degree = np.zeros(0)
         self._dangling: np.ndarray | None = None
         self._centrality: np.ndarray | None = None
 
@@ -77,6 +88,7 @@ class GraphView:
             inv = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
             self._walk = (s @ sp.diags(inv)).tocsr().astype(_F)
             self._dangling = deg == 0
+            self._walk_degree = deg.astype(np.float64)
         assert self._dangling is not None
         return self._walk, self._dangling
 
@@ -159,6 +171,48 @@ class GraphView:
                 break
         return np.asarray(x)
 
+    def ppr_push(
+        self, read: np.ndarray, alpha: float = PPR_ALPHA, eps: float = PPR_PUSH_EPS
+    ) -> np.ndarray:
+        """:meth:`ppr` by pushing residual mass outwards from ``read`` (the Neumann series
+        ``(1 - alpha) sum_t (alpha W)^t p`` of the same walk, dangling mass restarting at
+        ``read``), each round from every node whose residual is at least ``eps`` times its
+        degree, all at once (:func:`hop`). What is left unpushed is dropped, so each value
+        is at most ``eps * degree`` (summed over the rounds) below :meth:`ppr`'s; the work
+        is the read set's neighbourhood, not the graph."""
+        m, dangling = self.walk()
+        n = m.shape[0]
+        x = np.zeros(n, dtype=np.float64)
+        if read.size == 0:
+            return x.astype(_F)
+        deg = self._walk_degree
+        idx = np.asarray(read, dtype=np.int64)
+        val = np.full(idx.size, 1.0 / read.size)
+        restart = idx.copy()
+        for _ in range(PPR_MAX_ITER):
+            x[idx] += (1.0 - alpha) * val
+            dead = dangling[idx]
+            lost = float(val[dead].sum())
+            live = idx[~dead]
+            push = val[~dead]
+            keep = push >= eps * deg[live]
+            live, push = live[keep], push[keep]
+            if not live.size and lost == 0.0:
+                break
+            # Row j of the column-stochastic walk is links(j, .) / deg(.): what j's
+            # neighbours receive from it, once multiplied back by their own degree.
+            cols, vals = hop(m, live, push / deg[live], weighted=True)
+            vals = vals * deg[cols]
+            if lost:
+                cols = np.concatenate([cols, restart])
+                vals = np.concatenate([vals, np.full(restart.size, lost / restart.size)])
+                cols, inverse = np.unique(cols, return_inverse=True)
+                vals = np.bincount(inverse, weights=vals)
+            idx, val = cols.astype(np.int64), alpha * vals
+            if float(val.sum()) < PPR_TOL:
+                break
+        return x.astype(_F)
+
     # ------------------------------------------------------------------ sparse gathers
     # A and A.T are both kept as CSR and a query's products are gathered straight from the
     # rows it needs (:func:`hop`), so a query costs time in proportion to its neighbourhood
@@ -205,17 +259,23 @@ class GraphView:
         return cols, vals
 
 
-def hop(m: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``weights @ m[rows]`` as (column indices, summed weights): the rows' neighbours,
-    gathered straight from the CSR arrays (cost: the neighbourhood, not the graph)."""
+def hop(
+    m: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray, *, weighted: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """``weights @ m[rows]`` as (column indices, summed weights) for a 0/1 matrix (with
+    ``weighted``, ``m``'s values count too): the rows' neighbours, gathered straight from
+    the CSR arrays (cost: the neighbourhood, not the graph)."""
     starts, ends = m.indptr[rows], m.indptr[rows + 1]
     lengths = ends - starts
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     shift = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    cols = m.indices[np.arange(total) + shift]
+    at = np.arange(total) + shift
+    cols = m.indices[at]
     w = np.repeat(weights, lengths)
+    if weighted:
+        w = w * m.data[at]
     n = m.shape[1]
     if total * 8 > n:  # a big neighbourhood: one dense pass beats sorting
         dense = np.bincount(cols, weights=w, minlength=n)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,62 @@ def _paper_attrs(p: Paper) -> dict[str, Any]:
 def _stub_attrs() -> dict[str, Any]:
     """A node known only as the end of a citation (no paper record)."""
     return {"title": "", "resolved": False}
+
+
+@dataclass(frozen=True)
+class GraphColumns:
+    """The citation DiGraph as arrays (what a load snapshot holds, :mod:`kg.graph.snapshot`):
+    node ``i`` is ``ids[i]`` with the attribute dict ``attrs[i]``; its edges are
+    ``indices[indptr[i]:indptr[i + 1]]`` (cited nodes, in the DiGraph's order), edge ``k``
+    with the intents ``intent_table[intent_codes[k]]`` and the influence flag
+    ``influential[k]`` (-1: unknown); ``pred_edges[pred_indptr[j]:pred_indptr[j + 1]]``
+    are the positions of node ``j``'s incoming edges, in the DiGraph's order.
+
+    A reader that needs only the matrices and node attributes (the recommender) never
+    makes the NetworkX graph: at 1M papers and 10M citations it is gigabytes of dicts."""
+
+    ids: list[str]
+    attrs: list[dict[str, Any]]
+    indptr: np.ndarray
+    indices: np.ndarray
+    pred_indptr: np.ndarray
+    pred_edges: np.ndarray
+    intent_codes: np.ndarray
+    intent_table: list[tuple[str, ...]]
+    influential: np.ndarray
+
+    def matrix(self) -> sp.csr_matrix:
+        """``A`` as :meth:`CitationGraph._build_matrix` makes it from the DiGraph."""
+        n = len(self.ids)
+        rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(self.indptr))
+        data = np.ones(self.indices.size, dtype=np.float64)
+        return sp.csr_matrix((data, (rows, self.indices.astype(np.int32))), shape=(n, n))
+
+    def digraph(self) -> nx.DiGraph:
+        """The NetworkX DiGraph (each edge's attribute dict shared by both ends)."""
+        ids = self.ids
+        flags: list[bool | None] = [None, False, True]
+        table = self.intent_table
+        edges = [
+            {"intents": table[c], "is_influential": flags[f + 1]}
+            for c, f in zip(self.intent_codes.tolist(), self.influential.tolist(), strict=True)
+        ]
+        ptr, targets = self.indptr.tolist(), self.indices.tolist()
+        succ = {
+            u: {ids[targets[k]]: edges[k] for k in range(ptr[i], ptr[i + 1])}
+            for i, u in enumerate(ids)
+        }
+        source = np.repeat(np.arange(len(ids)), np.diff(self.indptr)).tolist()
+        pptr, came = self.pred_indptr.tolist(), self.pred_edges.tolist()
+        pred = {
+            v: {ids[source[k]]: edges[k] for k in came[pptr[j] : pptr[j + 1]]}
+            for j, v in enumerate(ids)
+        }
+        g: nx.DiGraph = nx.DiGraph()
+        g._node.update(zip(ids, self.attrs, strict=True))
+        g._succ = succ  # also sets _adj
+        g._pred = pred
+        return g
 
 
 class CitationGraph:
@@ -142,7 +199,8 @@ class CitationGraph:
             if row.section_path:
                 label = SECTION_SEP.join(row.section_path)
                 node["sections"] = tuple(dict.fromkeys((*node.get("sections", ()), label)))
-        self.graph = g
+        self._graph: nx.DiGraph | None = g
+        self._columns: GraphColumns | None = None
         self.topic_graph = self._bipartite(topics, memberships)
         self._matrix: sp.csr_matrix | None = None
         self._view: GraphView | None = None
@@ -157,13 +215,43 @@ class CitationGraph:
         the citation DiGraph and the paper-topic graph, taken as they are."""
         self = cls.__new__(cls)
         self.canonical = canonical
-        self.graph = graph
+        self._graph = graph
+        self._columns = None
         self.topic_graph = topic_graph
         self._matrix = None
         self._view = None
         self._ids = []
         self._index = {}
         return self
+
+    @classmethod
+    def from_columns(
+        cls, canonical: dict[str, str], columns: GraphColumns, topic_graph: nx.Graph
+    ) -> CitationGraph:
+        """A projection held as arrays (:class:`GraphColumns`, decoded from a load
+        snapshot): the matrix and node attributes come from them, and the NetworkX graph
+        is made only when something asks for it (:attr:`graph`)."""
+        self = cls.from_parts(canonical, nx.DiGraph(), topic_graph)
+        self._graph = None
+        self._columns = columns
+        return self
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The citation ``nx.DiGraph`` (made from the columns on first use when the
+        projection was loaded as arrays)."""
+        if self._graph is None:
+            assert self._columns is not None
+            self._graph = self._columns.digraph()
+        return self._graph
+
+    def node_values(self, name: str) -> list[Any]:
+        """The node attribute ``name`` of every node, in :attr:`ids` order (``None`` where
+        a node has none), without making the NetworkX graph."""
+        if self._graph is None and self._columns is not None:
+            return [a.get(name) for a in self._columns.attrs]
+        nodes = self.graph.nodes
+        return [nodes[pid].get(name) for pid in self.ids]
 
     @classmethod
     def from_store(
@@ -189,14 +277,14 @@ class CitationGraph:
         return self.canonical.get(paper_id, paper_id)
 
     def __contains__(self, paper_id: object) -> bool:
-        return isinstance(paper_id, str) and self.canon(paper_id) in self.graph
+        return isinstance(paper_id, str) and self.canon(paper_id) in self.index
 
     def __len__(self) -> int:
-        return int(self.graph.number_of_nodes())
+        return len(self.ids)
 
     def _require(self, paper_id: str) -> str:
         pid = self.canon(paper_id)
-        if pid not in self.graph:
+        if pid not in self.index:
             raise GraphError(
                 f"Paper {paper_id!r} is not in the citation graph. Check the id (S2 paper id, "
                 f"or a twin folded by same_as), or ingest it first with `litkg ingest`."
@@ -238,6 +326,11 @@ class CitationGraph:
 
     # ------------------------------------------------------------------ sparse matrices
     def _build_matrix(self) -> None:
+        if self._columns is not None:
+            self._ids = self._columns.ids
+            self._index = {pid: i for i, pid in enumerate(self._ids)}
+            self._matrix = self._columns.matrix()
+            return
         ids = list(self.graph.nodes)
         index = {pid: i for i, pid in enumerate(ids)}
         m = self.graph.number_of_edges()

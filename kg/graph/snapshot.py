@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
+import itertools
 import json
 import logging
 from collections.abc import Callable, Collection, Iterator
@@ -38,7 +39,7 @@ import numpy as np
 
 from kg.core.fileio import atomic_writer
 from kg.core.model import Author, Paper
-from kg.graph.citations import CitationGraph
+from kg.graph.citations import CitationGraph, GraphColumns
 from kg.store.corpus import CorpusStore, SeedRow
 
 log = logging.getLogger(__name__)
@@ -348,31 +349,65 @@ def _strings(values: Any, what: str) -> list[str]:
     return values
 
 
+def _flat(lists: list[Any], n: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lists of node numbers (one per node) as (indptr, values), each checked to be a
+    number below ``n``."""
+    if not isinstance(lists, list) or not all(isinstance(row, list) for row in lists):
+        raise _SnapshotRejected(f"{what} is not a list of lists")
+    indptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)), out=indptr[1:])
+    try:
+        values = np.fromiter(itertools.chain.from_iterable(lists), np.int64, int(indptr[-1]))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _SnapshotRejected(f"{what} holds something other than numbers") from exc
+    if values.size and (values.min() < 0 or values.max() >= n):
+        raise _SnapshotRejected(f"{what} points outside the graph")
+    return indptr, values
+
+
 def _decode_graph(doc: dict[str, Any]) -> CitationGraph:
     ids = _strings(doc["nodes"], "nodes")
-    attrs = _unrecords(doc["attrs"], len(ids))
-    intents, influential = doc["intents"], doc["influential"]
-    succ_lists, pred_lists = doc["succ"], doc["pred"]
+    n = len(ids)
+    attrs = _unrecords(doc["attrs"], n)
+    intents, influential = doc.pop("intents"), doc.pop("influential")
+    succ_lists, pred_lists = doc.pop("succ"), doc.pop("pred")
     if not (isinstance(intents, list) and isinstance(influential, list)):
         raise _SnapshotRejected("edge attributes are not lists")
     for lists in (succ_lists, pred_lists):
-        if not isinstance(lists, list) or len(lists) != len(ids):
+        if not isinstance(lists, list) or len(lists) != n:
             raise _SnapshotRejected("an adjacency list does not match the nodes")
-    if not len(intents) == len(influential) == sum(map(len, succ_lists)):
+    indptr, targets = _flat(succ_lists, n, "the successor lists")
+    del succ_lists
+    edges = targets.size
+    if not len(intents) == len(influential) == edges:
         raise _SnapshotRejected("edge attributes do not match the edges")
-    edges = [
-        {"intents": tuple(i), "is_influential": f}
-        for i, f in zip(intents, influential, strict=True)
-    ]
-    ends = iter(edges)
-    succ = {u: {ids[j]: next(ends) for j in row} for u, row in zip(ids, succ_lists, strict=True)}
     # predecessors are stored as positions in the edge list (so both ends share the dict)
-    source = [ids[i] for i, row in enumerate(succ_lists) for _ in row]
-    pred = {v: {source[k]: edges[k] for k in row} for v, row in zip(ids, pred_lists, strict=True)}
-    g: nx.DiGraph = nx.DiGraph()
-    g._node.update(zip(ids, attrs, strict=True))
-    g._succ = succ  # also sets _adj
-    g._pred = pred
+    pred_indptr, pred_edges = _flat(pred_lists, max(edges, 1), "the predecessor lists")
+    del pred_lists
+    if pred_edges.size != edges:
+        raise _SnapshotRejected("the predecessor lists do not match the edges")
+    table: dict[tuple[str, ...], int] = {}
+    codes = np.fromiter(
+        (table.setdefault(tuple(i), len(table)) for i in intents), np.int32, count=edges
+    )
+    del intents
+    flags = {None: -1, False: 0, True: 1}
+    try:
+        flag = np.fromiter((flags[f] for f in influential), np.int8, count=edges)
+    except (KeyError, TypeError) as exc:
+        raise _SnapshotRejected("an influence flag is not true, false or null") from exc
+    del influential
+    columns = GraphColumns(
+        ids=ids,
+        attrs=attrs,
+        indptr=indptr,
+        indices=targets.astype(np.int32),
+        pred_indptr=pred_indptr,
+        pred_edges=pred_edges.astype(np.int64),
+        intent_codes=codes,
+        intent_table=list(table),
+        influential=flag,
+    )
 
     tids = _strings(doc["topic_nodes"], "topic nodes")
     tattrs = _unrecords(doc["topic_attrs"], len(tids))
@@ -391,7 +426,7 @@ def _decode_graph(doc: dict[str, Any]) -> CitationGraph:
     canonical = doc["canonical"]
     if not isinstance(canonical, dict):
         raise _SnapshotRejected("the twin map is not an object")
-    return CitationGraph.from_parts(canonical, g, tg)
+    return CitationGraph.from_columns(canonical, columns, tg)
 
 
 def _decode(doc: Any) -> dict[str, Any]:

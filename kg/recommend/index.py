@@ -132,19 +132,13 @@ class RecommendIndex:
         self.open_access = oa
         self.venue = ["|".join(v) for v in venues]
         self._venue_masks: dict[str, np.ndarray] = {}
-        nodes = g.graph.nodes
-        year = np.full(n, np.nan)
-        cites = np.full(n, -1, dtype=np.int64)
-        for j, pid in enumerate(self.ids):
-            attrs = nodes[pid]
-            y = attrs.get("year")
-            if y is not None:
-                year[j] = float(y)
-            c = attrs.get("citation_count")
-            if c is not None:
-                cites[j] = int(c)
-        self.year = year
-        self.citation_count = cites
+        # The node attributes, not the NetworkX graph (a loaded graph makes it on demand).
+        self.year = np.array(
+            [np.nan if y is None else float(y) for y in g.node_values("year")], dtype=np.float64
+        )
+        self.citation_count = np.array(
+            [-1 if c is None else int(c) for c in g.node_values("citation_count")], dtype=np.int64
+        )
         self.title_key = [title_words(p.title) if p is not None else "" for p in self.paper]
         self.titles = sorted((t, j) for j, t in enumerate(self.title_key) if t)
         by_title: dict[str, list[int]] = {}
@@ -166,6 +160,9 @@ class RecommendIndex:
         self.text_index_path = kg.text_index_path
         self.text_neighbours = kg.text_neighbours
         self._text_ann: TextAnnIndex | None = None
+        #: The text signal's even sample of vector rows and their vectors, held in memory
+        #: (:func:`kg.recommend.signals._approx_cosines`; made on first use).
+        self.floor_sample: tuple[np.ndarray, np.ndarray] | None = None
         #: The text vectors are S2's SPECTER ones (a field-scale build): the ``specter``
         #: signal is then the text signal's cosines, not a second product.
         self.specter_is_text = kg.manifest.get("text_vectors") == "specter"

@@ -127,6 +127,20 @@ def test_index_finds_the_exact_nearest_neighbours() -> None:
     assert np.all(np.diff(both) > 0)
 
 
+def test_index_built_in_blocks_with_a_progress_bar(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import kg.text.ann as ann
+
+    monkeypatch.setattr(ann, "_BLOCK", 700)
+    vectors = _clustered(3000, 64)
+    index = TextAnnIndex.build(vectors, progress=True)
+    assert index.rows == 3000 and len(index._index) == 3000  # type: ignore[arg-type]
+    assert "text index" in capsys.readouterr().err
+    found = sum(q in index.neighbours(vectors[q], 5).tolist() for q in range(0, 3000, 7))
+    assert found >= 0.98 * len(range(0, 3000, 7))  # every block's rows are found
+
+
 def test_damaged_index_is_named_and_rebuilt(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -115,3 +115,43 @@ def test_explain_says_why_a_paper_is_no_candidate(kg: KnowledgeGraph) -> None:
         rec.explain(READ, "z", disliked=["z"])
     with pytest.raises(UnknownPaperError):
         rec.explain(READ, "no such paper at all")
+
+
+def test_the_local_graph_path_scores_as_the_products_over_every_node(
+    kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At field scale the graph signals are gathered from the read set's neighbourhood
+    # (personalised PageRank by pushing): the same values to float rounding, the same list.
+    import numpy as np
+
+    from kg.recommend import signals
+
+    index = RecommendIndex.of(kg)
+    reads = [READ, ["r1"], ["x", "z"]]
+    want = {}
+    for read in reads:
+        nodes = np.array(index.resolve(read), dtype=np.int64)
+        dis = np.array(index.resolve(["y"]), dtype=np.int64)
+        want[tuple(read)] = (
+            signals.raw_signals(index, nodes, disliked=dis).raw,
+            recommend_detailed(kg, read, k=8),
+        )
+    monkeypatch.setattr(signals, "LOCAL_MIN_NODES", 0)
+    calls = []
+    local = signals._graph_local
+    monkeypatch.setattr(signals, "_graph_local", lambda *a: calls.append(1) or local(*a))
+    for read in reads:
+        nodes = np.array(index.resolve(read), dtype=np.int64)
+        dis = np.array(index.resolve(["y"]), dtype=np.int64)
+        raw = signals.raw_signals(index, nodes, disliked=dis).raw
+        dense, result = want[tuple(read)]
+        assert set(raw) == set(dense)
+        for name, values in dense.items():
+            assert np.allclose(raw[name], values, atol=1e-5, equal_nan=True), name
+        got = recommend_detailed(kg, read, k=8)
+        assert [r.paper_id for r in got.recommendations] == [
+            r.paper_id for r in result.recommendations
+        ]
+        for a, b in zip(got.recommendations, result.recommendations, strict=True):
+            assert a.score == pytest.approx(b.score, abs=1e-3)
+    assert len(calls) == 2 * len(reads)

@@ -73,6 +73,64 @@ def test_build_writes_a_snapshot_that_load_uses(
     assert fast.graph.pagerank() == pytest.approx(live.graph.pagerank())
 
 
+def test_a_loaded_graph_answers_from_its_arrays_and_makes_networkx_on_demand(
+    built: Settings,
+) -> None:
+    """The recommender reads the matrix and node attributes; the NetworkX graph (gigabytes
+    at field scale) is made only when a view asks, equal to the corpus's, edge data and
+    predecessor order included."""
+    import kg as litkg
+
+    live = KnowledgeGraph.load(built, snapshot=False)
+    fast = KnowledgeGraph.load(built)
+    cg = fast.graph
+    assert cg._graph is None and cg._columns is not None
+    assert (cg.A != live.graph.A).nnz == 0 and cg.ids == live.graph.ids
+    assert cg.node_values("year") == live.graph.node_values("year")
+    assert len(cg) == len(live.graph) and live.graph.ids[3] in cg
+    ids = sorted(fast.papers)
+    got = litkg.open(settings=built, graph=fast).recommend(ids[:2], k=5)
+    want = litkg.open(settings=built, graph=live).recommend(ids[:2], k=5)
+    assert [r.paper.paper_id for r in got.items] == [r.paper.paper_id for r in want.items]
+    assert cg._graph is None, "recommending made the NetworkX graph"
+    g, h = cg.graph, live.graph.graph
+    assert list(g.edges(data=True)) == list(h.edges(data=True))
+    assert all(list(g.pred[v]) == list(h.pred[v]) for v in h)
+    assert all(g.succ[u][v] is g.pred[v][u] for u, v in g.edges)  # one dict per edge
+
+
+@pytest.mark.parametrize(
+    ("part", "value"),
+    [
+        ("succ", lambda v: [[len(v) + 5], *v[1:]]),  # a node number outside the graph
+        ("succ", lambda v: [["x"], *v[1:]]),
+        ("pred", lambda v: [[-1], *v[1:]]),
+        ("pred", lambda v: [[], *v[1:]]),  # an edge without its other end
+        ("influential", lambda v: ["yes", *v[1:]]),
+    ],
+)
+def test_a_graph_that_does_not_add_up_is_rejected(
+    built: Settings, part: str, value: object
+) -> None:
+    import hashlib
+
+    path = built.graph_dir / snapshot.SNAPSHOT
+    head, body = path.read_bytes().split(b"\n", 1)
+    header = json.loads(head)
+    doc = json.loads(body)
+    graph = doc["graph"]
+    assert graph[part] and any(graph["pred"])
+    if part == "pred":
+        first = next(i for i, row in enumerate(graph["pred"]) if row)
+        graph["pred"] = graph["pred"][first:] + graph["pred"][:first]
+    graph[part] = value(graph[part])  # type: ignore[operator]
+    body = json.dumps(doc).encode()
+    header["sha256"] = hashlib.sha256(body).hexdigest()
+    path.write_bytes(json.dumps(header).encode() + b"\n" + body)
+    assert snapshot.load(path, header["key"]) is None
+    assert len(KnowledgeGraph.load(built).graph.ids) == 12
+
+
 def test_an_ingest_after_the_build_makes_it_stale(built: Settings) -> None:
     new = Paper(paper_id="f" * 40, title="A newer paper", year=2025)
     with CorpusStore(built.corpus_path) as store:
