@@ -167,8 +167,26 @@ def fuse(scaled: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.n
     by up to the priors' weighted sum: ``E * (1 + Q)``. A paper with no evidence scores 0
     however cited or recent it is; with weights summing to 1 the score stays in 0..1.
     Weights on the priors alone (a caller's explicit choice) rank by the priors."""
-    m = np.stack([np.asarray(scaled[s], dtype=np.float64) for s in SIGNALS], axis=1)
-    return fuse_matrix(m, np.array([weights.get(s, 0.0) for s in SIGNALS]))
+    # Summed signal by signal (no rows x signals matrix: at 1M candidates its copy costs
+    # more than the sums), the signals without weight skipped.
+    prior: np.ndarray | None = None
+    evidence: np.ndarray | None = None
+    for name in SIGNALS:
+        w = float(weights.get(name, 0.0))
+        if w == 0.0:
+            continue
+        term = w * np.asarray(scaled[name], dtype=np.float64)
+        if name in PRIORS:
+            prior = term if prior is None else prior + term
+        elif w > 0:
+            evidence = term if evidence is None else evidence + term
+    if evidence is None:
+        if prior is not None:
+            return prior
+        return np.zeros(np.asarray(next(iter(scaled.values()))).shape, dtype=np.float64)
+    if prior is None:
+        return evidence
+    return evidence * (1.0 + prior)
 
 
 #: Column mask of the :data:`PRIORS` in :data:`SIGNALS` order.

@@ -40,8 +40,8 @@ from kg.recommend.signals import (
     graph_support,
     raw_signals,
     scaled_signals,
-    scaled_text,
     text_headroom,
+    text_scale,
     text_tops,
 )
 
@@ -54,6 +54,10 @@ DEFAULT_DIVERSITY = 0.3
 #: MMR picks from the top max(MMR_POOL, 2 * k) by fused score: a pool that does not
 #: depend on k (below MMR_POOL / 2), so the first 20 of k = 50 are the k = 20 list.
 MMR_POOL = 300
+
+#: On the index path, the candidates whose text cosines could lift them into the top are
+#: made exact this many at a time, best first (:meth:`Recommender._settle`).
+SETTLE_BATCH = 2048
 
 
 @dataclass(frozen=True)
@@ -168,10 +172,8 @@ class Recommender:
             if not done.size:
                 break
             if penalty is None and text_tops(sig, cand) == tops:
-                # Same scale: only the rows made exact score differently, and the bar of
-                # the candidates left out can only have risen. Settled.
-                scaled["text"][done] = scaled_text(sig, cand)[done]
-                score[done] = fuse({name: v[done] for name, v in scaled.items()}, w)
+                # Same scale: every contender was taken (best first, their scores updated
+                # as they came in), and the bar of those left out can only have risen.
                 break
             # The text's top moved (every text value's scale with it), or dislikes:
             # everything scored again, and checked again.
@@ -205,17 +207,21 @@ class Recommender:
         with its text at the most it can be, reaches the ``pool``-th best score among the
         candidates scored exactly; those candidates (none: nothing to score again). A
         candidate left out scores below the top ``pool`` whatever its true cosines, so the
-        top ``pool`` (MMR's) is the one exact cosines give."""
+        top ``pool`` (MMR's) is the one exact cosines give.
+
+        Without dislikes the contenders are taken best first, :data:`SETTLE_BATCH` at a
+        time, their scores updated in ``scaled`` and ``score`` on the same scale, and the
+        bar raised as they come in: the rest stop contending once the bar passes them (at
+        1M papers a fraction of what the first bar lets in). A batch that moves the text
+        signal's top (every value's scale with it) ends the call: the caller scores again."""
         none = np.zeros(0, dtype=np.int64)
         room = text_headroom(self.index, sig, cand, scaled["text"])
         if room is None or w.get("text", 0.0) <= 0:
             return none
         exact = exact_text(self.index, sig)
         done = score[cand & exact]
-        if done.size >= pool:
-            bar = float(np.partition(done, done.size - pool)[done.size - pool])
-        else:
-            bar = -np.inf
+        best = np.sort(done)[-pool:] if done.size else done
+        bar = float(best[0]) if best.size >= pool else -np.inf
         # An inexact candidate's penalty may change either way once exact: none counted.
         plain = score if penalty is None else score + DISLIKE_WEIGHT * penalty
         # A first cut with the priors at their most (fused = evidence * (1 + priors)),
@@ -224,11 +230,30 @@ class Recommender:
         maybe = np.flatnonzero(cand & ~exact & (plain + w["text"] * room * most >= bar))
         if not maybe.size:
             return none
-        part = {name: v[maybe] for name, v in scaled.items()}
+        part = {name: v[maybe] for name, v in scaled.items() if w.get(name, 0.0)}
         part["text"] = part["text"] + room[maybe]
-        todo = maybe[fuse(part, w) >= bar]
-        complete_text(self.index, sig, todo)
-        return todo
+        high = fuse(part, w)
+        keep = high >= bar
+        todo, high = maybe[keep], high[keep]
+        if penalty is not None:
+            complete_text(self.index, sig, todo)
+            return todo
+        order = np.argsort(-high, kind="stable")
+        todo, high = todo[order], high[order]
+        scale = text_scale(sig, cand)
+        taken = 0
+        while taken < todo.size and high[taken] >= bar:
+            batch = todo[taken : taken + SETTLE_BATCH]
+            taken += batch.size
+            complete_text(self.index, sig, batch)
+            if scale.moved(sig, cand, batch):
+                break  # a new top: every text value is on another scale
+            scaled["text"][batch] = scale.at(sig, batch)
+            score[batch] = fuse({name: v[batch] for name, v in scaled.items() if w.get(name)}, w)
+            best = np.sort(np.concatenate([best, score[batch]]))[-pool:]
+            if best.size >= pool:
+                bar = float(best[0])
+        return todo[:taken]
 
     def _reasons(self, s: _Scored, j: int) -> list[str]:
         reasons = explain(self.index, s.sig, s.scaled, s.weights, j)

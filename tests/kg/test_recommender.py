@@ -155,3 +155,24 @@ def test_the_local_graph_path_scores_as_the_products_over_every_node(
         for a, b in zip(got.recommendations, result.recommendations, strict=True):
             assert a.score == pytest.approx(b.score, abs=1e-3)
     assert len(calls) == 2 * len(reads)
+
+
+@pytest.mark.parametrize("columns", [1, 2, 3, 5, 7, 8, 12])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_column_wise_blend_is_the_row_wise_one(columns: int, dtype: str) -> None:
+    # The text and lexical blends reduce a million rows of a few columns column by column:
+    # the values of the row-wise max and mean, bit for bit (NaN rows stay NaN).
+    import numpy as np
+
+    from kg.recommend.signals import _blend_rows
+
+    rng = np.random.default_rng(columns)
+    part = rng.standard_normal((5000, columns)).astype(dtype)
+    part[7, 0] = np.nan
+    for share in (0.0, 0.25, 1.0):
+        want = share * part.max(axis=1) + (1 - share) * part.mean(axis=1)
+        got = _blend_rows(part, share)
+        assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True)
+    pick = list(range(0, columns, 2))
+    want = part[:, pick].mean(axis=1)
+    assert np.array_equal(_blend_rows(part, 0.0, pick), want, equal_nan=True)
