@@ -5,6 +5,11 @@ text index, then recommend, on a corpus of 200k papers (1M when asked).
     LITKG_BENCH_FIELD_SIZES=200000,1000000 python -m tests.bench field
     LITKG_BENCH_FIELD_SIZES=1000000 LITKG_BENCH_FIELD_EXACT_MAX=200000 \
         LITKG_BENCH_FIELD_CAP_GIB=21 python -m tests.bench field  # 1M, index path only
+    LITKG_BENCH_FIELD_KEEP=/somewhere/big ...  # keep each build; later runs time the reader
+
+With ``LITKG_BENCH_FIELD_KEEP`` each size's built data dir is kept there (``field-<n>``,
+with the build's figures in ``build.json``), and a later run with the same setting reuses it
+and times only the reader: a 1M build takes ~25 minutes, a change to the recommender none.
 
 The corpus store is :mod:`tests.bench.bench_build`'s (made once under the temp dir: the
 REAL texts of ``../shared/corpus/llm-papers.jsonl.gz`` cycled, SYNTHETIC citations, 10
@@ -257,18 +262,27 @@ def main() -> list[str]:
         "| graph load (s) / reader peak RSS | top-10 overlap | text top-100 recall |",
         "|---|---|---:|---|---:|---|---|---|---|---:|---:|",
     ]
+    keep = os.environ.get("LITKG_BENCH_FIELD_KEEP")
     for n in sizes:
-        pristine = field_corpus(n, shared)
         with tempfile.TemporaryDirectory(prefix="litkg-field-bench-") as tmp:
-            data = Path(tmp) / "data"
-            data.mkdir()
-            shutil.copyfile(pristine, data / "corpus.sqlite")
-            b = _run(
-                "import json, sys; from pathlib import Path; "
-                "from tests.bench.bench_field import child; "
-                "print(json.dumps(child(Path(sys.argv[1]))))",
-                data,
-            )
+            data = Path(keep) / f"field-{n}" if keep else Path(tmp) / "data"
+            kept = data / "build.json"
+            if kept.is_file() and (data / "graph" / "manifest.json").is_file():
+                b = json.loads(kept.read_text())
+                print(f"[field bench] reusing the build in {data}", file=sys.stderr, flush=True)
+            else:
+                pristine = field_corpus(n, shared)
+                shutil.rmtree(data, ignore_errors=True)
+                data.mkdir(parents=True)
+                shutil.copyfile(pristine, data / "corpus.sqlite")
+                b = _run(
+                    "import json, sys; from pathlib import Path; "
+                    "from tests.bench.bench_field import child; "
+                    "print(json.dumps(child(Path(sys.argv[1]))))",
+                    data,
+                )
+                if keep:
+                    kept.write_text(json.dumps(b))
             print(f"[field bench] built: {json.dumps(b)}", file=sys.stderr, flush=True)
             try:
                 r = _run(
