@@ -24,6 +24,7 @@ from kg.core.ids import canonical_ids, s2_id_from_url
 from kg.core.model import Paper, is_s2_paper_id
 from kg.core.text import MappedTexts, title_words
 from kg.graph.algorithms import GraphView
+from kg.graph.knowledge import prefetch
 from kg.text.ann import TextAnnIndex
 from kg.text.lexical import LexicalIndex, lexical_text
 
@@ -174,6 +175,7 @@ class RecommendIndex:
             return None
         if self._text_ann is None:
             self._text_ann = TextAnnIndex.load(self.text_index_path, self.embeddings)
+            prefetch(self.embeddings)  # the queries' gathers: from the page cache
         return self._text_ann
 
     def _build_topics(self, kg: KnowledgeGraph) -> None:

@@ -20,7 +20,7 @@ import kg.topics.discover
 from kg.build import KnowledgeGraph, _specter_vectors, build
 from kg.core.settings import Settings
 from kg.graph import snapshot
-from kg.graph.knowledge import atomic_savez, mapped, npz
+from kg.graph.knowledge import atomic_savez, mapped, npz, prefetch
 from kg.recommend.index import RecommendIndex
 from kg.store.corpus import DETAIL_FULL, CorpusStore
 from kg.text.embed import FakeEmbedder
@@ -62,6 +62,16 @@ def test_mapped_reads_a_member_in_place_and_refuses_what_it_cannot_map(tmp_path:
         np.lib.format.write_array(fh, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError, match="objects"):
         mapped(objects, "vectors")
+
+
+def test_prefetch_advises_the_kernel_for_mapped_arrays_only(tmp_path: Path) -> None:
+    path = tmp_path / "e.npz"
+    v = np.arange(512, dtype=np.float32).reshape(64, 8)
+    atomic_savez(path, vectors=v)
+    m = mapped(path, "vectors")
+    assert prefetch(m) and prefetch(np.asarray(m, dtype=np.float32))  # a view of the map too
+    np.testing.assert_array_equal(m, v)  # advice changes nothing read
+    assert not prefetch(np.ones((3, 3))) and not prefetch(v[2:])
 
 
 def test_specter_vectors_are_read_into_one_matrix_with_the_same_values(
