@@ -80,6 +80,15 @@ def _friendly(func: F) -> F:
                 f"disk full ({exc}). Free some space and run the command again; SQLite "
                 f"rolled back the unfinished transaction, so what was stored before is intact."
             )
+        except sqlite3.DatabaseError as exc:  # a damaged page read after the store opened
+            if not any(w in str(exc) for w in ("malformed", "not a database", "corrupt")):
+                raise
+            message = (
+                f"an SQLite file of the data dir is damaged ({exc}). Check it with "
+                f"`sqlite3 FILE 'PRAGMA quick_check'`; a damaged corpus.sqlite is rebuilt by "
+                f"moving it aside and running `litkg ingest` again (the S2 response cache makes "
+                f"that fast)."
+            )
         except RecursionError:
             message = (
                 "the input is nested too deeply to read (thousands of brackets or "

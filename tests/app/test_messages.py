@@ -83,6 +83,20 @@ def test_a_full_disk_is_a_message(monkeypatch: pytest.MonkeyPatch, exc: Exceptio
         assert "/data/graph/embeddings.npz" in done.output
 
 
+def test_a_damaged_page_read_later_is_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Large stores skip the page check at open (kg.store.corpus.QUICK_CHECK_MAX_BYTES): a
+    # damaged page then surfaces when it is read, and says what to do.
+    import kg.api
+
+    def damaged(*_a: object, **_k: object) -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(kg.api, "build", damaged)
+    done = CliRunner().invoke(app, ["build", "--no-progress"])
+    assert done.exit_code == 2 and "Traceback" not in done.output
+    assert "damaged" in done.output and "litkg ingest" in done.output
+
+
 def test_an_interrupted_build_does_not_claim_a_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
     import kg.api
 

@@ -126,6 +126,38 @@ def test_corrupt_store_says_how_to_rebuild(tmp_path: Path) -> None:
         CorpusStore(path)
 
 
+def _damaged_store(path: Path) -> None:
+    with CorpusStore(path) as store, store.transaction():
+        for i in range(300):
+            store.upsert_paper(Paper(f"{i:040x}", f"Paper {i}", abstract="x" * 400), detail=1)
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for at in range(3 * page, len(data) - page, 5 * page):  # scramble some b-tree pages
+        data[at : at + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_page_is_found_when_the_store_opens(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    _damaged_store(path)
+    with pytest.raises(CorpusError, match="rebuild"):
+        CorpusStore(path, create=False)
+
+
+def test_a_large_store_opens_without_reading_every_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Above QUICK_CHECK_MAX_BYTES (11 GB at 1M papers: ~40 s from disk) the check is not
+    # run at open; the damage is met when a damaged page is read.
+    import kg.store.corpus as corpus
+
+    path = tmp_path / "c.sqlite"
+    _damaged_store(path)
+    monkeypatch.setattr(corpus, "QUICK_CHECK_MAX_BYTES", 1024)
+    with CorpusStore(path, create=False) as store, pytest.raises(sqlite3.DatabaseError):
+        list(store.papers())
+
+
 def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     db = sqlite3.connect(path)
