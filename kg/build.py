@@ -327,7 +327,11 @@ def _build(
             title_only=np.array(title_only, dtype=bool),
             model=np.array(vectors_name),
         )
-        atomic_savez(graph_dir / SPECTER, ids=np.array(spec_ids), vectors=spec)
+        if report.text_vectors == SPECTER_TEXT and spec_ids == ids:
+            # The text vectors are these very rows: one copy on disk (3.2 GB at 1M papers).
+            atomic_savez(graph_dir / SPECTER, ids=np.array(spec_ids), same_as=np.array(EMBEDDINGS))
+        else:
+            atomic_savez(graph_dir / SPECTER, ids=np.array(spec_ids), vectors=spec)
         report.seconds["embeddings"] = time.perf_counter() - t0
 
         # -- field scale: the approximate index the recommender's text signal reads

@@ -194,7 +194,12 @@ class KnowledgeGraph:
             title_only = emb["title_only"]
         with artefact(graph_dir / SPECTER), npz(graph_dir / SPECTER) as sp:
             specter_ids = [str(x) for x in sp["ids"]]
-            specter = mapped(graph_dir / SPECTER, "vectors") if mmap else sp["vectors"]
+            if "same_as" in sp.files:  # a SPECTER build: its text vectors are these rows
+                if str(sp["same_as"]) != EMBEDDINGS or specter_ids != ids:
+                    raise ValueError(f"its rows are not those of {EMBEDDINGS}")
+                specter = vectors
+            else:
+                specter = mapped(graph_dir / SPECTER, "vectors") if mmap else sp["vectors"]
         topics = TopicModel.load(graph_dir / TOPICS)
         try:
             weights = read_weights(graph_dir / WEIGHTS)

@@ -96,6 +96,28 @@ def test_specter_text_build_embeds_nothing_and_everything_else_works(
     assert recs.items and not {r.paper.paper_id for r in recs.items} & set(read)
 
 
+def test_a_specter_build_keeps_one_copy_of_the_vectors(ingested: Settings) -> None:
+    # Every paper has a vector: the text vectors are the SPECTER rows, written once.
+    from kg.build import BuildError
+    from kg.graph.knowledge import EMBEDDINGS, SPECTER, atomic_savez
+
+    _give_specter(ingested, leave_out=0)
+    settings = replace(ingested, text_vectors="specter")
+    build(settings, embedder=RefusingEmbedder(), progress=False, tune=False, rdf=False)
+    spec_file, emb_file = settings.graph_dir / SPECTER, settings.graph_dir / EMBEDDINGS
+    with np.load(spec_file) as archive:
+        assert "vectors" not in archive.files and str(archive["same_as"]) == EMBEDDINGS
+    assert spec_file.stat().st_size < emb_file.stat().st_size / 10
+    graph = KnowledgeGraph.load(settings)
+    assert graph.specter is graph.embeddings and graph.specter_ids == graph.ids
+    read = graph.ids[:2]
+    assert kg.open(settings=settings, graph=graph).recommend(read, k=3).items
+    # A file that claims the text vectors' rows but names other papers is named as damaged.
+    atomic_savez(spec_file, ids=np.array(graph.ids[::-1]), same_as=np.array(EMBEDDINGS))
+    with pytest.raises(BuildError, match=r"specter\.npz is damaged"):
+        KnowledgeGraph.load(settings)
+
+
 def test_minilm_build_records_its_text_vectors(ingested: Settings) -> None:
     _give_specter(ingested)
     report = build(ingested, embedder=FakeEmbedder(dim=16), progress=False, tune=False, rdf=False)
