@@ -161,6 +161,7 @@ def bulk(
         diffs=diffs,
         options=SparkOptions(master, shuffle_partitions, driver_memory),
         release_id=release_id,
+        echo=lambda message: typer.echo(message, err=True),
     )
     for line in report.lines():
         typer.echo(line)

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -366,11 +366,22 @@ def run_bulk(
     options: SparkOptions | None = None,
     release_id: str | None = None,
     manifest_extra: dict[str, Any] | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> BulkReport:
     """Select from ``release`` (its Parquet copy goes to ``state``, or a temp folder), or
     from the copy already at ``state`` when ``release`` is None; ``diffs`` are applied to
-    the copy first, in order. Writes the snapshot at ``out``."""
+    the copy first, in order. Writes the snapshot at ``out``. ``echo`` is told each stage
+    as it starts and how long the one before took (a 1M-paper release takes minutes)."""
     started = time.monotonic()
+    last = [started]
+
+    def stage(what: str) -> None:
+        if echo is not None:
+            now = time.monotonic()
+            took = f" ({now - last[0]:.0f} s since the last step)" if last[0] > started else ""
+            echo(f"{what} ...{took}")
+            last[0] = now
+
     if out.exists():
         raise BulkError(f"{out} already exists; write the snapshot to a new path.")
     if release is None and state is None:
@@ -382,16 +393,20 @@ def run_bulk(
         work = Path(tmp)
         where = state or work / "release"
         if release is not None:
+            stage(f"copying the release to Parquet in {where}")
             record = materialise(spark, locate(release, release_id), where)
         else:
             record = read_state(where)
         for diff in diffs:
+            stage(f"applying the diff {diff.from_release or '?'} -> {diff.to_release or '?'}")
             record = apply_diff(spark, where, diff)
         tables = load_tables(spark, where)
+        stage(f"selecting: {len(refs)} seed source(s), depth {policy.depth}")
         sel = select(spark, tables, refs, policy, work / "select")
         rid = record.get("release_id")
         when = fetched_at(rid)
         try:
+            stage(f"gathering the {sel.counts.get('papers', 0):,} selected papers' records")
             arrow = _tables(spark, tables, sel, when, work)
         finally:
             sel.release()
@@ -406,6 +421,7 @@ def run_bulk(
                 "counts": sel.counts,
             }
         } | dict(manifest_extra or {})
+        stage(f"writing the snapshot {out}")
         report = write_snapshot(
             out,
             arrow,

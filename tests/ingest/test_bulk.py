@@ -114,7 +114,11 @@ def test_depth_one_selects_the_neighbourhood_and_only_edges_among_it(
 ) -> None:
     refs = refs_of(tmp_path, "ARXIV:2209.11895", "ARXIV:2211.00593")  # induction, ioi
     policy = SelectionPolicy(depth=1, cocited_max=0)
-    report = run_bulk(release, tmp_path / "snap", refs, policy, options=OPTIONS)
+    said: list[str] = []
+    report = run_bulk(release, tmp_path / "snap", refs, policy, options=OPTIONS, echo=said.append)
+    assert [m.split(" ", 1)[0] for m in said] == ["copying", "selecting:", "gathering", "writing"]
+    assert "depth 1" in said[1] and all(" s since the last step)" in m for m in said[1:])
+    assert "since" not in said[0]
     seeds = {pid("induction"), pid("ioi")}
     want = seeds | neighbours(world, seeds)
     papers, edges = ids_and_edges(tmp_path / "snap")
@@ -357,6 +361,7 @@ def test_cli_bulk_writes_a_snapshot(spark: Any, release: Path, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert "seeds resolved 1 / 1" in result.output
     assert "citation edges among them" in result.output
+    assert "selecting: 1 seed source(s), depth 1 ..." in result.output  # stages, on stderr
     years = [r["year"] for r in table(tmp_path / "snap", "papers")]
     assert years and min(years) >= 2021
     bad = CliRunner().invoke(app, ["bulk", str(tmp_path / "nowhere"), str(seeds)])
