@@ -113,10 +113,7 @@ def raw_signals(
     view = view or index.view
     n = index.n
     dis = disliked if disliked is not None and disliked.size else None
-    if n >= LOCAL_MIN_NODES:
-        raw, coc_dis, cpl_dis = _graph_local(view, read, dis)
-    else:
-        raw, coc_dis, cpl_dis = _graph_dense(view, read, dis)
+    raw = (_graph_local if n >= LOCAL_MIN_NODES else _graph_dense)(view, read, dis)
     both = read if dis is None else np.concatenate([read, dis])
     ann = index.text_ann()
     approx = None if ann is None else _approx_cosines(index, both, read.size, ann)
@@ -145,8 +142,6 @@ def raw_signals(
             s2[j] = max(s2[j], min(max(float(value), 0.0), 1.0))
     raw["s2"] = s2
     if dis is not None:
-        raw["dislike_cocitation"] = coc_dis
-        raw["dislike_coupling"] = cpl_dis
         raw["dislike_text"] = _blend(sims, cols, ~mine, index.emb_row, index.emb_identity, 1.0)
     read_sims = None if sims is None or mine.all() else sims[:, mine]
     text_sims = read_sims if read_sims is not None else sims
@@ -155,9 +150,9 @@ def raw_signals(
 
 def _graph_dense(
     view: GraphView, read: np.ndarray, dis: np.ndarray | None
-) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """The graph signals by products over every node (exact; below field scale), and the
-    co-citation and coupling with the disliked papers (zeros without any)."""
+) -> dict[str, np.ndarray]:
+    """The graph signals by products over every node (exact; below field scale), with
+    ``dis``, also the co-citation and coupling with the disliked papers."""
     n = view.A.shape[0]
     x = np.zeros((n, 1 if dis is None else 2), dtype=_F)
     x[read, 0] = 1.0
@@ -176,13 +171,15 @@ def _graph_dense(
     raw["cocited"] = np.asarray(view.AT @ (view.A @ x[:, 0]), dtype=np.float64)
     raw["coupling"] = cpl[:, 0]
     raw["ppr"] = view.ppr(read)
-    last = x.shape[1] - 1
-    return raw, coc[:, last] * (last > 0), cpl[:, last] * (last > 0)
+    if dis is not None:
+        raw["dislike_cocitation"] = coc[:, 1]
+        raw["dislike_coupling"] = cpl[:, 1]
+    return raw
 
 
 def _graph_local(
     view: GraphView, read: np.ndarray, dis: np.ndarray | None
-) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+) -> dict[str, np.ndarray]:
     """:func:`_graph_dense`'s values gathered from the read (and disliked) papers'
     neighbourhoods (:func:`kg.graph.algorithms.hop`, :meth:`GraphView.ppr_push`): at field
     scale a query then costs its neighbourhood, not the graph. The same values, summed in
@@ -217,10 +214,10 @@ def _graph_local(
     raw["cocited"] = dense(cols, vals, np.float64)
     raw["coupling"] = coupling(read)
     raw["ppr"] = view.ppr_push(read)
-    if dis is None:
-        zero = np.zeros(n, dtype=_F)
-        return raw, zero, zero
-    return raw, cocitation(dis), coupling(dis)
+    if dis is not None:
+        raw["dislike_cocitation"] = cocitation(dis)
+        raw["dislike_coupling"] = coupling(dis)
+    return raw
 
 
 def _blend_all(sims: np.ndarray | None, n: int, max_share: float = TEXT_MAX_SHARE) -> np.ndarray:
@@ -294,7 +291,7 @@ def _approx_cosines(
     if rest.any():
         part[rest] = vectors[near[rest]] @ query.T
     sims = np.empty((vectors.shape[0], cols.size), dtype=part.dtype)
-    sims[:] = np.median(part[np.searchsorted(near, sample)], axis=0)
+    sims[:] = np.median(part[at], axis=0)
     sims[near] = part
     exact = np.zeros(vectors.shape[0], dtype=bool)
     exact[near] = True
@@ -543,22 +540,16 @@ def graph_support(sig: Signals, cand: np.ndarray) -> float:
 @dataclass(frozen=True)
 class TextScale:
     """The scaled ``text`` signal's scale over the candidates, fixed: the text cosines'
-    and SPECTER's (floor, top) (``None``: all 0), and the tops of :func:`text_tops`. Rows
-    whose cosines are made exact later are scored on it (:meth:`at`) as long as none of
-    them rises above a top (:meth:`moved`)."""
+    and SPECTER's (floor, top) (``None``: all 0, :func:`_text_floors`), and the tops of
+    :func:`text_tops`. Rows whose cosines are made exact later are scored on it
+    (:meth:`at`) as long as none of them rises above a top (:meth:`moved`)."""
 
-    text: tuple[float, float] | None
-    specter: tuple[float, float] | None
+    floors: tuple[tuple[float, float] | None, tuple[float, float] | None]
     tops: tuple[float, ...]
 
     def at(self, sig: Signals, nodes: np.ndarray) -> np.ndarray:
         """The scaled ``text`` signal at ``nodes``."""
-        out = _on_scale(sig.raw["text"][nodes], self.text)
-        spec = sig.raw["specter"][nodes]
-        has = ~np.isnan(spec)
-        if has.any():
-            out = np.where(has, 0.5 * (out + _on_scale(spec, self.specter)), out)
-        return out
+        return _on_text_scale(sig.raw["text"][nodes], sig.raw["specter"][nodes], self.floors)
 
     def moved(self, sig: Signals, cand: np.ndarray, nodes: np.ndarray) -> bool:
         """Whether a candidate among ``nodes`` now tops one of the three scales."""
@@ -575,15 +566,33 @@ class TextScale:
 
 def text_scale(sig: Signals, cand: np.ndarray) -> TextScale:
     """The ``text`` signal's scale over the candidates now (:class:`TextScale`)."""
+    raw = sig.raw
+    return TextScale(_text_floors(raw["text"], raw["specter"], cand, sig), text_tops(sig, cand))
+
+
+def _text_floors(
+    text: np.ndarray, spec: np.ndarray, cand: np.ndarray, sig: Signals
+) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """The (floor, top) of the text cosines and of SPECTER's over the candidates. On the
+    index path the text cosines' floor is the median of the sampled candidates."""
     ap = sig.approx
     sample = None if ap is None else ap.sample
+    # SPECTER's own cosines are exact (a dense product) unless they are the text's.
     spec_sample = sample if ap is not None and ap.specter_is_text else None
-    raw = sig.raw
-    return TextScale(
-        _floor_top(raw["text"], cand, sample),
-        _floor_top(raw["specter"], cand, spec_sample),
-        text_tops(sig, cand),
-    )
+    return _floor_top(text, cand, sample), _floor_top(spec, cand, spec_sample)
+
+
+def _on_text_scale(
+    text: np.ndarray,
+    spec: np.ndarray,
+    floors: tuple[tuple[float, float] | None, tuple[float, float] | None],
+) -> np.ndarray:
+    """The text cosines and SPECTER's on their scales, averaged where a node has both."""
+    out = _on_scale(text, floors[0])
+    has = ~np.isnan(spec)
+    if has.any():
+        out = np.where(has, 0.5 * (out + _on_scale(spec, floors[1])), out)
+    return out
 
 
 def _scaled_text(
@@ -594,18 +603,9 @@ def _scaled_text(
     ref: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """The scaled ``text`` signal: the text cosines' and SPECTER's floor scales, averaged
-    where a node has both. On the index path the floor of the text cosines is the median
-    of the sampled candidates; with ``ref``, the floors and tops are those of ``ref``."""
-    ap = sig.approx
-    sample = None if ap is None else ap.sample
-    text_ref, spec_ref = (None, None) if ref is None else ref
-    out = _scale_floor(text, cand, sample, text_ref)
-    if not np.isnan(spec).all():
-        has = ~np.isnan(spec)
-        # SPECTER's own cosines are exact (a dense product) unless they are the text's.
-        spec_sample = sample if ap is not None and ap.specter_is_text else None
-        out = np.where(has, 0.5 * (out + _scale_floor(spec, cand, spec_sample, spec_ref)), out)
-    return out
+    where a node has both; with ``ref``, the floors and tops are those of ``ref``."""
+    text_ref, spec_ref = (text, spec) if ref is None else ref
+    return _on_text_scale(text, spec, _text_floors(text_ref, spec_ref, cand, sig))
 
 
 def signal_matrix(scaled: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
