@@ -106,7 +106,7 @@ class GraphColumns:
         n = len(self.ids)
         rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(self.indptr))
         data = np.ones(self.indices.size, dtype=np.float64)
-        return sp.csr_matrix((data, (rows, self.indices.astype(np.int32))), shape=(n, n))
+        return sp.csr_matrix((data, (rows, self.indices)), shape=(n, n))
 
     def digraph(self) -> nx.DiGraph:
         """The NetworkX DiGraph (each edge's attribute dict shared by both ends)."""
@@ -208,32 +208,21 @@ class CitationGraph:
         self._index: dict[str, int] = {}
 
     @classmethod
-    def from_parts(
-        cls, canonical: dict[str, str], graph: nx.DiGraph, topic_graph: nx.Graph
-    ) -> CitationGraph:
-        """A projection made elsewhere (:mod:`kg.graph.snapshot` decodes one): the twin map,
-        the citation DiGraph and the paper-topic graph, taken as they are."""
-        self = cls.__new__(cls)
-        self.canonical = canonical
-        self._graph = graph
-        self._columns = None
-        self.topic_graph = topic_graph
-        self._matrix = None
-        self._view = None
-        self._ids = []
-        self._index = {}
-        return self
-
-    @classmethod
     def from_columns(
         cls, canonical: dict[str, str], columns: GraphColumns, topic_graph: nx.Graph
     ) -> CitationGraph:
         """A projection held as arrays (:class:`GraphColumns`, decoded from a load
         snapshot): the matrix and node attributes come from them, and the NetworkX graph
         is made only when something asks for it (:attr:`graph`)."""
-        self = cls.from_parts(canonical, nx.DiGraph(), topic_graph)
+        self = cls.__new__(cls)
+        self.canonical = canonical
         self._graph = None
         self._columns = columns
+        self.topic_graph = topic_graph
+        self._matrix = None
+        self._view = None
+        self._ids = []
+        self._index = {}
         return self
 
     @property

@@ -403,7 +403,7 @@ def _decode_graph(doc: dict[str, Any]) -> CitationGraph:
         indptr=indptr,
         indices=targets.astype(np.int32),
         pred_indptr=pred_indptr,
-        pred_edges=pred_edges.astype(np.int64),
+        pred_edges=pred_edges,
         intent_codes=codes,
         intent_table=list(table),
         influential=flag,
