@@ -268,6 +268,38 @@ def test_the_index_path_ranks_as_exact_cosines_would(
         assert scored.score[top] == pytest.approx(again[top], abs=1e-6)
 
 
+def test_contenders_are_made_exact_best_first_in_batches(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One row per batch: each contender is made exact on its own, best first, and the
+    # top 5 is still the one exact cosines give.
+    import kg.recommend.rank as rank
+
+    monkeypatch.setattr(signals, "_FLOOR_SAMPLE", 3)
+    monkeypatch.setattr(rank, "SETTLE_BATCH", 1)
+    _, approx, _ = _approx_world(ingested)
+    rec = Recommender(approx)
+    batches: list[int] = []
+    complete = rank.complete_text
+
+    def spy(index: RecommendIndex, sig: signals.Signals, nodes: np.ndarray) -> int:
+        batches.append(len(nodes))
+        return complete(index, sig, nodes)
+
+    monkeypatch.setattr(rank, "complete_text", spy)
+    ids = sorted(approx.papers)
+    for read in (ids[:1], ids[1:3], ids[-2:]):
+        scored = rec._score(read, (), None, None, pool=5)
+        top = np.argsort(-np.where(scored.cand, scored.score, -np.inf), kind="stable")[:5]
+        assert signals.exact_text(rec.index, scored.sig)[top].all()
+        signals.complete_text(rec.index, scored.sig, np.arange(rec.index.n))
+        again = fuse(signals.scaled_signals(scored.sig, scored.cand), scored.weights)
+        want = np.argsort(-np.where(scored.cand, again, -np.inf), kind="stable")[:5]
+        assert top.tolist() == want.tolist()
+    settled = [b for b in batches if b]  # the calls with no contender left out
+    assert settled and max(settled) == 1 and len(settled) > 3
+
+
 def test_with_the_whole_sample_the_index_path_is_the_exact_one(ingested: Settings) -> None:
     # The default sample covers this small world: the floor is the exact median.
     settings, approx, exact = _approx_world(ingested)
