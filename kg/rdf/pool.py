@@ -135,6 +135,10 @@ class QueryPool:
         self._waiting = 0
         self._queue: collections.deque[object] = collections.deque()
         self._cond = threading.Condition()
+        # One fork at a time: a worker forked while another's pipe is still open on both
+        # ends would inherit that pipe's worker end, and the parent would then never see
+        # the other worker die (its read would wait for the whole time limit).
+        self._spawning = threading.Lock()
         self._closed = False
         try:
             self._ctx: Any = multiprocessing.get_context("fork")
@@ -143,16 +147,17 @@ class QueryPool:
 
     # -- workers
     def _spawn(self) -> _Worker:
-        parent, child = self._ctx.Pipe()
-        ready = self._ctx.Event()
-        process = self._ctx.Process(
-            target=_worker_main,
-            args=(child, self.handler, self.memory_mb, ready),
-            name="litkg-sparql-worker",
-            daemon=True,
-        )
-        process.start()
-        child.close()
+        with self._spawning:
+            parent, child = self._ctx.Pipe()
+            ready = self._ctx.Event()
+            process = self._ctx.Process(
+                target=_worker_main,
+                args=(child, self.handler, self.memory_mb, ready),
+                name="litkg-sparql-worker",
+                daemon=True,
+            )
+            process.start()
+            child.close()
         ready.wait(10)
         return _Worker(process, parent)
 
@@ -259,8 +264,7 @@ class QueryPool:
         try:
             try:
                 worker.conn.send(request)
-                remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
-                if not worker.conn.poll(remaining):
+                if not self._answered(worker, deadline):
                     raise QueryTimeout(
                         f"stopped after {timeout_s:g} s; narrow the query or raise "
                         f"LITKG_SPARQL_TIMEOUT"
@@ -282,6 +286,22 @@ class QueryPool:
         if status == "ok":
             return value
         raise value
+
+    @staticmethod
+    def _answered(worker: _Worker, deadline: float | None) -> bool:
+        """Wait for the worker's answer (True) or its death (True: the read then fails)
+        until ``deadline`` (False). The pipe reports a dead worker at once; its exit
+        status is checked as well, every quarter second, so that a copy of the pipe held
+        by some other process can never hide the death."""
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            step = 0.25 if remaining is None else min(remaining, 0.25)
+            if worker.conn.poll(step):
+                return True
+            if worker.process.exitcode is not None:
+                raise EOFError("the worker died")
 
     def running(self) -> int:
         with self._cond:

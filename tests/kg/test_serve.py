@@ -252,11 +252,13 @@ def _rss_mb() -> float:
 def test_slow_queries_cannot_starve_a_fast_one(dataset: Dataset) -> None:
     """8 slow cross joins in flight on 4 workers: a fast query still answers within its
     limit, every slow one is stopped (killed, not left running), the server stays small."""
-    # The limit is generous for a fast query on a loaded machine (~1 s when quiet, up to ~8 s
-    # with every core busy elsewhere, and 12 s was once too little on 2 cores running a
-    # 200k-paper benchmark beside the suite: each turn forks a fresh worker). A starved
-    # query would wait for the slow ones' whole limit and more, which this still catches.
-    srv = serve(dataset, "127.0.0.1", 0, timeout_s=25, max_concurrent=4, share_s=0.5)
+    # The fast query waits two shares (the 4 slow ones queued ahead of it take theirs
+    # first): ~4 s when quiet. The limit is generous for a loaded machine (each turn forks
+    # a fresh worker). A starved query would wait for the slow ones' whole limit and more,
+    # which this still catches.
+    # share_s is long enough that the state checked below (4 running, 4 waiting) lasts: with
+    # a shorter share the waiting ones may already have stopped the running ones.
+    srv = serve(dataset, "127.0.0.1", 0, timeout_s=25, max_concurrent=4, share_s=2.0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     base = srv.url.rsplit("/", 1)[0]
