@@ -31,14 +31,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from kg.corpus import DETAIL_LOCAL, OFFLINE, CorpusStore, SeedRow
-from kg.embed import EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
-from kg.model import Author, Paper
-from kg.settings import Settings
-
 from ingest.sources import load_source, local_paper
 from kg.core.ids import local_paper_id, normalise_arxiv_id
-from kg.portable import export_snapshot
+from kg.core.model import Author, Paper
+from kg.core.settings import Settings
+from kg.core.text import title_key
+from kg.portable.archive import export_snapshot
+from kg.store.corpus import DETAIL_LOCAL, OFFLINE, CorpusStore, SeedRow
+from kg.text.embed import EmbeddingCache, MiniLMEmbedder, embed_cached, paper_text
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "snapshot"
@@ -114,7 +114,8 @@ def llm_papers(corpus: Path) -> list[Paper]:
 
 
 def _enrich(local: Paper, known: Paper | None) -> Paper:
-    """A seed-page paper with the arXiv record's authors and abstract when there is one."""
+    """A seed-page paper with the arXiv record's authors, abstract and arXiv id when there
+    is one (found by arXiv id, or by title for a seed linked elsewhere)."""
     if known is None:
         return local
     return replace(
@@ -123,6 +124,7 @@ def _enrich(local: Paper, known: Paper | None) -> Paper:
         abstract=known.abstract,
         authors=known.authors,
         year=local.year or known.year,
+        external_ids={**known.external_ids, **local.external_ids},
     )
 
 
@@ -132,15 +134,22 @@ def build_corpus(shared: Path, settings: Settings, max_papers: int) -> int:
     refs = load_source(shared / SEED_PAGE).refs
     candidates = [*library_papers(corpus), *llm_papers(corpus)]
     by_arxiv: dict[str, Paper] = {}
+    by_title: dict[str, Paper] = {}
     for p in candidates:  # the first record of an arXiv id wins (libraries before llm-papers)
         by_arxiv.setdefault(p.external_ids["ArXiv"], p)
+        by_title.setdefault(title_key(p.title), p)
     chosen: dict[str, Paper] = {}
     seed_rows: list[SeedRow] = []
     for ref in refs:
         local = local_paper(ref)
         if local is None:
             continue
-        paper = _enrich(local, by_arxiv.get(local.external_ids.get("ArXiv", "")))
+        # a seed linked to its own site (not arXiv) is the library record of its title:
+        # one paper, the seed's id, with the arXiv id added (else it came twice)
+        known = by_arxiv.get(local.external_ids.get("ArXiv", "")) or by_title.get(
+            title_key(local.title)
+        )
+        paper = _enrich(local, known)
         chosen.setdefault(paper.paper_id, paper)
         seed_rows.append(
             SeedRow(
@@ -158,9 +167,13 @@ def build_corpus(shared: Path, settings: Settings, max_papers: int) -> int:
             )
         )
     seed_ids = set(chosen)
+    covered = {p.external_ids.get("ArXiv") for p in chosen.values()} - {None}
+    covered_titles = {title_key(p.title) for p in chosen.values()}
     for p in candidates:
         if len(chosen) >= max_papers:
             break
+        if p.external_ids["ArXiv"] in covered or title_key(p.title) in covered_titles:
+            continue  # a seed-page paper already
         chosen.setdefault(p.paper_id, p)
     with CorpusStore(settings.corpus_path) as store, store.transaction():
         for p in chosen.values():

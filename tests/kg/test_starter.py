@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kg.core.model import Paper
 from kg.core.settings import Settings
+from kg.core.text import title_key
 from kg.portable.starter import STARTER_SNAPSHOT, import_starter
 from kg.store.corpus import DETAIL_FULL, DETAIL_LOCAL, CorpusStore
-from kg.text.embed import EmbeddingCache, equivalent_names, paper_text
+from kg.text.embed import EmbeddingCache, FakeEmbedder, equivalent_names, paper_text
 from kg.views.status import data_origin, describe_origin
 from kg.views.status import status as status_view
 
 MINILM = "all-MiniLM-L6-v2@0.1.0:{}:seq256"
+OLSSON = "In-context Learning and Induction Heads"
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -129,3 +133,54 @@ def test_origin_names_the_starter_until_semantic_scholar_papers_arrive() -> None
     assert "starter" not in (describe_origin(offline, prov) or "")
     online = CorpusStatus(**(base | {"papers_full": 10}))  # type: ignore[arg-type]
     assert "starter" not in (describe_origin(online, prov, starter=600) or "")
+
+
+def _make_starter_module() -> Any:
+    path = STARTER_SNAPSHOT.parent / "make_starter.py"
+    spec = importlib.util.spec_from_file_location("litkg_make_starter", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # its imports are today's module names
+    return module
+
+
+def test_the_starter_maker_runs_and_a_seed_linked_elsewhere_is_one_paper(
+    tmp_path: Path, shared: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make_starter.py`` builds its corpus from ../shared (a small one here, with a fake
+    embedder): every seed-page paper once, and a seed linked to its own site (Olsson et al.
+    on transformer-circuits.pub) is the library's arXiv record of the same title, not a
+    second paper beside it."""
+    shared.path("seeds", "mechanistic-interpretability.dokuwiki.txt")
+    shared.path("corpus", "llm-papers.jsonl.gz")
+    maker = _make_starter_module()
+
+    class _Fake:
+        @staticmethod
+        def from_env(**_: Any) -> FakeEmbedder:
+            return FakeEmbedder()
+
+    monkeypatch.setattr(maker, "MiniLMEmbedder", _Fake)
+    settings = _settings(tmp_path)
+    n = maker.build_corpus(shared.root, settings, 120)
+    with CorpusStore(settings.corpus_path, create=False) as store:
+        papers = [r.paper for r in store.paper_rows()]
+        assert store.status().seeds == 22
+    assert n == len(papers) == 120
+    keys = [title_key(p.title) for p in papers]
+    assert len(set(keys)) == len(keys), "two papers of the same title"
+    arxiv = [p.external_ids["ArXiv"] for p in papers if "ArXiv" in p.external_ids]
+    assert len(set(arxiv)) == len(arxiv), "two papers of the same arXiv id"
+    olsson = [p for p in papers if title_key(p.title) == title_key(OLSSON)]
+    assert len(olsson) == 1
+    assert olsson[0].external_ids["ArXiv"] == "2209.11895" and olsson[0].abstract
+
+
+def test_the_bundled_starter_has_each_paper_once() -> None:
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(STARTER_SNAPSHOT / "papers.parquet").to_pylist()
+    keys = [title_key(r["title"]) for r in rows]
+    assert len(set(keys)) == len(keys)
+    olsson = next(r for r in rows if title_key(r["title"]) == title_key(OLSSON))
+    assert ("ArXiv", "2209.11895") in {tuple(x) for x in olsson["external_ids"]}
