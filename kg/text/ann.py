@@ -115,7 +115,8 @@ class TextAnnIndex:
         except (ValueError, RuntimeError, OSError) as exc:
             problem = f"damaged ({exc})"
         log.warning("The approximate text index %s is %s: rebuilt from the vectors.", path, problem)
-        rebuilt = cls.build(vectors)
+        # more than one block (minutes at field scale): the rebuild shows its progress
+        rebuilt = cls.build(vectors, progress=vectors.shape[0] > _BLOCK)
         try:
             rebuilt.save(path)
         except OSError as exc:

@@ -182,6 +182,23 @@ def test_damaged_index_is_named_and_rebuilt(
     assert "made for 500 vectors" in caplog.text
 
 
+def test_a_large_damaged_index_is_rebuilt_with_a_progress_bar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rebuild of more than one block (minutes at field scale) shows its progress; a
+    small one stays quiet."""
+    import kg.text.ann as ann
+
+    monkeypatch.setattr(ann, "_BLOCK", 200)
+    path = tmp_path / ANN_FILE
+    path.write_bytes(b"not an index" * 100)
+    assert TextAnnIndex.load(path, _clustered(200, 16)).rows == 200
+    assert "text index" not in capsys.readouterr().err
+    path.write_bytes(b"not an index" * 100)
+    assert TextAnnIndex.load(path, _clustered(600, 16)).rows == 600
+    assert "text index" in capsys.readouterr().err
+
+
 def test_build_writes_the_index_above_the_threshold_only(ingested: Settings) -> None:
     build(ingested, embedder=FakeEmbedder(dim=16), progress=False, tune=False, rdf=False)
     assert not (ingested.graph_dir / ANN_FILE).exists()
