@@ -177,3 +177,29 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(CorpusError, match="newer litkg"):
         CorpusStore(path)
+
+
+def test_provenance_reads_small_indexes_and_an_older_store_gets_them(tmp_path: Path) -> None:
+    """The graph load's fingerprint (``provenance``) scans two narrow indexes, not the
+    tables (11 GB at 1M papers); a store made before them gets them at its next writable
+    open, with the same answer."""
+    path = tmp_path / "corpus.sqlite"
+    with CorpusStore(path) as store, store.transaction():
+        store.upsert_paper(Paper("p1", "One"), detail=DETAIL_FULL, endpoint="/paper/batch")
+        store.upsert_paper(Paper("p2", "Two"), detail=DETAIL_FULL, endpoint="/paper/batch")
+        store.add_citations([Citation("p1", "p2")], endpoint="/paper/p1/references")
+        before = store.provenance()
+    db = sqlite3.connect(path)
+    db.execute("DROP INDEX papers_provenance")
+    db.execute("DROP INDEX citations_provenance")
+    db.commit()
+    db.close()
+    with CorpusStore(path) as store:
+        ran: list[str] = []
+        store._db.set_trace_callback(ran.append)
+        assert store.provenance() == before
+        store._db.set_trace_callback(None)
+        query = next(q for q in ran if "GROUP BY" in q)
+        plan = " ".join(str(row) for row in store._db.execute("EXPLAIN QUERY PLAN " + query))
+    assert "COVERING INDEX papers_provenance" in plan
+    assert "COVERING INDEX citations_provenance" in plan
