@@ -23,6 +23,7 @@ import numpy as np
 
 from kg.core.errors import BuildError
 from kg.core.fileio import atomic_writer
+from kg.core.memory import gc_paused
 from kg.core.model import Paper
 from kg.core.settings import Settings
 from kg.graph import snapshot as snap
@@ -175,6 +176,13 @@ class KnowledgeGraph:
         from the corpus store). The vector matrices are memory-mapped (:func:`mapped`)
         with ``mmap``, by default when the build wrote the approximate text index (field
         scale: 3 GB per matrix at 1M papers), else read."""
+        with gc_paused():  # millions of new objects, none in cycles: no collector passes
+            return cls._load(settings, snapshot=snapshot, mmap=mmap)
+
+    @classmethod
+    def _load(
+        cls, settings: Settings | None, *, snapshot: bool, mmap: bool | None
+    ) -> KnowledgeGraph:
         settings = settings or Settings.from_env()
         graph_dir = settings.graph_dir
         manifest_path = graph_dir / MANIFEST

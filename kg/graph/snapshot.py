@@ -24,7 +24,6 @@ It is a cache, never the truth:
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import itertools
 import json
@@ -38,6 +37,7 @@ import networkx as nx
 import numpy as np
 
 from kg.core.fileio import atomic_writer
+from kg.core.memory import gc_paused
 from kg.core.model import Author, Paper
 from kg.graph.citations import CitationGraph, GraphColumns
 from kg.store.corpus import CorpusStore, SeedRow
@@ -449,8 +449,11 @@ def _decode(doc: Any) -> dict[str, Any]:
 
 def load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
     """The snapshot's content when it was made for ``snapshot_key``, else ``None``."""
-    enabled = gc.isenabled()
-    gc.disable()  # ~1M new objects: the collector's passes over them would double the time
+    with gc_paused():  # ~1M new objects: the collector's passes would double the time
+        return _load(path, snapshot_key)
+
+
+def _load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
     try:
         with path.open("rb") as fh:
             header = _header(fh.readline(1 << 16))
@@ -476,9 +479,6 @@ def load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
             exc,
         )
         return None
-    finally:
-        if enabled:
-            gc.enable()
 
 
 __all__ = [
