@@ -37,7 +37,6 @@ import networkx as nx
 import numpy as np
 
 from kg.core.fileio import atomic_writer
-from kg.core.memory import gc_paused
 from kg.core.model import Author, Paper
 from kg.graph.citations import CitationGraph, GraphColumns
 from kg.store.corpus import CorpusStore, SeedRow
@@ -448,12 +447,9 @@ def _decode(doc: Any) -> dict[str, Any]:
 
 
 def load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
-    """The snapshot's content when it was made for ``snapshot_key``, else ``None``."""
-    with gc_paused():  # ~1M new objects: the collector's passes would double the time
-        return _load(path, snapshot_key)
-
-
-def _load(path: Path, snapshot_key: str) -> dict[str, Any] | None:
+    """The snapshot's content when it was made for ``snapshot_key``, else ``None``. Its
+    caller, :meth:`KnowledgeGraph.load`, pauses the cycle collector around it
+    (:func:`kg.core.memory.gc_paused`: ~1M new objects, whose passes would double the time)."""
     try:
         with path.open("rb") as fh:
             header = _header(fh.readline(1 << 16))
