@@ -7,6 +7,7 @@ import json
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -266,6 +267,20 @@ def test_a_candidate_with_graph_evidence_gets_its_exact_cosine(
     assert checked >= 3
 
 
+def _top_is_the_exact_one(rec: Recommender, read: list[str]) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The index path's top 5 for ``read``: every one's cosine exact, and the top 5 that
+    every cosine made exact (same floor) gives. Returns the scored query, its top and
+    the exact fused scores."""
+    scored = rec._score(read, (), None, None, pool=5)
+    top = np.argsort(-np.where(scored.cand, scored.score, -np.inf), kind="stable")[:5]
+    assert signals.exact_text(rec.index, scored.sig)[top].all()
+    signals.complete_text(rec.index, scored.sig, np.arange(rec.index.n))
+    again = fuse(signals.scaled_signals(scored.sig, scored.cand), scored.weights)
+    want = np.argsort(-np.where(scored.cand, again, -np.inf), kind="stable")[:5]
+    assert top.tolist() == want.tolist()
+    return scored, top, again
+
+
 def test_the_index_path_ranks_as_exact_cosines_would(
     ingested: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -274,15 +289,8 @@ def test_the_index_path_ranks_as_exact_cosines_would(
     rec = Recommender(approx)
     ids = sorted(approx.papers)
     for read in (ids[:1], ids[1:3], ids[-2:]):
-        scored = rec._score(read, (), None, None, pool=5)
-        top = np.argsort(-np.where(scored.cand, scored.score, -np.inf), kind="stable")[:5]
-        assert signals.exact_text(rec.index, scored.sig)[top].all()
-        # Every cosine exact (same floor): the same top 5, the same scores.
-        signals.complete_text(rec.index, scored.sig, np.arange(rec.index.n))
-        again = fuse(signals.scaled_signals(scored.sig, scored.cand), scored.weights)
-        want = np.argsort(-np.where(scored.cand, again, -np.inf), kind="stable")[:5]
-        assert top.tolist() == want.tolist()
-        assert scored.score[top] == pytest.approx(again[top], abs=1e-6)
+        scored, top, again = _top_is_the_exact_one(rec, read)
+        assert scored.score[top] == pytest.approx(again[top], abs=1e-6)  # the same scores
 
 
 def test_contenders_are_made_exact_best_first_in_batches(
@@ -306,13 +314,7 @@ def test_contenders_are_made_exact_best_first_in_batches(
     monkeypatch.setattr(rank, "complete_text", spy)
     ids = sorted(approx.papers)
     for read in (ids[:1], ids[1:3], ids[-2:]):
-        scored = rec._score(read, (), None, None, pool=5)
-        top = np.argsort(-np.where(scored.cand, scored.score, -np.inf), kind="stable")[:5]
-        assert signals.exact_text(rec.index, scored.sig)[top].all()
-        signals.complete_text(rec.index, scored.sig, np.arange(rec.index.n))
-        again = fuse(signals.scaled_signals(scored.sig, scored.cand), scored.weights)
-        want = np.argsort(-np.where(scored.cand, again, -np.inf), kind="stable")[:5]
-        assert top.tolist() == want.tolist()
+        _top_is_the_exact_one(rec, read)
     settled = [b for b in batches if b]  # the calls with no contender left out
     assert settled and max(settled) == 1 and len(settled) > 3
 
